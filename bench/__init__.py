@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): measured figures, never part of the test suite."""

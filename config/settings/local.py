@@ -1,0 +1,8 @@
+"""Development: `make run` on nl.localhost and be.localhost."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-not-secret-1b3c6f0a9d6e4b7e8c2a5d9f")
+ALLOWED_HOSTS = [".localhost", "localhost", "127.0.0.1", "[::1]"]

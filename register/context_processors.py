@@ -1,0 +1,2 @@
+def register(request):
+    return {"register": getattr(request, "register", None)}

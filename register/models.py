@@ -1,0 +1,248 @@
+"""The tenant (a national do-not-call register) and its register of blocked numbers."""
+
+from functools import cached_property
+
+import phonenumbers
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+# A registration that blocks every category, including ones a register adds later: all bits set.
+ALL_CATEGORIES = -1
+
+
+class Register(models.Model):
+    """A national do-not-call register: the tenant every other row belongs to (SPEC §1, §3).
+
+    A new register is a row, not code: its number plan follows from `country`, its texts and
+    category labels live in `texts`, its rules are the fields below.
+    """
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    operator = models.CharField(_("operator"), max_length=200)
+    operator_address = models.TextField(_("operator address"), blank=True)
+    support_email = models.EmailField(_("service desk e-mail"))
+    hostnames = ArrayField(
+        models.CharField(max_length=253),
+        verbose_name=_("host names"),
+        help_text=_("Host names this register answers on, without port."),
+    )
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        unique=True,
+        help_text=_("ISO 3166 code of the number plan; one register per number plan."),
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64)
+    categories = ArrayField(
+        models.SlugField(max_length=30),
+        blank=True,
+        default=list,
+        verbose_name=_("blocking categories"),
+        help_text=_(
+            "Ordered codes; empty means one full block. Only append: a category's position is "
+            "its bit in stored registrations."
+        ),
+    )
+    languages = ArrayField(
+        models.CharField(max_length=8),
+        verbose_name=_("languages"),
+        help_text=_("Languages of the pages; the first is the default."),
+    )
+    texts = models.JSONField(
+        _("texts"),
+        default=dict,
+        blank=True,
+        help_text=_('Per language: {"nl": {"intro": …, "category.commercial": …}, "en": …}.'),
+    )
+    confirmation_hours = models.PositiveSmallIntegerField(
+        _("confirmation link valid (hours)"), default=72
+    )
+    max_numbers_per_request = models.PositiveSmallIntegerField(
+        _("numbers per block request"), default=10
+    )
+    use_period_days = models.PositiveSmallIntegerField(
+        _("use period of a scrub or download (days)"), default=28
+    )
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="staffed_registers",
+        verbose_name=_("staff"),
+        help_text=_("Users who administer this register in the admin."),
+    )
+
+    class Meta:
+        verbose_name = _("register")
+        verbose_name_plural = _("registers")
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def calling_code(self) -> int:
+        return phonenumbers.country_code_for_region(self.country)
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    @property
+    def has_categories(self) -> bool:
+        return bool(self.categories)
+
+    def text(self, key: str, language: str) -> str:
+        """A register text in `language`, else in the register's default language, else ''."""
+        for lang in (language, self.default_language):
+            value = self.texts.get(lang, {}).get(key)
+            if value:
+                return value
+        return ""
+
+    def category_label(self, code: str, language: str) -> str:
+        return self.text(f"category.{code}", language) or code
+
+    def category_mask(self, codes) -> int:
+        """The stored bitmask for a set of category codes; every code blocked is ALL_CATEGORIES."""
+        codes = set(codes)
+        unknown = codes - set(self.categories)
+        if unknown:
+            raise ValueError(f"unknown categories for {self.slug}: {sorted(unknown)}")
+        if not self.categories or codes == set(self.categories):
+            return ALL_CATEGORIES
+        mask = 0
+        for position, code in enumerate(self.categories):
+            if code in codes:
+                mask |= 1 << position
+        return mask
+
+    def category_codes(self, mask: int) -> list[str]:
+        """The category codes a stored bitmask covers, in the register's order."""
+        return [code for position, code in enumerate(self.categories) if mask & (1 << position)]
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("website")
+    PHONE = "phone", _("phone / IVR")
+    COMPANY = "company", _("company upload")
+    IMPORT = "import", _("admin import")
+    ADMIN = "admin", _("service desk")
+
+
+class BlockedNumber(models.Model):
+    """The current state of one blocked number; the history is RegisterEvent (SPEC §5).
+
+    Keyed by the E.164 digits as bigint. A number belongs to exactly one register because a
+    register owns a whole number plan (Register.country is unique), so the number alone is the key.
+    """
+
+    number = models.BigIntegerField(_("number"), primary_key=True)
+    # No index of its own: every number's country code already tells its register, and the
+    # bulk paths (import, export, scrub) filter by number ranges or join on the primary key.
+    register = models.ForeignKey(
+        Register, on_delete=models.PROTECT, db_index=False, verbose_name=_("register")
+    )
+    categories = models.SmallIntegerField(_("categories"), default=ALL_CATEGORIES)
+    registered_on = models.DateField(_("registered on"))
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    # Only to manage a web registration (SPEC §5 privacy): never in downloads or results.
+    email = models.EmailField(_("e-mail"), blank=True, db_default="")
+    updated_at = models.DateTimeField(_("updated at"), db_default=Now())
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("blocked number")
+        verbose_name_plural = _("blocked numbers")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(categories=0), name="blocked_number_blocks_something"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        from register.phone import format_international
+
+        return format_international(self.number)
+
+    @property
+    def category_codes(self) -> list[str]:
+        return self.register.category_codes(self.categories)
+
+
+class EventAction(models.TextChoices):
+    BLOCK = "block", _("blocked")
+    CHANGE = "change", _("categories changed")
+    UNBLOCK = "unblock", _("unblocked")
+
+
+class RegisterEvent(models.Model):
+    """One change to the register, append-only: the source of delta downloads and proof."""
+
+    register = models.ForeignKey(
+        Register, on_delete=models.PROTECT, db_index=False, verbose_name=_("register")
+    )
+    number = models.BigIntegerField(_("number"))
+    action = models.CharField(_("action"), max_length=10, choices=EventAction.choices)
+    categories = models.SmallIntegerField(_("categories"), null=True, blank=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    occurred_at = models.DateTimeField(_("occurred at"), db_default=Now())
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("register event")
+        verbose_name_plural = _("register events")
+        indexes = [
+            # Delta downloads: the changes of one register since a moment.
+            models.Index(fields=["register", "occurred_at"], name="event_register_time"),
+            # Proof and the admin: the history of one number.
+            models.Index(fields=["number"], name="event_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.action} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class BlockRequest(models.Model):
+    """A consumer's block, waiting for the confirmation link mailed to them (SPEC §5).
+
+    Only a hash of the link's token is stored, so a database dump cannot confirm blocks.
+    """
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    token_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField(_("e-mail"))
+    numbers = ArrayField(models.BigIntegerField(), verbose_name=_("numbers"))
+    categories = models.SmallIntegerField(_("categories"))
+    language = models.CharField(max_length=8)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("block request")
+        verbose_name_plural = _("block requests")
+        indexes = [
+            # The hourly purge of unconfirmed requests past their expiry.
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(confirmed_at__isnull=True),
+                name="block_request_unconfirmed",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(categories=0), name="block_request_blocks_something"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({len(self.numbers)})"
