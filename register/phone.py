@@ -102,3 +102,13 @@ def format_international(number: int) -> str:
     except NumberParseException:
         return f"+{number}"
     return phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)
+
+
+class Normaliser:
+    """Normalises many numbers for one register's region: the entry point of the bulk paths."""
+
+    def __init__(self, region: str):
+        self.region = region
+
+    def __call__(self, raw: str) -> Normalised:
+        return normalise(raw, self.region)
