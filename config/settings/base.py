@@ -28,7 +28,7 @@ CACHES = {
 }
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "register.admin_site.RegisterAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
