@@ -129,6 +129,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Payments (SPEC §12): the real mollie-api-python client; in development it talks to the fake
+# Mollie of the Procfile, in production to Mollie itself with a live key.
+MOLLIE_API_KEY = env.str("MOLLIE_API_KEY", default="test_dev0000000000000000000000000000")
+MOLLIE_API_ENDPOINT = env.str("MOLLIE_API_ENDPOINT", default="")
+
 # Consumer pages (SPEC §5, §17): how often one client may use the check page.
 REGISTER_CHECK_RATE = env.str("REGISTER_CHECK_RATE", default="20/m")
 REGISTER_BLOCK_RATE = env.str("REGISTER_BLOCK_RATE", default="10/h")

@@ -1,12 +1,22 @@
 """Production: every secret from the environment, no defaults; HTTPS only."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import env
 
+
+def required(name: str) -> str:
+    value = env.str(name, default="")
+    if not value:
+        raise ImproperlyConfigured(f"Set the environment variable {name}.")
+    return value
+
+
 DEBUG = False
-SECRET_KEY = env.str("SECRET_KEY")
+SECRET_KEY = required("SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-MOLLIE_API_KEY = env.str("MOLLIE_API_KEY")
+MOLLIE_API_KEY = required("MOLLIE_API_KEY")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -1,0 +1,30 @@
+# One image for every process of the Procfile: web, worker, beat and the fake Mollie.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=config.settings.production
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY config config
+COPY register register
+COPY licences licences
+COPY campaigns campaigns
+COPY uploads uploads
+COPY complaints complaints
+COPY billing billing
+RUN python -m venv /app/.venv && /app/.venv/bin/pip install --no-cache-dir .
+COPY . .
+RUN SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build MOLLIE_API_KEY=build \
+    /app/.venv/bin/python manage.py collectstatic --no-input --verbosity 0
+
+RUN useradd --system --home /app dnc && mkdir -p /app/var && chown dnc /app/var
+USER dnc
+EXPOSE 8000
+CMD [".venv/bin/gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
