@@ -1,5 +1,6 @@
 """The tenant (a national do-not-call register) and its register of blocked numbers."""
 
+from decimal import Decimal
 from functools import cached_property
 
 import phonenumbers
@@ -67,6 +68,9 @@ class Register(models.Model):
     )
     use_period_days = models.PositiveSmallIntegerField(
         _("use period of a scrub or download (days)"), default=28
+    )
+    vat_rate = models.DecimalField(
+        _("VAT rate (%)"), max_digits=4, decimal_places=2, default=Decimal("21.00")
     )
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
