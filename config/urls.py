@@ -3,11 +3,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from config.api import api_urls
 from config.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_urls())),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("register.urls")),
 ]
