@@ -212,6 +212,16 @@ class Licence(models.Model):
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
     renews = models.BooleanField(_("renews tacitly"), default=False)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    reference = models.CharField(
+        _("reference"),
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text=_("What created it, e.g. an order line or a grant; activating twice is a no-op."),
+    )
+    renewal_notice_sent_at = models.DateTimeField(
+        _("renewal notice sent at"), null=True, blank=True
+    )
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
