@@ -1,3 +1,14 @@
 from django.urls import path
 
-urlpatterns: list = []
+from register import views
+
+app_name = "register"
+
+urlpatterns = [
+    path("", views.block, name="home"),
+    path("block/", views.block, name="block"),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path("check/", views.check, name="check"),
+    path("manage/", views.manage, name="manage"),
+    path("manage/<str:token>/", views.manage_edit, name="manage_edit"),
+]

@@ -1,0 +1,379 @@
+"""Writes of the consumer pages (SPEC §5): block requests, confirmation, changes, unblocking.
+
+Each service owns its transaction; mail goes out with `transaction.on_commit`, so nobody is told
+about a change that was rolled back.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.utils import formataddr
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
+
+from register.errors import DomainError
+from register.models import (
+    BlockedNumber,
+    BlockRequest,
+    Channel,
+    EventAction,
+    Register,
+    RegisterEvent,
+)
+from register.phone import Problem, format_international, normalise
+
+
+class LinkError(DomainError):
+    """A mailed link that cannot be used; the page explains why, with the status below."""
+
+
+class LinkUnknown(LinkError):
+    code = "link_unknown"
+    status = 404
+    message = _("This link is not valid. Check that you copied the whole link from the e-mail.")
+
+
+class LinkExpired(LinkError):
+    code = "link_expired"
+    status = 410
+    message = _("This link has expired. Please fill in the form again to get a new link.")
+
+
+class LinkUsed(LinkError):
+    code = "link_used"
+    status = 409
+    message = _("This link has already been used.")
+
+
+PROBLEM_MESSAGES = {
+    Problem.INVALID: _("“%(number)s” is not a valid telephone number."),
+    Problem.FOREIGN: _(
+        "“%(number)s” is a number of another country; this register only holds numbers "
+        "starting with +%(code)s."
+    ),
+    Problem.SERVICE: _(
+        "“%(number)s” is a service number (such as 0800, 0900 or 112), not a personal "
+        "number, and cannot be registered."
+    ),
+}
+
+
+@dataclass
+class ParsedNumbers:
+    """The outcome of reading what a visitor typed: numbers in input order, and what went wrong.
+
+    `merged` names inputs that were the same number as an earlier one: not an error, but said.
+    """
+
+    numbers: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
+
+
+def numbers_parse(*, register: Register, raw_numbers: list[str]) -> ParsedNumbers:
+    """Normalises each non-empty input; every problem gets a message naming the input."""
+    raws = [raw.strip() for raw in raw_numbers if raw.strip()]
+    parsed = ParsedNumbers()
+    if len(raws) > register.max_numbers_per_request:
+        parsed.errors.append(
+            _("You can register at most %(max)d numbers at once; you entered %(count)d.")
+            % {"max": register.max_numbers_per_request, "count": len(raws)}
+        )
+    seen: set[int] = set()
+    for raw in raws:
+        result = normalise(raw, register.country)
+        if not result.ok:
+            parsed.errors.append(
+                PROBLEM_MESSAGES[result.problem] % {"number": raw, "code": register.calling_code}
+            )
+        elif result.number in seen:
+            parsed.merged.append(raw)
+        else:
+            seen.add(result.number)
+            parsed.numbers.append(result.number)
+    return parsed
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _from_address(register: Register) -> str:
+    return formataddr((register.name, settings.DEFAULT_FROM_EMAIL))
+
+
+def _mail_on_commit(
+    *, register: Register, to: str, language: str, template: str, context: dict
+) -> None:
+    """Renders now, in the recipient's language, and sends once the transaction has committed."""
+    context = {"register": register, **context}
+    with translation.override(language):
+        subject = render_to_string(f"register/email/{template}_subject.txt", context)
+        body = render_to_string(f"register/email/{template}.txt", context)
+    subject = " ".join(subject.split())
+    transaction.on_commit(
+        lambda: send_mail(subject, body, _from_address(register), [to], fail_silently=False)
+    )
+
+
+def block_request_create(
+    *,
+    register: Register,
+    numbers: list[int],
+    categories: list[str],
+    email: str,
+    language: str,
+    base_url: str,
+) -> BlockRequest:
+    """Stores a block waiting for confirmation and mails the link; nothing is blocked yet.
+
+    `numbers` are already normalised and valid for the register (see `numbers_parse`).
+    """
+    if not 1 <= len(numbers) <= register.max_numbers_per_request:
+        raise ValueError(f"between 1 and {register.max_numbers_per_request} numbers expected")
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        block_request = BlockRequest.objects.create(
+            register=register,
+            token_hash=token_hash(token),
+            email=email,
+            numbers=numbers,
+            categories=register.category_mask(categories),
+            language=language,
+            expires_at=timezone.now() + timedelta(hours=register.confirmation_hours),
+        )
+        _mail_on_commit(
+            register=register,
+            to=email,
+            language=language,
+            template="confirm_block",
+            context={
+                "url": urljoin(base_url, reverse("register:confirm", args=[token])),
+                "numbers": [format_international(n) for n in numbers],
+                "categories": category_labels(register, block_request.categories, language),
+                "hours": register.confirmation_hours,
+            },
+        )
+    return block_request
+
+
+def category_labels(register: Register, mask: int, language: str) -> list[str]:
+    return [register.category_label(code, language) for code in register.category_codes(mask)]
+
+
+def check_pending(block_request: BlockRequest | None) -> None:
+    if block_request is None:
+        raise LinkUnknown
+    if block_request.confirmed_at is not None:
+        raise LinkUsed
+    if block_request.expires_at <= timezone.now():
+        raise LinkExpired
+
+
+# Inserts the numbers not yet blocked and says which were new. ON CONFLICT waits for a
+# concurrent insert of the same number (an import, another consumer) instead of failing, and
+# the rows that already existed are then locked and merged below.
+INSERT_NEW_NUMBERS = """
+    INSERT INTO register_blockednumber
+        (number, register_id, categories, registered_on, channel, email, updated_at)
+    SELECT number, %s, %s, %s, %s, %s, %s FROM unnest(%s::bigint[]) AS number
+    ON CONFLICT (number) DO NOTHING
+    RETURNING number
+"""
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    numbers: list[int]
+    categories: int
+    registered_on: date
+
+
+def block_request_confirm(*, register: Register, token: str) -> Confirmation:
+    """The block takes effect, dated today in the register's time zone (SPEC §5).
+
+    Blocking an already blocked number adds the categories and keeps its date, channel and
+    e-mail address: a second person who knows the number must not gain control over it.
+    """
+    now = timezone.now()
+    today = now.astimezone(ZoneInfo(register.time_zone)).date()
+    with transaction.atomic():
+        # Two clicks on the link arrive together: the second waits here and then sees it used.
+        block_request = (
+            BlockRequest.objects.select_for_update()
+            .filter(register=register, token_hash=token_hash(token))
+            .first()
+        )
+        check_pending(block_request)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                INSERT_NEW_NUMBERS,
+                [
+                    register.pk,
+                    block_request.categories,
+                    today,
+                    Channel.WEB,
+                    block_request.email,
+                    now,
+                    block_request.numbers,
+                ],
+            )
+            inserted = {row[0] for row in cursor.fetchall()}
+        events = [
+            RegisterEvent(
+                register=register,
+                number=number,
+                action=EventAction.BLOCK,
+                categories=block_request.categories,
+                channel=Channel.WEB,
+            )
+            for number in block_request.numbers
+            if number in inserted
+        ]
+        existing = BlockedNumber.objects.select_for_update().filter(
+            register=register, number__in=[n for n in block_request.numbers if n not in inserted]
+        )
+        for blocked in existing:
+            merged = register.category_mask(
+                register.category_codes(blocked.categories | block_request.categories)
+            )
+            if merged == blocked.categories:
+                continue
+            blocked.categories = merged
+            blocked.updated_at = now
+            blocked.save(update_fields=["categories", "updated_at"])
+            events.append(
+                RegisterEvent(
+                    register=register,
+                    number=blocked.number,
+                    action=EventAction.CHANGE,
+                    categories=merged,
+                    channel=Channel.WEB,
+                )
+            )
+        RegisterEvent.objects.bulk_create(events)
+        block_request.confirmed_at = now
+        block_request.save(update_fields=["confirmed_at"])
+    return Confirmation(
+        numbers=block_request.numbers, categories=block_request.categories, registered_on=today
+    )
+
+
+def _manage_salt(register: Register) -> str:
+    return f"register.manage.{register.pk}"
+
+
+def manage_token_make(*, register: Register, blocked: BlockedNumber) -> str:
+    """A signed link bound to the registration's current state, so it works once."""
+    return signing.dumps(
+        {"n": blocked.number, "u": blocked.updated_at.isoformat()}, salt=_manage_salt(register)
+    )
+
+
+def manage_token_read(*, register: Register, token: str) -> tuple[int, datetime]:
+    try:
+        data = signing.loads(
+            token, salt=_manage_salt(register), max_age=timedelta(hours=register.confirmation_hours)
+        )
+    except signing.SignatureExpired as exc:
+        raise LinkExpired from exc
+    except signing.BadSignature as exc:
+        raise LinkUnknown from exc
+    return data["n"], datetime.fromisoformat(data["u"])
+
+
+def manage_link_send(
+    *, register: Register, number: int, email: str, language: str, base_url: str
+) -> bool:
+    """Mails a management link when `number` was registered on the web with `email`.
+
+    The caller must answer the same whatever this returns: the page must not tell who registered.
+    """
+    blocked = BlockedNumber.objects.filter(
+        register=register, number=number, channel=Channel.WEB, email__iexact=email
+    ).first()
+    if blocked is None:
+        return False
+    token = manage_token_make(register=register, blocked=blocked)
+    _mail_on_commit(
+        register=register,
+        to=blocked.email,
+        language=language,
+        template="manage_link",
+        context={
+            "url": urljoin(base_url, reverse("register:manage_edit", args=[token])),
+            "number": format_international(number),
+            "hours": register.confirmation_hours,
+        },
+    )
+    return True
+
+
+def _locked_registration(*, register: Register, token: str) -> BlockedNumber:
+    number, updated_at = manage_token_read(register=register, token=token)
+    blocked = (
+        BlockedNumber.objects.select_for_update()
+        .filter(register=register, number=number, channel=Channel.WEB)
+        .first()
+    )
+    # Gone or changed since the link was made: the link has done its work.
+    if blocked is None or blocked.updated_at != updated_at:
+        raise LinkUsed
+    return blocked
+
+
+def blocked_number_change(*, register: Register, token: str, categories: list[str]) -> int:
+    """Sets the categories of a web registration through its management link; returns the mask."""
+    mask = register.category_mask(categories)
+    with transaction.atomic():
+        blocked = _locked_registration(register=register, token=token)
+        blocked.categories = mask
+        blocked.updated_at = timezone.now()
+        blocked.save(update_fields=["categories", "updated_at"])
+        RegisterEvent.objects.create(
+            register=register,
+            number=blocked.number,
+            action=EventAction.CHANGE,
+            categories=mask,
+            channel=Channel.WEB,
+        )
+    return mask
+
+
+def blocked_number_unblock(*, register: Register, token: str) -> int:
+    """Removes a web registration through its management link; returns the number."""
+    with transaction.atomic():
+        blocked = _locked_registration(register=register, token=token)
+        number = blocked.number
+        blocked.delete()
+        RegisterEvent.objects.create(
+            register=register,
+            number=number,
+            action=EventAction.UNBLOCK,
+            categories=None,
+            channel=Channel.WEB,
+        )
+    return number
+
+
+def block_requests_purge_expired() -> int:
+    """Deletes unconfirmed block requests past their expiry, in every register; returns how many.
+
+    Runs from Celery beat, outside any request, so it is not scoped to one register.
+    """
+    with scopes_disabled():
+        deleted, _per_model = BlockRequest.objects.filter(
+            confirmed_at__isnull=True, expires_at__lt=timezone.now()
+        ).delete()
+    return deleted
