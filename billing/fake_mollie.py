@@ -286,16 +286,24 @@ class PaymentStore:
             payment = self._payments.get(payment_id)
             return None if payment is None else dataclasses.replace(payment)
 
-    def set_status(self, *, payment_id: str, status: str) -> Payment | None:
-        """Give the payment a final status; choosing the status it has keeps its timestamp."""
+    def set_status(
+        self, *, payment_id: str, status: str, only_if_open: bool = False
+    ) -> tuple[Payment, bool] | None:
+        """Give the payment a final status; choosing the status it has keeps its timestamp.
+
+        The flag says whether the status was set: with ``only_if_open`` a finished payment is
+        left alone, checked under the lock so that two submits of one checkout cannot both win.
+        """
         with self._lock:
             payment = self._payments.get(payment_id)
             if payment is None:
                 return None
+            if only_if_open and payment.status != "open":
+                return dataclasses.replace(payment), False
             if payment.status != status:
                 payment.status = status
                 payment.status_changed_at = datetime.now(UTC)
-            return dataclasses.replace(payment)
+            return dataclasses.replace(payment), True
 
 
 def deliver_webhook(*, url: str, payment_id: str, timeout: float) -> int | None:
@@ -397,8 +405,9 @@ def render_page(*, language: str, title: str, body: str) -> str:
 def render_checkout(*, payment: Payment, language: str) -> str:
     text = CHECKOUT_TEXT[language]
     buttons = "".join(
-        f'<button type="submit" name="status" value="{status}">{html.escape(label)}</button>\n'
-        for status, label in ((status, text[status]) for status in FINAL_STATUSES)
+        f'<button type="submit" name="status" value="{status}">{html.escape(text[status])}'
+        "</button>\n"
+        for status in FINAL_STATUSES
     )
     amount = f"{payment.amount['currency']} {payment.amount['value']}"
     body = (
@@ -436,12 +445,19 @@ class FakeMollieServer(ThreadingHTTPServer):
             bound_host = "127.0.0.1"
         self.public_url = (public_url or f"http://{bound_host}:{bound_port}").rstrip("/")
 
-    def change_status(self, *, payment_id: str, status: str) -> tuple[Payment, int | None]:
+    def change_status(
+        self, *, payment_id: str, status: str, only_if_open: bool = False
+    ) -> tuple[Payment, int | None]:
         """Set the status and deliver the webhook (outside the lock: the portal's webhook view
         fetches the payment back from this server while the delivery waits)."""
-        payment = self.store.set_status(payment_id=payment_id, status=status)
-        if payment is None:
+        result = self.store.set_status(
+            payment_id=payment_id, status=status, only_if_open=only_if_open
+        )
+        if result is None:
             raise payment_not_found(payment_id)
+        payment, applied = result
+        if not applied:
+            return payment, None
         logger.info("payment %s is %s", payment.id, payment.status)
         if payment.webhook_url is None:
             return payment, None
@@ -551,8 +567,7 @@ class FakeMollieHandler(BaseHTTPRequestHandler):
         if status not in FINAL_STATUSES:
             raise ApiError(status=HTTPStatus.BAD_REQUEST, detail="Choose a valid outcome.")
         # A second submit of the same screen finds the payment finished and changes nothing.
-        if payment.status == "open":
-            self.server.change_status(payment_id=payment_id, status=status)
+        self.server.change_status(payment_id=payment_id, status=status, only_if_open=True)
         self.send_redirect(payment.redirect_url)
 
     def require_api_key(self) -> str:
