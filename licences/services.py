@@ -1,0 +1,372 @@
+"""Writes for companies, licences, credits and API keys (SPEC §3, §6, §7).
+
+Every service owns its transaction. Callers set the register scope (middleware, tasks, commands).
+"""
+
+import datetime
+import secrets
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from licences.authentication import hash_key
+from licences.models import (
+    ApiKey,
+    Company,
+    CompanyType,
+    CreditAccount,
+    CreditEntry,
+    EmployeeBand,
+    Licence,
+    LicenceProduct,
+    LicenceSource,
+    LicenceStatus,
+    Membership,
+    ProductKind,
+    Role,
+)
+from licences.selectors import cancellation_deadline, period_end, register_today, renewal_date
+from register.errors import DomainError, InsufficientCredits, NotFound
+from register.models import Register
+
+API_KEY_PREFIX = "dnc_"
+# Long enough to tell a company's keys apart in a list, far too short to guess the rest from.
+API_KEY_SHOWN_CHARS = 12
+
+# Companies and memberships
+
+
+def company_create(
+    *,
+    register: Register,
+    name: str,
+    owner,
+    company_type: str = CompanyType.ADVERTISER,
+    employee_band: str = EmployeeBand.UP_TO_250,
+    chamber_number: str = "",
+    vat_id: str = "",
+    street: str = "",
+    postcode: str = "",
+    city: str = "",
+    country: str = "",
+    billing_email: str = "",
+) -> Company:
+    """A company with `owner` as its first member, in role owner."""
+    if company_type not in CompanyType.values:
+        raise DomainError(_("Unknown company type."), code="invalid_company_type")
+    if employee_band not in EmployeeBand.values:
+        raise DomainError(_("Unknown employee band."), code="invalid_employee_band")
+    with transaction.atomic():
+        company = Company.objects.create(
+            register=register,
+            name=name,
+            company_type=company_type,
+            employee_band=employee_band,
+            chamber_number=chamber_number,
+            vat_id=vat_id,
+            street=street,
+            postcode=postcode,
+            city=city,
+            country=country or register.country,
+            billing_email=billing_email or owner.email,
+        )
+        Membership.objects.create(company=company, user=owner, role=Role.OWNER)
+    return company
+
+
+def membership_add(*, company: Company, user, role: str) -> Membership:
+    if role not in Role.values:
+        raise DomainError(_("Unknown role."), code="invalid_role")
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            company=company, user=user, defaults={"role": role}
+        )
+        if not created and membership.role != role:
+            membership.role = role
+            membership.save(update_fields=["role"])
+    return membership
+
+
+def membership_remove(*, membership: Membership) -> None:
+    """Removes a member; the last owner stays, so a company is never left without one."""
+    with transaction.atomic():
+        # Lock the company's owner rows: two owners removing each other at the same time would
+        # each still see the other and leave the company without an owner.
+        owners = list(
+            Membership.objects.select_for_update(of=("self",))
+            .filter(company_id=membership.company_id, role=Role.OWNER)
+            .values_list("pk", flat=True)
+        )
+        if owners == [membership.pk]:
+            raise DomainError(_("A company needs at least one owner."), code="last_owner")
+        Membership.objects.filter(pk=membership.pk).delete()
+
+
+# Licences
+
+
+def licences_activate(
+    *,
+    company: Company,
+    product: LicenceProduct,
+    quantity: int = 1,
+    campaign=None,
+    source: str,
+    reference: str,
+    starts_on: datetime.date | None = None,
+    granted_by=None,
+) -> list[Licence]:
+    """The licences of one paid order line or grant, usable at once (seeds 000, 001).
+
+    A marking product credits its campaign's account by credits × quantity. Activating the same
+    `reference` again returns the licences made the first time, so a webhook delivered twice or
+    a grant retried creates nothing new.
+    """
+    if product.register_id != company.register_id:
+        raise DomainError(_("This product is not sold in this register."), code="invalid_product")
+    if not product.is_for(company):
+        raise DomainError(
+            _("This product is not offered to companies of this type and size."),
+            code="product_not_for_company",
+        )
+    if quantity < 1:
+        raise DomainError(_("The quantity must be at least 1."), code="invalid_quantity")
+    if source not in LicenceSource.values or not reference:
+        raise DomainError(_("A licence needs a source and a reference."), code="invalid")
+    if product.requires_campaign:
+        if campaign is None:
+            raise DomainError(_("This licence is added to a campaign."), code="campaign_required")
+        if campaign.company_id != company.pk:
+            raise NotFound
+    elif campaign is not None:
+        raise DomainError(
+            _("This licence is for the whole company, not for a campaign."),
+            code="campaign_not_allowed",
+        )
+    starts_on = starts_on or register_today(company.register)
+    ends_on = period_end(product, starts_on)
+
+    with transaction.atomic():
+        # Two deliveries of the same paid order (webhook and return page) may arrive together:
+        # the company row lock makes the second wait and then find the first one's licences.
+        Company.objects.select_for_update(of=("self",)).filter(pk=company.pk).first()
+        existing = list(Licence.objects.filter(company=company, reference=reference))
+        if existing:
+            return existing
+        licences = [
+            Licence.objects.create(
+                register=company.register,
+                company=company,
+                product=product,
+                campaign=campaign,
+                status=LicenceStatus.ACTIVE,
+                source=source,
+                reference=reference,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                renews=product.renews,
+                granted_by=granted_by,
+            )
+            for _position in range(quantity)
+        ]
+        if product.kind == ProductKind.MARKING and product.credits:
+            _credit(
+                campaign=campaign,
+                amount=product.credits * quantity,
+                reference=reference,
+                reason=(
+                    CreditEntry.Reason.GRANT
+                    if source == LicenceSource.GRANT
+                    else CreditEntry.Reason.PURCHASE
+                ),
+                licence=licences[0],
+            )
+    return licences
+
+
+def licence_cancel(*, licence: Licence, when: datetime.datetime | None = None) -> Licence:
+    """Stops a renewing licence from renewing; it stays usable until its end date (no early
+    termination, seeds 000 and 001), then `licences_expire` expires it."""
+    when = when or timezone.now()
+    with transaction.atomic():
+        # The renewal job may be renewing this licence right now: lock, then decide.
+        licence = (
+            Licence.objects.select_for_update(of=("self",))
+            .select_related("product", "register")
+            .get(pk=licence.pk)
+        )
+        if licence.status != LicenceStatus.ACTIVE:
+            raise DomainError(_("This licence is not active."), code="licence_not_active")
+        deadline = cancellation_deadline(licence)
+        if deadline is None:
+            raise DomainError(
+                _("This licence does not renew, so there is nothing to cancel."),
+                code="licence_does_not_renew",
+            )
+        cancelled_on = when.astimezone(ZoneInfo(licence.register.time_zone)).date()
+        if cancelled_on > deadline or hasattr(licence, "renewed_by"):
+            raise DomainError(
+                _("A licence can be cancelled until %(deadline)s; it will renew.")
+                % {"deadline": deadline.isoformat()},
+                code="cancellation_too_late",
+            )
+        licence.status = LicenceStatus.CANCELLED
+        licence.cancelled_at = when
+        licence.renews = False
+        licence.save(update_fields=["status", "cancelled_at", "renews"])
+    return licence
+
+
+def licence_renew(*, licence: Licence) -> Licence:
+    """The next period of a tacitly renewing licence (be annual, nl service), source renewal.
+
+    Renewing twice returns the same next period, so billing's daily job can run again.
+    """
+    with transaction.atomic():
+        # Two runs of the renewal job must not both create a next period: the second waits here
+        # and then sees `renewed_by` (the one-to-one constraint would fail it otherwise).
+        licence = (
+            Licence.objects.select_for_update(of=("self",))
+            .select_related("product", "company")
+            .get(pk=licence.pk)
+        )
+        renewed = Licence.objects.filter(renewal_of=licence).first()
+        if renewed is not None:
+            return renewed
+        if licence.status != LicenceStatus.ACTIVE or not licence.renews or not licence.ends_on:
+            raise DomainError(_("This licence does not renew."), code="licence_does_not_renew")
+        starts_on = renewal_date(licence)
+        return Licence.objects.create(
+            register_id=licence.register_id,
+            company=licence.company,
+            product=licence.product,
+            campaign_id=licence.campaign_id,
+            status=LicenceStatus.ACTIVE,
+            source=LicenceSource.RENEWAL,
+            reference=f"renewal:{licence.pk}",
+            starts_on=starts_on,
+            ends_on=period_end(licence.product, starts_on),
+            renews=True,
+            renewal_of=licence,
+        )
+
+
+def licences_expire(*, register: Register, today: datetime.date) -> int:
+    """Expires licences whose last day is past: cancelled ones, ones that do not renew, and
+    renewing ones whose next period exists. A renewing licence not yet renewed is left to the
+    renewal job. Returns how many expired; running it twice expires nothing more."""
+    past = Licence.objects.filter(
+        register=register,
+        ends_on__lt=today,
+        status__in=[LicenceStatus.ACTIVE, LicenceStatus.CANCELLED],
+    )
+    with transaction.atomic():
+        return (
+            past.filter(status=LicenceStatus.CANCELLED).update(status=LicenceStatus.EXPIRED)
+            + past.filter(status=LicenceStatus.ACTIVE, renews=False).update(
+                status=LicenceStatus.EXPIRED
+            )
+            + past.filter(status=LicenceStatus.ACTIVE, renewed_by__isnull=False).update(
+                status=LicenceStatus.EXPIRED
+            )
+        )
+
+
+def licence_renewal_notice_mark_sent(*, licence: Licence) -> bool:
+    """Claims the renewal notice of a licence; False if another run already sent it."""
+    return bool(
+        Licence.objects.filter(pk=licence.pk, renewal_notice_sent_at__isnull=True).update(
+            renewal_notice_sent_at=timezone.now()
+        )
+    )
+
+
+# Credits
+
+
+def _credit(
+    *, campaign, amount: int, reference: str, reason: str, licence: Licence | None = None
+) -> CreditEntry:
+    """Adds credits to a campaign's account; the caller holds the transaction."""
+    CreditAccount.objects.get_or_create(
+        campaign=campaign,
+        defaults={"register_id": campaign.register_id, "company_id": campaign.company_id},
+    )
+    account = CreditAccount.objects.select_for_update(of=("self",)).get(campaign=campaign)
+    existing = account.entries.filter(reference=reference).first()
+    if existing is not None:
+        return existing
+    account.balance += amount
+    account.save(update_fields=["balance"])
+    return CreditEntry.objects.create(
+        register_id=account.register_id,
+        account=account,
+        licence=licence,
+        delta=amount,
+        balance_after=account.balance,
+        reason=reason,
+        reference=reference,
+    )
+
+
+def credits_spend(*, campaign, amount: int, reference: str, reason: str) -> CreditEntry:
+    """Takes `amount` credits from the campaign's account, once per `reference`.
+
+    Spending again with the same reference returns the first entry and charges nothing, so a
+    scrub retried by its worker pays once.
+    """
+    if amount < 1:
+        raise DomainError(_("Spend at least one credit."), code="invalid_amount")
+    with transaction.atomic():
+        # Read-modify-write: without the row lock two scrubs could both read a balance of 100,
+        # both decide 80 fits, and both write 20 — 160 credits spent from 100. The lock makes
+        # the second wait until the first commits and then read the lowered balance.
+        account = (
+            CreditAccount.objects.select_for_update(of=("self",)).filter(campaign=campaign).first()
+        )
+        balance = account.balance if account else 0
+        if account is not None:
+            existing = account.entries.filter(reference=reference).first()
+            if existing is not None:
+                return existing
+        if balance < amount:
+            raise InsufficientCredits(
+                _("This needs %(needed)d credits; the campaign has %(balance)d.")
+                % {"needed": amount, "balance": balance}
+            )
+        account.balance -= amount
+        account.save(update_fields=["balance"])
+        return CreditEntry.objects.create(
+            register_id=account.register_id,
+            account=account,
+            delta=-amount,
+            balance_after=account.balance,
+            reason=reason,
+            reference=reference,
+        )
+
+
+# API keys
+
+
+def api_key_create(*, company: Company, name: str, created_by=None) -> tuple[ApiKey, str]:
+    """A new key; the raw key is returned here only and never stored (SPEC §3)."""
+    raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        register_id=company.register_id,
+        company=company,
+        name=name,
+        prefix=raw[:API_KEY_SHOWN_CHARS],
+        key_hash=hash_key(raw),
+        created_by=created_by,
+    )
+    return api_key, raw
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revokes a key; revoking again keeps the first revocation time."""
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key.refresh_from_db(fields=["revoked_at"])
+    return api_key
