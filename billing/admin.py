@@ -1,0 +1,239 @@
+"""Accounting in the admin (SPEC §12): invoices by period and kind, PDFs, CSV, credit notes.
+
+Invoices, orders and payments change only through services; the admin shows them read-only.
+"""
+
+import csv
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import (
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    Order,
+    OrderLine,
+    Payment,
+    SupplierProfile,
+)
+from billing.services import credit_note_issue
+from register.admin import ReadOnlyAdmin
+from register.errors import DomainError
+
+# A spreadsheet runs a text cell that starts with one of these as a formula (SPEC §17).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+CSV_COLUMNS = [
+    ("number", _("number")),
+    ("kind", _("kind")),
+    ("issued_on", _("issue date")),
+    ("supplied_on", _("supply date")),
+    ("customer_name", _("customer")),
+    ("customer_vat_id", _("customer VAT id")),
+    ("customer_chamber_number", _("customer KvK/KBO")),
+    ("total_excl_vat", _("total excl. VAT")),
+    ("vat_rate", _("VAT rate (%)")),
+    ("vat_amount", _("VAT")),
+    ("total_incl_vat", _("total incl. VAT")),
+    ("payment_reference", _("payment reference")),
+    ("corrects", _("corrects invoice")),
+]
+TEXT_COLUMNS = {"number", "kind", "customer_name", "customer_vat_id", "customer_chamber_number"}
+TEXT_COLUMNS |= {"payment_reference", "corrects"}
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Text that a spreadsheet shows as text: a leading quote defuses formulas."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def invoice_csv_row(invoice: Invoice) -> list[str]:
+    row = []
+    for field, _label in CSV_COLUMNS:
+        value = getattr(invoice, field)
+        if field == "corrects":
+            value = value.number if value else ""
+        value = "" if value is None else str(value)
+        row.append(spreadsheet_safe(value) if field in TEXT_COLUMNS else value)
+    return row
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+    fields = ["position", "description", "quantity", "unit_price", "vat_amount", "total_excl_vat"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CreditedFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "credited"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("standing")), ("yes", _("credited"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(kind=InvoiceKind.INVOICE, credit_notes__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(kind=InvoiceKind.INVOICE, credit_notes__isnull=True)
+        return queryset
+
+
+class CreditNoteForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=300)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = [
+        "number",
+        "kind",
+        "issued_on",
+        "customer_name",
+        "total_excl_vat",
+        "vat_amount",
+        "total_incl_vat",
+        "mailed_at",
+        "pdf_link",
+    ]
+    list_filter = ["kind", CreditedFilter, "issued_on"]
+    date_hierarchy = "issued_on"
+    search_fields = ["number", "customer_name", "payment_reference"]
+    inlines = [InvoiceLineInline]
+    exclude = ["pdf"]
+    actions = ["export_csv", "issue_credit_notes"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("corrects")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:invoice_id>/pdf/",
+                self.admin_site.admin_view(self.pdf_view),
+                name="billing_invoice_pdf",
+            ),
+            *super().get_urls(),
+        ]
+
+    def pdf_view(self, request, invoice_id: int):
+        invoice = self.get_queryset(request).filter(pk=invoice_id).first()
+        if invoice is None or not invoice.pdf:
+            raise Http404
+        return FileResponse(
+            invoice.pdf.open("rb"), filename=f"{invoice.number}.pdf", content_type="application/pdf"
+        )
+
+    @admin.display(description=_("PDF"))
+    def pdf_link(self, invoice):
+        if not invoice.pdf:
+            return _("being rendered")
+        url = reverse("admin:billing_invoice_pdf", kwargs={"invoice_id": invoice.pk})
+        return format_html('<a href="{}">{}</a>', url, _("PDF"))
+
+    @admin.action(
+        description=_("Export the selected invoices as CSV (a period: filter, select all)")
+    )
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="invoices.csv"'
+        # A BOM so spreadsheet programs read the file as UTF-8.
+        response.write("\ufeff")
+        writer = csv.writer(response, delimiter=";")
+        writer.writerow([str(label) for _field, label in CSV_COLUMNS])
+        for invoice in queryset.order_by("kind", "year", "sequence"):
+            writer.writerow(invoice_csv_row(invoice))
+        return response
+
+    @admin.action(description=_("Issue a credit note for the selected invoices"))
+    def issue_credit_notes(self, request, queryset):
+        form = CreditNoteForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            for invoice in queryset:
+                try:
+                    credit_note = credit_note_issue(
+                        invoice=invoice, reason=form.cleaned_data["reason"]
+                    )
+                except DomainError as error:
+                    self.message_user(request, f"{invoice}: {error.message}", messages.ERROR)
+                    continue
+                # The admin's own append-only log records who credited what, and why.
+                self.log_addition(
+                    request,
+                    credit_note,
+                    [{"added": {"name": "credit note", "object": str(invoice)}}],
+                )
+                self.message_user(
+                    request,
+                    _("Credit note %(number)s issued.") % {"number": credit_note.number},
+                    messages.SUCCESS,
+                )
+            return None
+        return render(
+            request,
+            "admin/billing/invoice/credit_note.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Issue credit notes"),
+                "invoices": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = ["description", "product", "campaign", "quantity", "unit_price", "total_excl_vat"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = ["id", "company", "kind", "status", "total_incl_vat", "created_at", "paid_at"]
+    list_filter = ["status", "kind"]
+    date_hierarchy = "created_at"
+    search_fields = ["id", "company__name"]
+    inlines = [OrderLineInline]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["provider_id", "order", "status", "amount", "created_at", "settled_at"]
+    list_filter = ["status"]
+    search_fields = ["provider_id"]
+    exclude = ["webhook_token_hash"]
+
+
+@admin.register(SupplierProfile)
+class SupplierProfileAdmin(admin.ModelAdmin):
+    list_display = ["legal_name", "vat_id", "chamber_number", "invoice_prefix"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,137 @@
+"""Orders in the API (SPEC §16): thin views over billing's services and selectors."""
+
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.models import Order, PaymentStatus
+from billing.selectors import campaign_of_company, order_get, order_invoice
+from billing.services import order_create, payment_start
+from register.errors import NotFound
+
+
+class OrderLineInput(serializers.Serializer):
+    product = serializers.SlugField(max_length=40)
+    quantity = serializers.IntegerField(min_value=1, max_value=100, default=1)
+    campaign = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class OrderInput(serializers.Serializer):
+    lines = OrderLineInput(many=True, allow_empty=False)
+
+
+class OrderLineOutput(serializers.Serializer):
+    product = serializers.CharField(source="product.code")
+    description = serializers.CharField()
+    quantity = serializers.IntegerField()
+    campaign = serializers.IntegerField(source="campaign_id", allow_null=True)
+    unit_price_excl_vat = serializers.DecimalField(
+        source="unit_price", max_digits=12, decimal_places=2
+    )
+    total_excl_vat = serializers.DecimalField(max_digits=12, decimal_places=2)
+    vat = serializers.DecimalField(source="vat_amount", max_digits=12, decimal_places=2)
+
+
+class InvoiceRef(serializers.Serializer):
+    number = serializers.CharField()
+    pdf_url = serializers.URLField(allow_null=True, help_text="Null until the PDF is rendered.")
+
+
+class OrderOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    lines = OrderLineOutput(many=True)
+    total_excl_vat = serializers.DecimalField(max_digits=12, decimal_places=2)
+    vat = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total_incl_vat = serializers.DecimalField(max_digits=12, decimal_places=2)
+    checkout_url = serializers.URLField(allow_null=True)
+    payment_id = serializers.CharField(allow_null=True)
+    invoice = InvoiceRef(allow_null=True)
+
+
+def order_data(request, order: Order) -> dict:
+    payment = order.payments.exclude(provider_id=None).order_by("-created_at", "-id").first()
+    invoice = order_invoice(order=order)
+    return OrderOutput(
+        {
+            "id": order.pk,
+            "status": order.status,
+            "lines": order.lines.select_related("product"),
+            "total_excl_vat": order.total_excl_vat,
+            "vat": order.vat_amount,
+            "total_incl_vat": order.total_incl_vat,
+            "checkout_url": (
+                payment.checkout_url
+                if payment and payment.status == PaymentStatus.OPEN and payment.checkout_url
+                else None
+            ),
+            "payment_id": payment.provider_id if payment else None,
+            "invoice": (
+                {
+                    "number": invoice.number,
+                    "pdf_url": request.build_absolute_uri(
+                        reverse("api-order-invoice-pdf", kwargs={"order_id": order.pk})
+                    )
+                    if invoice.pdf
+                    else None,
+                }
+                if invoice
+                else None
+            ),
+        }
+    ).data
+
+
+class OrderListView(APIView):
+    @extend_schema(
+        request=OrderInput,
+        responses={201: OrderOutput},
+        summary="Order licences; pay at checkout_url",
+    )
+    def post(self, request):
+        data = OrderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        company = request.user.company
+        lines = [
+            {
+                "product": line["product"],
+                "quantity": line["quantity"],
+                "campaign": (
+                    campaign_of_company(company=company, campaign_id=line["campaign"])
+                    if line["campaign"] is not None
+                    else None
+                ),
+            }
+            for line in data.validated_data["lines"]
+        ]
+        order = order_create(company=company, lines=lines)
+        if order.total_incl_vat > 0:
+            payment_start(order=order, base_url=request.build_absolute_uri("/"))
+        return Response(order_data(request, order), status=status.HTTP_201_CREATED)
+
+
+class OrderDetailView(APIView):
+    @extend_schema(responses={200: OrderOutput}, summary="An order, with its invoice once paid")
+    def get(self, request, order_id: int):
+        order = order_get(company=request.user.company, order_id=order_id)
+        return Response(order_data(request, order))
+
+
+class OrderInvoicePdfView(APIView):
+    @extend_schema(
+        responses={(200, "application/pdf"): bytes}, summary="The invoice PDF of a paid order"
+    )
+    def get(self, request, order_id: int):
+        order = order_get(company=request.user.company, order_id=order_id)
+        invoice = order_invoice(order=order)
+        if invoice is None or not invoice.pdf:
+            raise NotFound
+        return FileResponse(
+            invoice.pdf.open("rb"),
+            as_attachment=True,
+            filename=f"{invoice.number}.pdf",
+            content_type="application/pdf",
+        )

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from billing.api import OrderDetailView, OrderInvoicePdfView, OrderListView
+
+urlpatterns = [
+    path("orders", OrderListView.as_view(), name="api-orders"),
+    path("orders/<int:order_id>", OrderDetailView.as_view(), name="api-order"),
+    path(
+        "orders/<int:order_id>/invoice.pdf",
+        OrderInvoicePdfView.as_view(),
+        name="api-order-invoice-pdf",
+    ),
+]
