@@ -9,7 +9,7 @@ from config.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_urls())),
+    path("api/v1/", include(api_urls("billing.api_urls"))),
     path("billing/", include("billing.webhook_urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("register.urls")),
