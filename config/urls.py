@@ -11,6 +11,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls("billing.api_urls"))),
     path("billing/", include("billing.webhook_urls")),
+    path("billing/", include("billing.urls")),
+    path("account/", include("licences.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("register.urls")),
 ]
