@@ -1,0 +1,23 @@
+from django.urls import path
+
+from licences import views
+
+app_name = "licences"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("signup/", views.signup, name="signup"),
+    path("verify/<str:token>/", views.verify, name="verify"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("company/new/", views.company_new, name="company_create"),
+    path("company/", views.company_detail, name="company"),
+    path("company/edit/", views.company_edit, name="company_edit"),
+    path("company/switch/", views.switch, name="switch"),
+    path("company/members/", views.members, name="members"),
+    path("company/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("licences/", views.licences, name="licences"),
+    path("licences/<int:licence_id>/cancel/", views.licence_cancel_view, name="licence_cancel"),
+    path("api-keys/", views.api_keys, name="api_keys"),
+    path("api-keys/<int:key_id>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
+]

@@ -1,0 +1,294 @@
+"""Company portal pages: account, company, members, licences, API keys (SPEC §3, §6, §7, §16).
+
+Thin: forms read the input, services in `licences.services` and `licences.accounts` do the work.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
+
+from licences import accounts
+from licences.forms import ApiKeyForm, CompanyForm, LoginForm, MemberAddForm, SignUpForm
+from licences.middleware import OWNERS, STAFF, company_required, company_switch
+from licences.models import ApiKey, Membership, Role
+from licences.selectors import cancellation_deadline, credit_balances, licences_for_company
+from licences.services import (
+    api_key_create,
+    api_key_revoke,
+    company_create,
+    licence_cancel,
+    membership_add,
+    membership_remove,
+)
+from register.errors import DomainError
+
+LOGIN_RATE = "10/m"
+SIGNUP_RATE = "10/h"
+
+
+def login_rate(group, request) -> str:
+    return getattr(settings, "PORTAL_LOGIN_RATE", LOGIN_RATE)
+
+
+def signup_rate(group, request) -> str:
+    return getattr(settings, "PORTAL_SIGNUP_RATE", SIGNUP_RATE)
+
+
+def rate_limited(request):
+    return render(request, "licences/rate_limited.html", status=429)
+
+
+def _base_url(request) -> str:
+    """Links in mails point at the host the user used, so each register mails its own."""
+    return request.build_absolute_uri("/")
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=signup_rate, method="POST", block=False, group="licences.signup")
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("licences:home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST":
+        if request.limited:
+            return rate_limited(request)
+        if form.is_valid():
+            accounts.user_signup(
+                register=request.register,
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                language=request.LANGUAGE_CODE,
+                base_url=_base_url(request),
+            )
+            return render(
+                request,
+                "licences/signup_sent.html",
+                {"email": form.cleaned_data["email"], "days": accounts.VERIFICATION_DAYS},
+            )
+    return render(request, "licences/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request, token: str):
+    """GET shows a button; only its POST verifies.
+
+    Mail scanners open links in mails: a GET that verified would confirm, for an account
+    someone else signed up with this address, an address its owner never confirmed.
+    """
+    try:
+        if request.method == "POST":
+            accounts.user_verify(token=token)
+            messages.success(request, _("Your e-mail address is confirmed. You can log in now."))
+            return redirect("licences:login")
+        user = accounts.user_for_verification(token=token)
+    except DomainError as error:
+        return render(request, "licences/verify_problem.html", {"error": error}, status=400)
+    return render(request, "licences/verify.html", {"email": user.email})
+
+
+@method_decorator(
+    ratelimit(key="ip", rate=login_rate, method="POST", block=False, group="licences.login"),
+    name="dispatch",
+)
+class LoginView(auth_views.LoginView):
+    """Django's login, throttled per client address (SPEC §17)."""
+
+    template_name = "licences/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+    next_page = reverse_lazy("licences:home")
+
+    def post(self, request, *args, **kwargs):
+        if request.limited:
+            return rate_limited(request)
+        return super().post(request, *args, **kwargs)
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("licences:login")
+
+
+@require_http_methods(["GET"])
+def home(request):
+    """Where logging in lands: the page each role starts from."""
+    if not request.user.is_authenticated:
+        return redirect("licences:login")
+    if request.membership is None:
+        return redirect("licences:company_create")
+    if request.membership.role == Role.ACCOUNTING:
+        return redirect("billing:invoices")
+    return redirect("licences:company")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required(login_url=reverse_lazy("licences:login"))
+def company_new(request):
+    form = CompanyForm(request.POST or None, initial={"country": request.register.country})
+    if request.method == "POST" and form.is_valid():
+        company = company_create(register=request.register, owner=request.user, **form.cleaned_data)
+        company_switch(request, company_id=company.pk)
+        messages.success(
+            request,
+            _("%(name)s is registered. Create a campaign to buy licences for it.")
+            % {"name": company.name},
+        )
+        return redirect("licences:company")
+    return render(request, "licences/company_form.html", {"form": form, "creating": True})
+
+
+@require_http_methods(["GET"])
+@company_required(STAFF)
+def company_detail(request):
+    return render(
+        request,
+        "licences/company.html",
+        {"balances": credit_balances(company=request.company)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@company_required(OWNERS)
+def company_edit(request):
+    form = CompanyForm(request.POST or None, instance=request.company)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The company details are saved."))
+        return redirect("licences:company")
+    return render(request, "licences/company_form.html", {"form": form, "creating": False})
+
+
+@require_POST
+@login_required(login_url=reverse_lazy("licences:login"))
+def switch(request):
+    try:
+        company_id = int(request.POST.get("company", ""))
+    except ValueError:
+        raise Http404 from None
+    if not company_switch(request, company_id=company_id):
+        raise Http404
+    return redirect("licences:home")
+
+
+@require_http_methods(["GET", "POST"])
+@company_required(STAFF)
+def members(request):
+    company = request.company
+    form = None
+    if request.membership.role == Role.OWNER:
+        form = MemberAddForm(request.POST or None, company=company)
+    elif request.method == "POST":
+        raise Http404
+    if request.method == "POST" and form.is_valid():
+        membership_add(company=company, user=form.user, role=form.cleaned_data["role"])
+        messages.success(
+            request, _("%(email)s is now a member.") % {"email": form.cleaned_data["email"]}
+        )
+        return redirect("licences:members")
+    company_members = (
+        Membership.objects.filter(company=company).select_related("user").order_by("user__email")
+    )
+    return render(request, "licences/members.html", {"form": form, "members": company_members})
+
+
+@require_POST
+@company_required(OWNERS)
+def member_remove(request, membership_id: int):
+    membership = Membership.objects.filter(company=request.company, pk=membership_id).first()
+    if membership is None:
+        raise Http404
+    try:
+        membership_remove(membership=membership)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("%(email)s is no longer a member.") % {"email": membership.user.email}
+        )
+    if membership.user_id == request.user.pk:
+        return redirect("licences:home")
+    return redirect("licences:members")
+
+
+@require_http_methods(["GET"])
+@company_required(STAFF)
+def licences(request):
+    rows = [
+        {
+            "licence": licence,
+            "name": licence.product.name(request.LANGUAGE_CODE),
+            "cancel_until": cancellation_deadline(licence),
+        }
+        for licence in licences_for_company(company=request.company)
+    ]
+    return render(
+        request,
+        "licences/licences.html",
+        {"rows": rows, "balances": credit_balances(company=request.company)},
+    )
+
+
+@require_POST
+@company_required(OWNERS)
+def licence_cancel_view(request, licence_id: int):
+    licence = licences_for_company(company=request.company).filter(pk=licence_id).first()
+    if licence is None:
+        raise Http404
+    try:
+        licence_cancel(licence=licence)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("The licence is cancelled: it does not renew and ends on %(date)s.")
+            % {"date": date_format(licence.ends_on)},
+        )
+    return redirect("licences:licences")
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+@company_required(STAFF)
+def api_keys(request):
+    """A new key is shown in the answer to its creation only: it is stored as a hash."""
+    form = ApiKeyForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        _api_key, new_key = api_key_create(
+            company=request.company, name=form.cleaned_data["name"], created_by=request.user
+        )
+        form = ApiKeyForm()
+    keys = ApiKey.objects.filter(company=request.company, revoked_at__isnull=True)
+    return render(
+        request,
+        "licences/api_keys.html",
+        {
+            "form": form,
+            "keys": keys,
+            "new_key": new_key,
+            "api_docs_url": reverse("api-docs"),
+        },
+    )
+
+
+@require_POST
+@company_required(STAFF)
+def api_key_revoke_view(request, key_id: int):
+    api_key = ApiKey.objects.filter(
+        company=request.company, pk=key_id, revoked_at__isnull=True
+    ).first()
+    if api_key is None:
+        raise Http404
+    api_key_revoke(api_key=api_key)
+    messages.success(request, _("The key “%(name)s” is revoked.") % {"name": api_key.name})
+    return redirect("licences:api_keys")
