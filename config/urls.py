@@ -9,7 +9,9 @@ from config.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_urls("billing.api_urls"))),
+    path(
+        "api/v1/", include(api_urls("billing.api_urls", "licences.api_urls", "campaigns.api_urls"))
+    ),
     path("billing/", include("billing.webhook_urls")),
     path("billing/", include("billing.urls")),
     path("account/", include("licences.urls")),
