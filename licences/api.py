@@ -39,8 +39,8 @@ class MeView(APIView):
         responses={200: OutputSerializer, **ERRORS},
     )
     def get(self, request):
-        company = request.user.company
-        return Response(self.OutputSerializer({"company": company, "register": company}).data)
+        me = {"company": request.user.company, "register": request.register}
+        return Response(self.OutputSerializer(me).data)
 
 
 class LicenceListView(APIView):
