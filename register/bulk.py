@@ -130,7 +130,7 @@ class _CanonicalVerdicts:
     def __init__(self, normaliser: Normaliser, country_code: int):
         self.normaliser = normaliser
         self.code = str(country_code)
-        self.verdicts: dict[tuple[str, int], Problem | None] = {}
+        self.verdicts: dict[tuple[str, int], Problem | bool | None] = {}
         self.depth = self._depth(normaliser.region)
 
     def _depth(self, region: str) -> int | None:
@@ -180,11 +180,12 @@ class _CanonicalVerdicts:
             return self.verdicts[key]
         except KeyError:
             pass
-        verdict = self.normaliser("+" + digits)
-        if verdict.number != int(digits):
-            return False
-        self.verdicts[key] = verdict.problem
-        return verdict.problem
+        # Digits alone may read as a national number (`318003819` is 0318 003819, not the
+        # toll-free 31 800 3819): such a prefix stays with the normaliser, line by line.
+        verdict = self.normaliser(digits)
+        problem = verdict.problem if verdict.number == int(digits) else False
+        self.verdicts[key] = problem
+        return problem
 
 
 class _LineParser:
@@ -328,7 +329,7 @@ def register_import(
                 "CREATE TEMP TABLE register_import_staging ("
                 " line bigint GENERATED ALWAYS AS IDENTITY,"
                 " number bigint, registered_on date, categories smallint"
-                ") ON COMMIT DROP"
+                ")"
             )
             with cursor.connection.cursor().copy(
                 "COPY register_import_staging (number, registered_on, categories) FROM STDIN"
@@ -354,6 +355,8 @@ def register_import(
                     result.first_skipped.append(line)
                 if report is not None:
                     report.write(f"{line.line};{line.reason}\n")
+            # Dropped here, not on commit: a caller's transaction may hold a second import.
+            cursor.execute("DROP TABLE register_import_staging")
     return result
 
 

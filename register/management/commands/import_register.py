@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from register.bulk import ImportFileError, register_import
+from register.bulk import ImportFileError, SkipReason, register_import
 from register.models import Register
 
 
@@ -36,8 +36,9 @@ class Command(BaseCommand):
             raise CommandError(error.message) from error
         self.stdout.write(_("Loaded: %(count)d") % {"count": result.loaded})
         self.stdout.write(_("Skipped: %(count)d") % {"count": result.skipped_total})
-        for reason, count in sorted(result.skipped.items()):
-            self.stdout.write(f"  {reason.label}: {count}")
+        for reason in SkipReason:
+            if result.skipped[reason]:
+                self.stdout.write(f"  {reason.label}: {result.skipped[reason]}")
         if result.first_skipped:
             self.stdout.write(_("First skipped lines:"))
         for skip in result.first_skipped:

@@ -1,0 +1,266 @@
+"""Register import and export (SPEC §5 admin import, §16 commands)."""
+
+import io
+import random
+from datetime import date
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django_scopes import scopes_disabled
+
+from register.bulk import (
+    ImportFileError,
+    SkipReason,
+    _CanonicalVerdicts,
+    register_export,
+    register_import,
+)
+from register.models import ALL_CATEGORIES, BlockedNumber, RegisterEvent
+from register.phone import Normaliser
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2024, 5, 1)
+
+# One row per outcome of an import line in the Dutch register (categories: commercial, ideal,
+# charity = bits 1, 2, 4): the line, then (number, registered_on, categories) or a skip reason.
+LINES = [
+    ("31612345678", (31612345678, TODAY, ALL_CATEGORIES)),
+    ("31612345678;2019-03-04", (31612345678, date(2019, 3, 4), ALL_CATEGORIES)),
+    ("31612345678;2019-03-04;commercial,charity", (31612345678, date(2019, 3, 4), 0b101)),
+    ("31612345678;;ideal", (31612345678, TODAY, 0b010)),
+    ("31612345678;;commercial,ideal,charity", (31612345678, TODAY, ALL_CATEGORIES)),
+    ("31612345678;; charity , commercial ", (31612345678, TODAY, 0b101)),
+    ("06-12345678;2019-03-04;", (31612345678, date(2019, 3, 4), ALL_CATEGORIES)),
+    ("+31 20 123 4567", (31201234567, TODAY, ALL_CATEGORIES)),
+    ("31612345678\r", (31612345678, TODAY, ALL_CATEGORIES)),
+    ("0612", SkipReason.INVALID),
+    ("number;registered_on;categories", SkipReason.INVALID),
+    ("32471234567", SkipReason.FOREIGN),
+    ("+32 471 23 45 67", SkipReason.FOREIGN),
+    ("0800-1234567", SkipReason.SERVICE),
+    ("31900123456", SkipReason.SERVICE),
+    ("31612345678;2019-02-30", SkipReason.BAD_DATE),
+    ("31612345678;04-03-2019", SkipReason.BAD_DATE),
+    ("31612345678;2024-05-02", SkipReason.BAD_DATE),
+    ("31612345678;;politics", SkipReason.UNKNOWN_CATEGORY),
+    ("31612345678;2019-03-04;commercial;x", SkipReason.TOO_MANY_FIELDS),
+]
+
+
+def _import(register, text: str, **kwargs):
+    with scopes_disabled():
+        return register_import(register=register, source=io.StringIO(text), today=TODAY, **kwargs)
+
+
+def _stored(register):
+    with scopes_disabled():
+        return sorted(
+            BlockedNumber.objects.filter(register=register).values_list(
+                "number", "registered_on", "categories"
+            )
+        )
+
+
+@pytest.mark.parametrize(("line", "outcome"), LINES)
+def test_an_import_line_loads_or_is_skipped_with_its_reason(nl, line, outcome):
+    report = _import(nl, f"{line}\n")
+
+    if isinstance(outcome, SkipReason):
+        assert (report.loaded, dict(report.skipped), _stored(nl)) == (0, {outcome: 1}, [])
+        assert [(s.line, s.reason) for s in report.first_skipped] == [(1, outcome)]
+    else:
+        assert (report.loaded, report.skipped_total, _stored(nl)) == (1, 0, [outcome])
+
+
+def test_a_number_repeated_in_the_file_is_loaded_from_its_first_line(nl):
+    report = _import(nl, "31612345678;2019-01-01\n\n31612345678;2020-01-01\n0612345678\n")
+
+    assert report.loaded == 1
+    assert [(s.line, s.reason) for s in report.first_skipped] == [
+        (3, SkipReason.DUPLICATE),
+        (4, SkipReason.DUPLICATE),
+    ]
+    assert _stored(nl) == [(31612345678, date(2019, 1, 1), ALL_CATEGORIES)]
+
+
+def test_a_number_already_registered_is_skipped_and_kept_as_it_was(nl):
+    _import(nl, "31612345678;2019-01-01;charity\n")
+
+    report = _import(nl, "31612345679\n31612345678;2020-01-01\n31612345678\n")
+
+    assert report.loaded == 1
+    assert [(s.line, s.reason) for s in report.first_skipped] == [
+        (2, SkipReason.REGISTERED),
+        (3, SkipReason.REGISTERED),
+    ]
+    assert _stored(nl)[0] == (31612345678, date(2019, 1, 1), 0b100)
+
+
+def test_the_belgian_register_has_no_categories_to_name(be):
+    report = _import(be, "32471234567;2019-03-04\n32471234568;;commercial\n")
+
+    assert report.loaded == 1
+    assert report.skipped == {SkipReason.UNKNOWN_CATEGORY: 1}
+    assert _stored(be) == [(32471234567, date(2019, 3, 4), ALL_CATEGORIES)]
+
+
+def test_each_loaded_number_gets_one_block_event_from_the_import_channel(nl):
+    _import(nl, "31612345678;2019-03-04;commercial\n31201234567\n31612345678\n")
+
+    with scopes_disabled():
+        events = sorted(
+            RegisterEvent.objects.filter(register=nl).values_list(
+                "number", "action", "categories", "channel"
+            )
+        )
+    assert events == [
+        (31201234567, "block", ALL_CATEGORIES, "import"),
+        (31612345678, "block", 0b001, "import"),
+    ]
+
+
+def test_the_file_is_read_as_utf8_with_or_without_bom(nl):
+    with scopes_disabled():
+        report = register_import(
+            register=nl, source=io.BytesIO("\ufeff31612345678\n€\n".encode()), today=TODAY
+        )
+
+    assert report.loaded == 1
+    assert [(s.line, s.reason, s.text) for s in report.first_skipped] == [
+        (2, SkipReason.INVALID, "€")
+    ]
+
+
+def test_an_undecodable_file_is_refused_whole(nl):
+    with pytest.raises(ImportFileError, match="byte 12"), scopes_disabled():
+        register_import(register=nl, source=io.BytesIO(b"31612345678\n\xff\n"), today=TODAY)
+
+    assert _stored(nl) == []
+
+
+def test_an_import_that_fails_leaves_nothing_behind(nl):
+    # The history insert fails after the numbers went in: the numbers must go too.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION bulk_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN RAISE EXCEPTION 'event insert failed'; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER bulk_test_fail BEFORE INSERT ON register_registerevent"
+            " FOR EACH ROW EXECUTE FUNCTION bulk_test_fail()"
+        )
+
+    with pytest.raises(Exception, match="event insert failed"):
+        _import(nl, "31612345678\n31612345679\n")
+
+    assert _stored(nl) == []
+
+
+def test_skipped_lines_beyond_the_first_ones_are_counted_and_all_go_to_the_report(nl):
+    report_file = io.StringIO()
+    text = "".join(f"31612345{n:03d}\n" if n % 2 else "x\n" for n in range(60))
+
+    report = _import(nl, text + "31612345001\n", report=report_file)
+
+    assert report.loaded == 30
+    assert report.skipped == {SkipReason.INVALID: 30, SkipReason.DUPLICATE: 1}
+    assert [s.line for s in report.first_skipped] == list(range(1, 40, 2))
+    lines = report_file.getvalue().splitlines()
+    assert lines[:2] == ["1;invalid", "3;invalid"]
+    assert lines[-1] == "61;duplicate"
+    assert len(lines) == 31
+
+
+def test_export_writes_codes_in_number_order_and_imports_back_the_same(nl):
+    _import(
+        nl,
+        "31612345679;2019-03-04;commercial,charity\n"
+        "31201234567;2010-01-02\n"
+        "31612345678;2011-02-03;ideal\n",
+    )
+    before = _stored(nl)
+    sink = io.BytesIO()
+
+    with scopes_disabled():
+        rows = register_export(register=nl, sink=sink)
+
+    assert rows == 3
+    assert sink.getvalue().decode().splitlines() == [
+        "31201234567;2010-01-02;commercial,ideal,charity",
+        "31612345678;2011-02-03;ideal",
+        "31612345679;2019-03-04;commercial,charity",
+    ]
+    with scopes_disabled():
+        BlockedNumber.objects.all().delete()
+    report = _import(nl, sink.getvalue().decode())
+    assert (report.loaded, _stored(nl)) == (3, before)
+
+
+def test_canonical_numbers_get_the_normalisers_verdict():
+    normaliser = Normaliser("NL")
+    verdicts = _CanonicalVerdicts(normaliser, 31)
+    rng = random.Random(4)
+    numbers = [
+        f"31{rng.choice(['6', '66', '97', '85', '91', '80', '90', '14', '8', '2', '1'])}"
+        f"{rng.randrange(10**9):09d}"[: rng.choice([9, 10, 11, 12, 13])]
+        for _ in range(20_000)
+    ]
+
+    for number in numbers:
+        assert verdicts(number) in (False, normaliser(number).problem), number
+
+
+def test_import_command_prints_the_counts_and_the_first_skipped_lines(nl, tmp_path):
+    path = tmp_path / "register.txt"
+    path.write_text("31612345678;2019-03-04;commercial\nfoo\n31612345678\n")
+    report = tmp_path / "skipped.txt"
+    out = io.StringIO()
+
+    call_command("import_register", "--register", "nl", str(path), "--report", report, stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        "Loaded: 1",
+        "Skipped: 2",
+        "  not a valid phone number: 1",
+        "  the number is repeated from an earlier line: 1",
+        "First skipped lines:",
+        "  line 2: not a valid phone number: foo",
+        "  line 3: the number is repeated from an earlier line: 31612345678",
+    ]
+    assert report.read_text() == "2;invalid\n3;duplicate\n"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--register", "xx", "file.txt"], "There is no register 'xx'"),
+        (["--register", "nl", "/nonexistent/file.txt"], "No such file"),
+    ],
+)
+def test_import_command_refuses_a_bad_register_or_file(nl, arguments, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("import_register", *arguments)
+
+
+def test_import_command_reports_an_undecodable_file_without_a_traceback(nl, tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("31612345678;;caf\xe9\n".encode("latin-1"))
+
+    with pytest.raises(CommandError, match="not UTF-8"):
+        call_command("import_register", "--register", "nl", str(path))
+
+
+def test_export_command_writes_to_stdout_or_a_file(nl, tmp_path):
+    _import(nl, "31612345678;2019-03-04\n")
+    out = io.StringIO()
+    err = io.StringIO()
+
+    call_command("export_register", "--register", "nl", stdout=out)
+    call_command("export_register", "--register", "nl", str(tmp_path / "nl.txt"), stderr=err)
+
+    line = "31612345678;2019-03-04;commercial,ideal,charity\n"
+    assert out.getvalue() == line
+    assert (tmp_path / "nl.txt").read_text() == line
+    assert err.getvalue() == "Exported: 1\n"
