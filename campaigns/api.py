@@ -10,7 +10,7 @@ from campaigns.services import campaign_create
 from licences.api import ErrorSerializer
 
 
-class CampaignOutputSerializer(serializers.Serializer):
+class CampaignSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     purpose = serializers.CharField()
@@ -18,7 +18,7 @@ class CampaignOutputSerializer(serializers.Serializer):
 
 
 class CampaignListView(APIView):
-    class InputSerializer(serializers.Serializer):
+    class CampaignCreateSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         purpose = serializers.SlugField(
             max_length=30,
@@ -28,31 +28,31 @@ class CampaignListView(APIView):
     @extend_schema(
         operation_id="campaigns_list",
         summary="The company's campaigns and those it runs as call centre",
-        responses={200: CampaignOutputSerializer(many=True), 401: ErrorSerializer},
+        responses={200: CampaignSerializer(many=True), 401: ErrorSerializer},
     )
     def get(self, request):
         campaigns = campaigns_for_company(company=request.user.company)
-        return Response(CampaignOutputSerializer(campaigns, many=True).data)
+        return Response(CampaignSerializer(campaigns, many=True).data)
 
     @extend_schema(
         operation_id="campaigns_create",
         summary="Create a campaign",
-        request=InputSerializer,
-        responses={201: CampaignOutputSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
+        request=CampaignCreateSerializer,
+        responses={201: CampaignSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
     )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.CampaignCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         campaign = campaign_create(company=request.user.company, **serializer.validated_data)
-        return Response(CampaignOutputSerializer(campaign).data, status=status.HTTP_201_CREATED)
+        return Response(CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
 
 
 class CampaignDetailView(APIView):
     @extend_schema(
         operation_id="campaigns_get",
         summary="One campaign; another company's is a 404",
-        responses={200: CampaignOutputSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: CampaignSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request, campaign_id: int):
         campaign = campaign_get(company=request.user.company, campaign_id=campaign_id)
-        return Response(CampaignOutputSerializer(campaign).data)
+        return Response(CampaignSerializer(campaign).data)

@@ -1,5 +1,6 @@
 """API v1: who am I, licences, credits (SPEC §16). Thin views over selectors."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -18,8 +19,22 @@ class ErrorSerializer(serializers.Serializer):
 ERRORS = {401: ErrorSerializer}
 
 
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Tells the schema (and the docs' Authorize button) how ApiKeyAuthentication works."""
+
+    target_class = "licences.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A company API key of this host's register: `Bearer dnc_…`.",
+        }
+
+
 class MeView(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class MeSerializer(serializers.Serializer):
         company = inline_serializer(
             "MeCompany",
             fields={
@@ -36,15 +51,15 @@ class MeView(APIView):
     @extend_schema(
         operation_id="me",
         summary="The company of the API key, and the register of this host",
-        responses={200: OutputSerializer, **ERRORS},
+        responses={200: MeSerializer, **ERRORS},
     )
     def get(self, request):
         me = {"company": request.user.company, "register": request.register}
-        return Response(self.OutputSerializer(me).data)
+        return Response(self.MeSerializer(me).data)
 
 
 class LicenceListView(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class LicenceSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         product = serializers.CharField(source="product.code")
         status = serializers.CharField()
@@ -61,15 +76,15 @@ class LicenceListView(APIView):
     @extend_schema(
         operation_id="licences_list",
         summary="The company's licences, newest first",
-        responses={200: OutputSerializer(many=True), **ERRORS},
+        responses={200: LicenceSerializer(many=True), **ERRORS},
     )
     def get(self, request):
         licences = licences_for_company(company=request.user.company)
-        return Response(self.OutputSerializer(licences, many=True).data)
+        return Response(self.LicenceSerializer(licences, many=True).data)
 
 
 class CreditsView(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class CreditsSerializer(serializers.Serializer):
         balance = serializers.IntegerField(help_text="All campaigns together.")
         campaigns = inline_serializer(
             "CampaignCredits",
@@ -80,7 +95,7 @@ class CreditsView(APIView):
     @extend_schema(
         operation_id="credits",
         summary="Marking credits: nl balances belong to a campaign",
-        responses={200: OutputSerializer, **ERRORS},
+        responses={200: CreditsSerializer, **ERRORS},
     )
     def get(self, request):
-        return Response(self.OutputSerializer(credit_balances(company=request.user.company)).data)
+        return Response(self.CreditsSerializer(credit_balances(company=request.user.company)).data)
