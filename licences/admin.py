@@ -1,0 +1,140 @@
+"""Staff admin of companies, the catalogue, licences, credits and API keys (SPEC §3, §7).
+
+Querysets are already scoped to the host's register by the middleware; rows added here get that
+register. Money and access changes go through the services, never through raw edits.
+"""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from licences.models import (
+    ApiKey,
+    Company,
+    CreditAccount,
+    CreditEntry,
+    Licence,
+    LicenceProduct,
+    Membership,
+)
+from licences.selectors import cancellation_deadline
+from licences.services import api_key_revoke, licence_cancel
+from register.admin import ReadOnlyAdmin
+from register.errors import DomainError
+
+
+class RegisterOwnedAdmin(admin.ModelAdmin):
+    """Hides the register field and fills it with the register of the admin's host."""
+
+    exclude = ["register"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.register = request.register
+        super().save_model(request, obj, form, change)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Company)
+class CompanyAdmin(RegisterOwnedAdmin):
+    list_display = ["name", "company_type", "employee_band", "chamber_number", "city", "created_at"]
+    list_filter = ["company_type", "employee_band"]
+    search_fields = ["name", "chamber_number", "vat_id", "billing_email"]
+    inlines = [MembershipInline]
+
+
+@admin.register(LicenceProduct)
+class LicenceProductAdmin(RegisterOwnedAdmin):
+    list_display = [
+        "code",
+        "kind",
+        "price",
+        "credits",
+        "term",
+        "company_type",
+        "employee_band",
+        "renews",
+        "active",
+        "position",
+    ]
+    list_filter = ["kind", "term", "active"]
+    list_editable = ["active", "position"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Licences and invoices refer to products: retire one by taking it off sale.
+        return False
+
+
+@admin.register(Licence)
+class LicenceAdmin(ReadOnlyAdmin):
+    """Licences come from paid orders, grants (`grant_licence`) and renewals; staff cancel here.
+    Filter by source "tacit renewal" for the renewals; "renewal of" links each to its period."""
+
+    list_display = [
+        "company",
+        "product",
+        "campaign",
+        "status",
+        "source",
+        "starts_on",
+        "ends_on",
+        "renews",
+        "cancel_by",
+        "renewal_of",
+    ]
+    list_filter = ["status", "product", "source", "renews"]
+    search_fields = ["company__name", "reference"]
+    list_select_related = ["company", "product", "campaign", "renewal_of"]
+    date_hierarchy = "starts_on"
+    actions = ["cancel_licences"]
+
+    @admin.display(description=_("cancel at the latest on"))
+    def cancel_by(self, obj):
+        return cancellation_deadline(obj)
+
+    @admin.action(description=_("Cancel: stop the renewal (usable until the end date)"))
+    def cancel_licences(self, request, queryset):
+        for licence in queryset:
+            try:
+                licence_cancel(licence=licence)
+            except DomainError as error:
+                self.message_user(request, f"{licence}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, _("%(licence)s cancelled.") % {"licence": licence})
+
+
+@admin.register(CreditAccount)
+class CreditAccountAdmin(ReadOnlyAdmin):
+    list_display = ["campaign", "company", "balance"]
+    search_fields = ["company__name", "campaign__name"]
+    list_select_related = ["campaign", "company"]
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(ReadOnlyAdmin):
+    """Append-only: a correction is a new entry, written by a service."""
+
+    list_display = ["created_at", "account", "delta", "balance_after", "reason", "reference"]
+    list_filter = ["reason"]
+    search_fields = ["reference", "account__campaign__name", "account__company__name"]
+    list_select_related = ["account__campaign"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    list_display = ["name", "prefix", "company", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "company__name"]
+    exclude = ["key_hash"]
+    actions = ["revoke"]
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke(self, request, queryset):
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key)
+        self.message_user(request, _("%(count)d keys revoked.") % {"count": len(queryset)})
