@@ -56,7 +56,9 @@ class CurrentCompanyMiddleware:
 
 def company_switch(request, *, company_id: int) -> bool:
     """Makes one of the user's own companies current; False when it is not one of them."""
-    if not any(m.company_id == company_id for m in request.memberships):
+    if not Membership.objects.filter(
+        user=request.user, company_id=company_id, company__register=request.register
+    ).exists():
         return False
     request.session[SESSION_KEY] = company_id
     return True

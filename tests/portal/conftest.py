@@ -1,0 +1,100 @@
+"""Portal fixtures: a company with its owner, member and accounting users, and clients for
+them on the nl register's host."""
+
+import threading
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from billing.fake_mollie import FakeMollieServer
+from licences.models import Role
+from tests.factories import CompanyFactory, MembershipFactory, UserFactory, get_register
+
+NL_HOST = "nl.localhost"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Login and sign-up limits count per client address; every test starts with none used."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def nl(db):
+    return get_register("nl")
+
+
+@pytest.fixture
+def company(nl):
+    return CompanyFactory(register=nl, name="Bakkerij De Korenschoof B.V.")
+
+
+def member_of(company, role: str, email: str):
+    user = UserFactory(email=email)
+    MembershipFactory(company=company, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def owner(company):
+    return member_of(company, Role.OWNER, "owner@korenschoof.example")
+
+
+@pytest.fixture
+def member(company):
+    return member_of(company, Role.MEMBER, "member@korenschoof.example")
+
+
+@pytest.fixture
+def accountant(company):
+    return member_of(company, Role.ACCOUNTING, "accounting@korenschoof.example")
+
+
+def client_for(user=None, host: str = NL_HOST) -> Client:
+    client = Client(HTTP_HOST=host, HTTP_ACCEPT_LANGUAGE="en")
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def anonymous():
+    return client_for()
+
+
+@pytest.fixture
+def owner_client(owner):
+    return client_for(owner)
+
+
+@pytest.fixture
+def member_client(member):
+    return client_for(member)
+
+
+@pytest.fixture
+def fake_mollie(settings, tmp_path):
+    """The fake Mollie server in a thread; the real mollie client is pointed at it."""
+    server = FakeMollieServer(host="127.0.0.1", port=0, webhook_timeout=5)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    settings.MOLLIE_API_ENDPOINT = server.public_url
+    settings.MOLLIE_API_KEY = "test_" + "p" * 30
+    settings.MEDIA_ROOT = tmp_path / "media"
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def queued_deliveries(monkeypatch) -> list[int]:
+    """Invoice ids handed to the delivery task after commit, instead of to the broker."""
+    queued: list[int] = []
+    monkeypatch.setattr("billing.tasks.invoice_deliver.delay", queued.append)
+    return queued
