@@ -5,14 +5,10 @@ Every service owns its transaction. Callers set the register scope (middleware, 
 
 import datetime
 import secrets
-from email.utils import formataddr
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from licences.authentication import hash_key
@@ -278,43 +274,14 @@ def licences_expire(*, register: Register, today: datetime.date) -> int:
         )
 
 
-def licence_renewal_notice_send(*, licence: Licence) -> bool:
-    """Mails the company that its licence renews tacitly unless cancelled by the deadline
-    (be: at least two months before expiry, seed 001). Sends once: a second run, or two
-    workers at once, find the notice claimed and send nothing. Returns whether it sent."""
-    licence = Licence.objects.select_related("product", "company", "register").get(pk=licence.pk)
-    company, register = licence.company, licence.register
-    recipients = (
-        [company.billing_email]
-        if company.billing_email
-        else list(
-            Membership.objects.filter(company=company, role=Role.OWNER).values_list(
-                "user__email", flat=True
-            )
-        )
-    )
-    with transaction.atomic():
-        claimed = Licence.objects.filter(pk=licence.pk, renewal_notice_sent_at__isnull=True).update(
+def licence_renewal_notice_mark_sent(*, licence: Licence) -> bool:
+    """Claims the renewal notice of a licence (billing's daily job mails it); False when another
+    run already claimed it, so two workers never both send it."""
+    return bool(
+        Licence.objects.filter(pk=licence.pk, renewal_notice_sent_at__isnull=True).update(
             renewal_notice_sent_at=timezone.now()
         )
-        if not claimed or not recipients:
-            return bool(claimed)
-        context = {
-            "register": register,
-            "company": company,
-            "licence": licence,
-            "product_name": licence.product.name(register.default_language),
-            "renews_on": renewal_date(licence),
-            "cancel_by": cancellation_deadline(licence),
-        }
-        with translation.override(register.default_language):
-            subject = " ".join(
-                render_to_string("mail/licences/renewal_notice_subject.txt", context).split()
-            )
-            body = render_to_string("mail/licences/renewal_notice_body.txt", context)
-        sender = formataddr((register.name, settings.DEFAULT_FROM_EMAIL))
-        transaction.on_commit(lambda: send_mail(subject, body, sender, recipients))
-    return True
+    )
 
 
 # Credits

@@ -3,8 +3,8 @@
 from celery import shared_task
 from django_scopes import scope
 
-from licences.selectors import licences_due_for_renewal_notice, register_today
-from licences.services import licence_renewal_notice_send, licences_expire
+from licences.selectors import register_today
+from licences.services import licences_expire
 from register.models import Register
 
 
@@ -16,14 +16,3 @@ def expire_licences() -> int:
         with scope(register=register):
             expired += licences_expire(register=register, today=register_today(register))
     return expired
-
-
-@shared_task(acks_late=True, time_limit=600)
-def send_renewal_notices() -> int:
-    """Daily (beat): the notice of tacit renewal and the right to cancel (be, seed 001)."""
-    sent = 0
-    for register in Register.objects.all():
-        with scope(register=register):
-            due = licences_due_for_renewal_notice(register=register, on=register_today(register))
-            sent += sum(licence_renewal_notice_send(licence=licence) for licence in due)
-    return sent
