@@ -397,13 +397,17 @@ class InvoiceLine(models.Model):
 
 
 class NoticeKind(models.TextChoices):
-    RENEWAL_NOTICE = "renewal_notice", _("renewal notice (right to cancel)")
     CANCELLATION_DEADLINE = "cancellation_deadline", _("cancellation deadline reminder")
     RENEWAL_ORDER = "renewal_order", _("renewal order and payment link")
 
 
 class LicenceNotice(models.Model):
-    """A scheduled mail about a licence that was sent, so the daily task sends it once (§13)."""
+    """A scheduled mail about a licence, so the daily task sends it once (SPEC §13).
+
+    The be renewal notice is recorded on the licence itself (`renewal_notice_sent_at`, a
+    licences service); these are billing's own: cancellation-deadline reminders and the renewal
+    order with its payment link (`mailed_at` empty until the mail went out).
+    """
 
     register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
     licence = models.ForeignKey(
@@ -413,7 +417,8 @@ class LicenceNotice(models.Model):
     order = models.ForeignKey(
         Order, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("order")
     )
-    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    mailed_at = models.DateTimeField(_("mailed at"), null=True, blank=True)
 
     objects = ScopedManager(register="register")
 

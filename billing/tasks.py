@@ -1,9 +1,18 @@
 """Billing's Celery tasks: take ids, reload, call a service, and can run twice (STYLE 3)."""
 
 from celery import shared_task
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
-from billing.services import invoice_mail, invoice_pdf_render
+from billing.services import (
+    cancellation_reminders_send,
+    invoice_mail,
+    invoice_pdf_render,
+    register_base_url,
+    renewal_notices_send,
+    renewals_run,
+)
+from licences.selectors import register_today
+from register.models import Register
 
 
 # SMTP and storage errors are OSErrors: worth retrying later, the work is idempotent.
@@ -25,3 +34,20 @@ def invoice_deliver(invoice_id: int) -> None:
     with scopes_disabled():
         if invoice_pdf_render(invoice_id=invoice_id) is not None:
             invoice_mail(invoice_id=invoice_id)
+
+
+@shared_task(acks_late=True, time_limit=3600, soft_time_limit=3300)
+def licences_renew_and_notify() -> dict[str, int]:
+    """Daily (beat): be renewal notices, nl cancellation-deadline reminders, tacit renewals with
+    their order and payment link (SPEC §13). Every step is idempotent, so a rerun is harmless."""
+    done = {"notices": 0, "reminders": 0, "renewals": 0}
+    with scopes_disabled():
+        for register in Register.objects.all():
+            with scope(register=register):
+                today = register_today(register)
+                done["notices"] += renewal_notices_send(register=register, today=today)
+                done["reminders"] += cancellation_reminders_send(register=register, today=today)
+                done["renewals"] += renewals_run(
+                    register=register, today=today, base_url=register_base_url(register)
+                )
+    return done
