@@ -3,6 +3,7 @@ portal running in `live_server` (SPEC §12): exactly once, whatever arrives and 
 
 import http.client
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode, urlsplit
 
@@ -11,6 +12,7 @@ from django_scopes import scopes_disabled
 
 from billing.models import Invoice, Order, Payment
 from billing.services import order_create, payment_start, payment_sync
+from config.celery_app import app as celery_app
 from licences.models import CreditAccount, Licence
 from tests.factories import CampaignFactory, CompanyFactory, get_register
 
@@ -253,3 +255,25 @@ def test_webhook_answers_503_when_mollie_cannot_be_reached(
     assert webhook(fake_mollie, payment.provider_id) == 503
     with scopes_disabled():
         assert Order.objects.get(pk=payment.order_id).status == "open"
+
+
+def test_worker_renders_and_mails_the_invoice_after_the_webhook_commits(
+    fake_mollie, portal_url, celery_worker_process
+):
+    """The real path: webhook → commit → broker → a separate Celery worker process."""
+    celery_app.control.purge()
+    payment = buy_marking_1(portal_url)
+
+    control(fake_mollie, payment.provider_id, "paid")
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with scopes_disabled():
+            invoice = Invoice.objects.get(order_id=payment.order_id)
+        if invoice.mailed_at is not None:
+            break
+        time.sleep(0.25)
+    # The worker keeps its files under its own MEDIA_ROOT; the rows tell what it did.
+    assert invoice.pdf.name.startswith("invoices/nl/")
+    assert invoice.pdf_rendered_at is not None
+    assert invoice.mailed_at is not None
