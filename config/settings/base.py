@@ -129,6 +129,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "register.tasks.purge_unconfirmed_blocks",
         "schedule": crontab(minute=17),
     },
+    "expire-licences": {
+        "task": "licences.tasks.expire_licences",
+        "schedule": crontab(hour=1, minute=5),
+    },
 }
 
 REST_FRAMEWORK = {
