@@ -1,0 +1,249 @@
+"""Who may open what (STYLE 5, SPEC §3, §16): every portal page and API endpoint × role.
+
+One fixture builds two registers' worth of data: companies A and B in nl, a company in be, and
+the people around them. The tables below say, per URL, what each role gets; another company's
+object is a 404 (never a 403), an anonymous visitor logs in first, a logged-in user without a
+company creates one first, and the accounting role sees invoices only. Add a row per new URL.
+"""
+
+import threading
+from dataclasses import dataclass, field
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.utils import timezone
+from django_scopes import scopes_disabled
+from rest_framework.test import APIClient
+
+from billing.fake_mollie import FakeMollieServer
+from billing.models import Invoice
+from billing.services import order_create, payment_start, payment_sync
+from licences.models import Licence, Membership, Role
+from tests.factories import (
+    ApiKeyFactory,
+    CampaignFactory,
+    CompanyFactory,
+    MembershipFactory,
+    UserFactory,
+    get_register,
+)
+
+pytestmark = pytest.mark.django_db
+
+NL_HOST = "nl.localhost"
+LOGIN = "login"  # 302 to the login page
+CREATE = "create"  # 302 to "register your company"
+ROLES = ("owner", "member", "accounting", "outsider", "other", "foreign", "anonymous")
+
+
+def page(owner=200, member=200, accounting=404, other=200, outsider=CREATE, foreign=CREATE):
+    """A page of the current company: the expectations of a staff page unless overridden.
+
+    `other` is the owner of company B, `outsider` a user without a company, `foreign` a user
+    whose only company is in the be register.
+    """
+    return {
+        "owner": owner,
+        "member": member,
+        "accounting": accounting,
+        "outsider": outsider,
+        "other": other,
+        "foreign": foreign,
+        "anonymous": LOGIN,
+    }
+
+
+def objects_of_a(owner=200, member=200, accounting=404):
+    """A's own object: B's owner gets a 404, as for anything that is not theirs."""
+    return page(owner=owner, member=member, accounting=accounting, other=404)
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    expect: dict
+    data: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+PORTAL = [
+    Row("GET", "/account/", page(302, 302, 302, other=302)),
+    Row("GET", "/account/signup/", {**dict.fromkeys(ROLES, 302), "anonymous": 200}),
+    Row("GET", "/account/login/", {**dict.fromkeys(ROLES, 302), "anonymous": 200}),
+    Row("GET", "/account/company/new/", {**dict.fromkeys(ROLES, 200), "anonymous": LOGIN}),
+    Row("GET", "/account/company/", page()),
+    Row("GET", "/account/company/edit/", page(member=404)),
+    Row("GET", "/account/company/members/", page()),
+    Row(
+        "POST",
+        "/account/company/members/{member_of_a}/remove/",
+        objects_of_a(owner=302, member=404),
+    ),
+    Row(
+        "POST",
+        "/account/company/switch/",
+        page(302, 302, 302, other=404, outsider=404, foreign=404),
+        data={"company": "{a}"},
+    ),
+    Row("GET", "/account/licences/", page()),
+    Row("POST", "/account/licences/{licence_of_a}/cancel/", objects_of_a(owner=302, member=404)),
+    Row("GET", "/account/api-keys/", page()),
+    Row("POST", "/account/api-keys/{key_of_a}/revoke/", objects_of_a(owner=302, member=302)),
+    Row("GET", "/campaigns/", page()),
+    Row("GET", "/campaigns/new/", page()),
+    Row("GET", "/campaigns/{campaign_of_a}/", objects_of_a()),
+    # A campaign nobody invited the current company to run.
+    Row("POST", "/campaigns/{campaign_of_a}/respond/", objects_of_a(owner=404, member=404)),
+    Row("GET", "/billing/shop/", page()),
+    Row("GET", "/billing/orders/{order_of_a}/", objects_of_a()),
+    Row("GET", "/billing/orders/{order_of_a}/status/", objects_of_a()),
+    Row("GET", "/billing/invoices/", page(accounting=200)),
+    Row("GET", "/billing/invoices/{invoice_of_a}/pdf/", objects_of_a(accounting=200)),
+]
+
+KEYS = ("key_of_a", "key_of_b", "key_of_be", "no_key")
+
+
+def api(of_a=200, of_b=200, status_of_be=401, no_key=401):
+    return {"key_of_a": of_a, "key_of_b": of_b, "key_of_be": status_of_be, "no_key": no_key}
+
+
+API = [
+    Row("GET", "/api/v1/me", api()),
+    Row("GET", "/api/v1/campaigns", api()),
+    Row("POST", "/api/v1/campaigns", api(201, 201), data={"name": "X", "purpose": "commercial"}),
+    Row("GET", "/api/v1/campaigns/{campaign_of_a}", api(of_b=404)),
+    Row("GET", "/api/v1/licences", api()),
+    Row("GET", "/api/v1/credits", api()),
+    Row(
+        "POST",
+        "/api/v1/orders",
+        api(400, 400),
+        data={"lines": [{"product": "marking-1", "quantity": 1}]},
+    ),
+    Row("GET", "/api/v1/orders/{order_of_a}", api(of_b=404)),
+    Row("GET", "/api/v1/orders/{order_of_a}/invoice.pdf", api(of_b=404)),
+]
+
+
+@pytest.fixture
+def fake_mollie(settings, tmp_path):
+    server = FakeMollieServer(host="127.0.0.1", port=0, webhook_timeout=5)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    settings.MOLLIE_API_ENDPOINT = server.public_url
+    settings.MOLLIE_API_KEY = "test_" + "a" * 30
+    settings.MEDIA_ROOT = tmp_path / "media"
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def paid_order(fake_mollie, campaign):
+    """An order of the campaign's company, paid and invoiced, with a (stand-in) PDF file."""
+    with scopes_disabled():
+        order = order_create(
+            company=campaign.company,
+            lines=[{"product": "marking-1", "quantity": 1, "campaign": campaign}],
+        )
+        payment = payment_start(order=order, base_url="http://nl.localhost")
+        fake_mollie.store.set_status(payment_id=payment.provider_id, status="paid")
+        payment_sync(payment_id=payment.provider_id)
+        invoice = Invoice.objects.get(order=order)
+        # What matters here is who may download it; the PDF itself is tested in billing.
+        invoice.pdf.save("access.pdf", ContentFile(b"%PDF-1.4\n"), save=False)
+        invoice.pdf_rendered_at = timezone.now()
+        invoice.save(update_fields=["pdf", "pdf_rendered_at"])
+        return order, invoice
+
+
+@pytest.fixture
+def world(fake_mollie, queued_deliveries_ignored):
+    nl, be = get_register("nl"), get_register("be")
+    a = CompanyFactory(register=nl, name="A B.V.")
+    b = CompanyFactory(register=nl, name="B B.V.")
+    be_company = CompanyFactory(register=be, name="C BV")
+    users = {
+        "owner": MembershipFactory(company=a, role=Role.OWNER).user,
+        "member": MembershipFactory(company=a, role=Role.MEMBER).user,
+        "accounting": MembershipFactory(company=a, role=Role.ACCOUNTING).user,
+        "outsider": UserFactory(),
+        "other": MembershipFactory(company=b, role=Role.OWNER).user,
+        "foreign": MembershipFactory(company=be_company, role=Role.OWNER).user,
+        "anonymous": None,
+    }
+    campaign_of_a = CampaignFactory(company=a)
+    CampaignFactory(company=b)
+    order_of_a, invoice_of_a = paid_order(fake_mollie, campaign_of_a)
+    with scopes_disabled():
+        ids = {
+            "a": a.pk,
+            "member_of_a": Membership.objects.get(user=users["member"]).pk,
+            "licence_of_a": Licence.objects.get(company=a).pk,
+            "campaign_of_a": campaign_of_a.pk,
+            "order_of_a": order_of_a.pk,
+            "invoice_of_a": invoice_of_a.pk,
+        }
+    keys = {"key_of_a": "dnc_key_a", "key_of_b": "dnc_key_b", "key_of_be": "dnc_key_be"}
+    ids["key_of_a"] = ApiKeyFactory(company=a, raw=keys["key_of_a"]).pk
+    ApiKeyFactory(company=b, raw=keys["key_of_b"])
+    ApiKeyFactory(company=be_company, raw=keys["key_of_be"])
+    return {"users": users, "ids": ids, "keys": keys}
+
+
+@pytest.fixture
+def queued_deliveries_ignored(monkeypatch):
+    """Invoice delivery is queued after commit; here nothing needs it delivered."""
+    monkeypatch.setattr("billing.tasks.invoice_deliver.delay", lambda invoice_id: None)
+
+
+def consume(response):
+    """Reads a streamed file to its end: the test client then closes it, as a server would."""
+    if response.streaming:
+        b"".join(response.streaming_content)
+    return response
+
+
+def outcome(response) -> int | str:
+    consume(response)
+    if response.status_code == 302:
+        location = response["Location"]
+        if location.startswith("/account/login/"):
+            return LOGIN
+        if location == "/account/company/new/":
+            return CREATE
+    return response.status_code
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_portal_pages_answer_each_role_as_the_table_says(world, role):
+    client = Client(HTTP_HOST=NL_HOST)
+    if world["users"][role] is not None:
+        client.force_login(world["users"][role])
+    got, expected = {}, {}
+    for row in PORTAL:
+        path = row.path.format(**world["ids"])
+        data = {key: value.format(**world["ids"]) for key, value in row.data.items()}
+        response = getattr(client, row.method.lower())(path, data)
+        got[str(row)], expected[str(row)] = outcome(response), row.expect[role]
+    assert got == expected
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_api_endpoints_answer_each_key_as_the_table_says(world, key):
+    client = APIClient(HTTP_HOST=NL_HOST)
+    if key != "no_key":
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {world['keys'][key]}")
+    got, expected = {}, {}
+    for row in API:
+        path = row.path.format(**world["ids"])
+        response = getattr(client, row.method.lower())(path, row.data, format="json")
+        got[str(row)], expected[str(row)] = consume(response).status_code, row.expect[key]
+    assert got == expected
