@@ -122,7 +122,9 @@ class OrderDetailView(APIView):
 
 class OrderInvoicePdfView(APIView):
     @extend_schema(
-        responses={(200, "application/pdf"): bytes}, summary="The invoice PDF of a paid order"
+        responses={(200, "application/pdf"): bytes},
+        summary="The invoice PDF of a paid order",
+        operation_id="orders_invoice_pdf",
     )
     def get(self, request, order_id: int):
         order = order_get(company=request.user.company, order_id=order_id)
