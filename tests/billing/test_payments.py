@@ -9,11 +9,13 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django_scopes import scopes_disabled
+from mollie.api.client import Client
 
 from billing.models import Invoice, Order, Payment
-from billing.services import order_create, payment_start, payment_sync
+from billing.services import PaymentMismatch, order_create, payment_start, payment_sync
 from config.celery_app import app as celery_app
 from licences.models import CreditAccount, Licence
+from tests.billing.conftest import API_KEY
 from tests.factories import CampaignFactory, CompanyFactory, get_register
 
 # Webhooks arrive on the live server's threads, which see only committed rows; the registers and
@@ -277,3 +279,40 @@ def test_worker_renders_and_mails_the_invoice_after_the_webhook_commits(
     assert invoice.pdf.name.startswith("invoices/nl/")
     assert invoice.pdf_rendered_at is not None
     assert invoice.mailed_at is not None
+
+
+@pytest.mark.parametrize(
+    ("amount", "metadata"),
+    [
+        ("1.00", "own"),  # a cheaper payment passed off as this order's
+        ("211.75", "other order"),  # the right amount, but made for another order
+    ],
+)
+def test_mollie_payment_not_matching_its_order_grants_nothing(
+    fake_mollie, portal_url, queued_deliveries, amount, metadata
+):
+    payment = buy_marking_1(portal_url)
+    other = buy_marking_1(portal_url)
+    order_id = payment.order_id if metadata == "own" else other.order_id
+    payment_pk = payment.pk if metadata == "own" else other.pk
+    impostor = Client()
+    impostor.set_api_endpoint(fake_mollie.public_url)
+    impostor.set_api_key(API_KEY)
+    swapped = impostor.payments.create(
+        {
+            "amount": {"currency": "EUR", "value": amount},
+            "description": "not ours",
+            "redirectUrl": f"{portal_url}/",
+            "metadata": {"order_id": order_id, "payment_id": payment_pk},
+        }
+    )
+    fake_mollie.store.set_status(payment_id=swapped.id, status="paid")
+    with scopes_disabled():
+        Payment.objects.filter(pk=payment.pk).update(provider_id=swapped.id)
+
+        with pytest.raises(PaymentMismatch):
+            payment_sync(payment_id=swapped.id)
+
+        assert Order.objects.get(pk=payment.order_id).status == "open"
+        assert not Licence.objects.exists()
+    assert queued_deliveries == []
