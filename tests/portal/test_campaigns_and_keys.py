@@ -124,7 +124,7 @@ def test_campaign_page_shows_its_credits_and_another_companys_is_404(member_clie
 
     page = member_client.get(f"/campaigns/{campaign.pk}/").text
 
-    assert '<span class="card__value" id="credit-balance">12345</span>' in page
+    assert '<span class="card__value" id="credit-balance">12,345</span>' in page
     assert member_client.get(f"/campaigns/{foreign.pk}/").status_code == 404
 
 

@@ -38,7 +38,7 @@ def test_nl_shop_offers_the_catalogue_with_prices_excl_and_incl_vat(owner_client
     ]:
         assert f'id="product-{code}"' in page
         assert f"€ {excl}" in page
-        assert f"€ {incl} incl. 21.00% VAT" in page
+        assert f"€ {incl} incl. 21% VAT" in page
     assert 'id="product-upload"' in page
     # The service licence is for call centres (seed 000); this company is an advertiser.
     assert 'id="product-service"' not in page
@@ -170,3 +170,14 @@ def test_another_companys_order_is_not_found(owner_client, campaign, fake_mollie
     for path in ("", "status/"):
         assert client.get(f"/billing/orders/{order.pk}/{path}").status_code == 404
     assert client.post(f"/billing/orders/{order.pk}/pay/").status_code == 404
+
+
+def test_a_free_licence_is_active_at_once_without_a_payment(owner_client, fake_mollie):
+    response = owner_client.post("/billing/shop/", {"product": "upload", "quantity": 1})
+
+    with scopes_disabled():
+        order = Order.objects.get()
+        assert not order.payments.exists()
+        assert Licence.objects.get().product.code == "upload"
+    assert response["Location"] == f"/billing/orders/{order.pk}/"
+    assert "Done: your licence is active" in owner_client.get(response["Location"]).text
