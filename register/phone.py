@@ -10,7 +10,7 @@ the same answers.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import IntEnum, StrEnum
 from functools import cache
 from typing import NamedTuple
@@ -169,30 +169,9 @@ class _Length(IntEnum):
     INVALID = 4
 
 
-def _lengths_lookahead(lengths: Iterable[int]) -> str:
-    """A lookahead that holds when the whole remaining input has one of `lengths` digits."""
-    runs: list[list[int]] = []
-    for length in sorted(lengths):
-        if runs and runs[-1][1] == length - 1:
-            runs[-1][1] = length
-        else:
-            runs.append([length, length])
-    options = "|".join(
-        rf"\d{{{low}}}" if low == high else rf"\d{{{low},{high}}}" for low, high in runs
-    )
-    return rf"(?=(?:{options})\Z)"
-
-
-def _desc_pattern(desc: phonenumbers.PhoneNumberDesc) -> str | None:
-    """What libphonenumber's `_is_number_matching_desc` checks, as a regex; None: never matches."""
-    if desc is None or not desc.national_number_pattern:
-        return None
-    lengths = desc.possible_length
-    # No lengths means "as the general description"; only -1 means "no numbers of this type".
-    if lengths and all(length < 0 for length in lengths):
-        return None
-    check = _lengths_lookahead(n for n in lengths if n >= 0) if lengths else ""
-    return f"{check}(?:{desc.national_number_pattern})"
+def _uncaptured(pattern: str) -> str:
+    """`pattern` with its groups made non-capturing, so that only ours capture."""
+    return re.sub(r"(?<!\\)\((?!\?)", "(?:", pattern)
 
 
 def _compile(pattern: str | None) -> re.Pattern[bytes] | None:
@@ -216,22 +195,44 @@ class _Metadata:
         self.international_prefix = _compile(metadata.international_prefix)
         self.leading_digits = _compile(metadata.leading_digits)
 
-        groups = []
-        self.problems: dict[str, Problem | None] = {}
+        # `number_type` skips a description when the number's length is not one of its lengths,
+        # so each length gets its own regex of the descriptions that allow it, in `number_type`'s
+        # order, the general description in a lookahead: one `fullmatch` says whether the number
+        # is valid. Service descriptions sit in capturing groups, consumer ones do not, so the
+        # match's `lastindex` says which kind matched first (fewer groups match faster, too).
+        descs = []
         for attribute, number_type in _TYPE_ORDER:
+            desc = getattr(metadata, attribute)
             if attribute == "mobile" and metadata.same_mobile_and_fixed_line_pattern:
                 continue
-            pattern = _desc_pattern(getattr(metadata, attribute))
-            if pattern is not None:
-                groups.append(f"(?P<{attribute}>{pattern})")
-                self.problems[attribute] = (
-                    None if number_type in CONSUMER_TYPES else Problem.SERVICE
-                )
-        general_pattern = _desc_pattern(general)
-        if general_pattern is None or not groups:
-            self.types = re.compile(rb"(?!)")
-        else:
-            self.types = re.compile(f"(?=(?:{general_pattern})\\Z)(?:{'|'.join(groups)})".encode())
+            if desc is not None and desc.national_number_pattern:
+                descs.append((number_type in CONSUMER_TYPES, desc))
+        self.types_by_length: dict[int, re.Pattern[bytes]] = {}
+        if general.national_number_pattern:
+            for length in self.possible_lengths:
+                runs: list[tuple[bool, list[str]]] = []
+                for consumer, desc in descs:
+                    if desc.possible_length and length not in desc.possible_length:
+                        continue
+                    pattern = _uncaptured(desc.national_number_pattern)
+                    if runs and runs[-1][0] == consumer:
+                        runs[-1][1].append(pattern)
+                    else:
+                        runs.append((consumer, [pattern]))
+                if runs:
+                    kinds = "|".join(
+                        "|".join(patterns) if consumer else f"({'|'.join(patterns)})"
+                        for consumer, patterns in runs
+                    )
+                    general_pattern = general.national_number_pattern
+                    self.types_by_length[length] = re.compile(
+                        f"(?=(?:{general_pattern})\\Z)(?:{kinds})".encode()
+                    )
+
+    def type_match(self, national: bytes) -> re.Match[bytes] | None:
+        """A match with a `lastindex` for service numbers; None: not a valid number."""
+        types = self.types_by_length.get(len(national))
+        return None if types is None else types.fullmatch(national)
 
     def viable(self, number: bytes) -> bool:
         """libphonenumber's `_match_national_number` against the general description."""
@@ -385,18 +386,156 @@ def _verdict(code: int, national: bytes, region: str) -> Normalised | None:
                 if candidate.leading_digits.match(national):
                     owner = candidate
                     break
-            elif candidate.types.fullmatch(national):
+            elif candidate.type_match(national):
                 owner = candidate
                 break
     if owner is None:
         return None
-    match = owner.types.fullmatch(national)
+    match = owner.type_match(national)
     if match is None:
         return None
     number = int(owner.country_code_digits + national)
     if owner.region != region:
         return _new_normalised(Normalised, (number, Problem.FOREIGN))
-    return _new_normalised(Normalised, (number, owner.problems[match.lastgroup]))
+    return _new_normalised(Normalised, (number, Problem.SERVICE if match.lastindex else None))
+
+
+def _exact(digits: bytes, plus: bool, metadata: _Metadata) -> Normalised:
+    """`normalise_slow` for ASCII digits read in `metadata`'s region, a plus before them or not."""
+    parsed = _parse(digits, plus, metadata)
+    if parsed is None:
+        return INVALID
+    verdict = _verdict(*parsed, metadata.region)
+    if verdict is not None:
+        return verdict
+    # As the reference: digits-only E.164 of another country.
+    if not plus and digits[:1] != b"0":
+        foreign = _parse(digits, True, None)
+        if foreign is not None:
+            verdict = _verdict(*foreign, metadata.region)
+            if verdict is not None and verdict.problem is Problem.FOREIGN:
+                return verdict
+    return INVALID
+
+
+# A label before the number ("tel: 06 …", "mobiel +31 …"); `parse` starts reading at the first
+# digit or plus. Three digits or more, so that `parse` sees a possible number.
+_LABELLED = re.compile(rb"[A-Za-z:]+(\+?)([0-9]{3,})")
+
+
+def _labelled(digits: bytes, metadata: _Metadata) -> Normalised | None:
+    """`normalise_slow` for a label and a number; None for any other text."""
+    match = _LABELLED.fullmatch(digits)
+    if match is None:
+        return None
+    # With letters in the text the reference has no short-number or digits-only-E.164 reading.
+    parsed = _parse(match[2], bool(match[1]), metadata)
+    if parsed is None:
+        return INVALID
+    return _verdict(*parsed, metadata.region) or INVALID
+
+
+def _fast_path(metadata: _Metadata) -> Callable[[str], Normalised | None]:
+    """The same answer as `normalise_slow` for one region, or None where it cannot tell.
+
+    A closure over the region's compiled metadata: the bulk paths call it a million times, and
+    reading closure cells is several times cheaper than reading attributes.
+    """
+    region = metadata.region
+    code = metadata.country_code_digits
+    code_length = len(code)
+    types_by_length = metadata.types_by_length
+    service = Problem.SERVICE
+    general = metadata.general
+    plain = re.compile(rb"[0-9]*")
+    national_prefix = metadata.national_prefix.pattern if metadata.national_prefix else b""
+    prefix_length = len(national_prefix)
+    international_prefix = (
+        metadata.international_prefix.pattern if metadata.international_prefix else b""
+    )
+    idd_length = len(international_prefix)
+    lengths = metadata.possible_lengths
+    # The common shapes are read below without `_parse` where that cannot differ from it: the
+    # region is the only one with its country code; its prefixes are plain digits (no patterns,
+    # no transformation); a plus and its country code cannot be read as a shorter code; a valid
+    # number's length is one `parse` keeps after stripping the national prefix, and within the
+    # longest national number it accepts.
+    common_shapes = (
+        COUNTRY_CODE_TO_REGION_CODE[metadata.country_code] == (region,)
+        and plain.fullmatch(national_prefix) is not None
+        and metadata.national_prefix_transform is None
+        and idd_length > 0
+        and plain.fullmatch(international_prefix) is not None
+        and _country_code_prefix(code)[0] == metadata.country_code
+        and general is not None
+        and len(lengths) > 0
+        and lengths[-1] <= _MAX_NSN_LENGTH
+        and not set(lengths) & set(metadata.local_only_lengths)
+    )
+
+    def fast(raw: str) -> Normalised | None:
+        # As `_strip_artefacts`, on bytes; characters that are not ASCII become "?" and leave
+        # the number to the slow path.
+        text = raw.encode("ascii", "replace").strip().lstrip(b"'")
+        if text[-2:] == b".0":
+            text = text[:-2]
+        if not text:
+            return INVALID
+        if len(text) > _MAX_INPUT_LENGTH:
+            return None
+        digits = text.translate(None, _SEPARATORS)
+        if digits.isdigit():
+            plus = False
+            if len(digits) <= 6:
+                # The reference's short-number rules (112, 1400x, …).
+                return None
+            if not common_shapes:
+                return _exact(digits, plus, metadata)
+            if digits.startswith(international_prefix):
+                national = digits[idd_length:]
+                if not national.startswith(code):
+                    return _exact(digits, plus, metadata)
+                national = national[code_length:]
+            elif digits.startswith(code):
+                # E.164 without the plus: `parse` takes the country code off when the digits as
+                # they are do not fit the region's numbers and the rest does.
+                national = digits[code_length:]
+                if national.startswith(national_prefix):
+                    national = national[prefix_length:]
+                    if prefix_length and national.startswith(national_prefix):
+                        return _exact(digits, plus, metadata)
+                types = types_by_length.get(len(national))
+                if types is None or general.fullmatch(digits) is not None:
+                    return _exact(digits, plus, metadata)
+                match = types.fullmatch(national)
+                if match is None:
+                    return _exact(digits, plus, metadata)
+                return _new_normalised(
+                    Normalised, (int(code + national), service if match.lastindex else None)
+                )
+            else:
+                national = digits
+        elif digits[:1] == b"+" and digits[1:].isdigit():
+            plus = True
+            digits = digits[1:]
+            if not common_shapes or not digits.startswith(code):
+                return _exact(digits, plus, metadata)
+            national = digits[code_length:]
+        else:
+            return _labelled(digits, metadata)
+        # A valid number without the national prefix is viable, so `parse` strips the prefix.
+        if national.startswith(national_prefix):
+            national = national[prefix_length:]
+        types = types_by_length.get(len(national))
+        if types is not None:
+            match = types.fullmatch(national)
+            if match is not None:
+                return _new_normalised(
+                    Normalised, (int(code + national), service if match.lastindex else None)
+                )
+        return _exact(digits, plus, metadata)
+
+    return fast
 
 
 class Normaliser:
@@ -407,116 +546,22 @@ class Normaliser:
         if metadata is None:
             raise ValueError(f"libphonenumber has no metadata for region {region!r}")
         self.region = region
-        self._metadata = metadata
-        code = metadata.country_code
-        # The shortcut for the common shapes below holds where the region is the only one with
-        # its country code, its national prefix is plain digits that are removed as they are,
-        # its international prefix is plain digits, and a plus followed by its country code
-        # cannot be read as a shorter country code.
-        national_prefix = metadata.national_prefix
-        international_prefix = metadata.international_prefix
-        plain = re.compile(rb"[0-9]+")
-        self._shortcut = (
-            COUNTRY_CODE_TO_REGION_CODE[code] == (region,)
-            and (national_prefix is None or plain.fullmatch(national_prefix.pattern) is not None)
-            and metadata.national_prefix_transform is None
-            and international_prefix is not None
-            and plain.fullmatch(international_prefix.pattern) is not None
-            and _country_code_prefix(metadata.country_code_digits)[0] == code
-            and metadata.possible_lengths[-1] <= _MAX_NSN_LENGTH
-        )
-        self._national_prefix = national_prefix.pattern if national_prefix is not None else None
-        self._international_prefix = international_prefix.pattern if self._shortcut else None
-        # Lengths at which `parse` would keep the national prefix on (see `keeps_stripped`).
-        self._keeps_prefix = frozenset(
-            length
-            for length in range(
-                max(metadata.possible_lengths + metadata.local_only_lengths, default=0) + 1
-            )
-            if not metadata.keeps_stripped(length)
-        )
+        self._fast = _fast_path(metadata)
 
     def __call__(self, raw: str) -> Normalised:
         return self._fast(raw) or normalise_slow(raw, self.region)
 
     def many(self, raws: Iterable[str]) -> list[Normalised]:
-        fast = self._fast
-        region = self.region
-        return [fast(raw) or normalise_slow(raw, region) for raw in raws]
-
-    def _fast(self, raw: str) -> Normalised | None:
-        """The same answer as `normalise_slow`, or None where this cannot tell."""
-        # As in `_strip_artefacts`.
-        text = raw.strip().lstrip("'")
-        if text.endswith(".0"):
-            text = text[:-2]
-        if not text:
-            return INVALID
-        if len(text) > _MAX_INPUT_LENGTH:
-            return None
-        digits = text.encode("ascii", "replace").translate(None, _SEPARATORS)
-        if digits.isdigit():
-            if len(digits) <= 6:
-                return None
-            plus = False
-        elif digits[:1] == b"+" and digits[1:].isdigit():
-            plus = True
-            digits = digits[1:]
-        else:
-            return None
-        if self._shortcut:
-            found = self._common_shape(digits, plus)
-            if found is not None:
-                return found
-        return self._exact(digits, plus)
-
-    def _common_shape(self, digits: bytes, plus: bool) -> Normalised | None:
-        """A valid number of this region in one of the common shapes; None: not sure."""
-        metadata = self._metadata
-        code = metadata.country_code_digits
-        if plus:
-            if not digits.startswith(code):
-                return None
-            national = digits[len(code) :]
-        elif digits.startswith(self._international_prefix):
-            rest = digits[len(self._international_prefix) :]
-            if not rest.startswith(code):
-                return None
-            national = rest[len(code) :]
-        elif digits.startswith(code):
-            return None
-        else:
-            national = digits
-        if len(national) < _MIN_NSN_LENGTH:
-            return None
-        prefix = self._national_prefix
-        if prefix is not None and national.startswith(prefix):
-            national = national[len(prefix) :]
-            # A valid stripped number is viable, so `parse` strips unless the length says no.
-            if len(national) in self._keeps_prefix:
-                return None
-        match = metadata.types.fullmatch(national)
-        if match is None:
-            return None
-        return _new_normalised(
-            Normalised, (int(code + national), metadata.problems[match.lastgroup])
-        )
-
-    def _exact(self, digits: bytes, plus: bool) -> Normalised:
-        parsed = _parse(digits, plus, self._metadata)
-        if parsed is None:
-            return INVALID
-        verdict = _verdict(*parsed, self.region)
-        if verdict is not None:
-            return verdict
-        # As the reference: digits-only E.164 of another country.
-        if not plus and digits[:1] != b"0":
-            foreign = _parse(digits, True, None)
-            if foreign is not None:
-                verdict = _verdict(*foreign, self.region)
-                if verdict is not None and verdict.problem is Problem.FOREIGN:
-                    return verdict
-        return INVALID
+        raws = raws if isinstance(raws, list) else list(raws)
+        # `map` runs the loop in C; the few rows the fast path leaves are found by `index`.
+        results = list(map(self._fast, raws))
+        position = -1
+        try:
+            while True:
+                position = results.index(None, position + 1)
+                results[position] = normalise_slow(raws[position], self.region)
+        except ValueError:
+            return results
 
 
 @cache

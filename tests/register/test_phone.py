@@ -37,6 +37,7 @@ SHAPES = [
     ("NL", "612345678.0", Normalised(31612345678, None), True),
     ("NL", "612345678", Normalised(31612345678, None), True),
     ("NL", " 06 12345678 ", Normalised(31612345678, None), True),
+    ("NL", "tel: 06-12345678", Normalised(31612345678, None), True),
     # Fixed lines.
     ("NL", "(020) 123 4567", Normalised(31201234567, None), True),
     ("NL", "020-1234567", Normalised(31201234567, None), True),
@@ -173,7 +174,7 @@ def messy_numbers(draw) -> str:
     prefixes = ["", "0", "0", f"+{code} ", f"+{code}", f"00{code}", code, f"+{code} (0)"]
     slips = ["(0", "+", "00", "++", f"(+{code}) ", "1", "8", "011"]
     prefix = draw(st.sampled_from(prefixes + slips))
-    text = prefix + body
+    text = draw(st.sampled_from(["", "", "", "", "tel: ", "mobiel ", "x", "Tel.:"])) + prefix + body
     if draw(st.booleans()):
         text = "'" + text
     if draw(st.integers(0, 4)) == 0:
