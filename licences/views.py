@@ -139,7 +139,7 @@ def company_new(request):
         company_switch(request, company_id=company.pk)
         messages.success(
             request,
-            _("%(name)s is registered. Create a campaign to buy licences for it.")
+            _("%(name)s is registered. You can now buy licences in the shop.")
             % {"name": company.name},
         )
         return redirect("licences:company")
