@@ -631,13 +631,8 @@ CANCELLATION_REMINDER_LEAD_MONTHS = 1
 
 
 def register_base_url(register: Register) -> str:
-    """Where a scheduled mail links to: there is no request to take the host from.
-
-    `PORTAL_BASE_URL_TEMPLATE` (e.g. ``http://{host}:8000`` in development) until the settings
-    carry it, https on the register's first host name.
-    """
-    template = getattr(settings, "PORTAL_BASE_URL_TEMPLATE", "https://{host}")
-    return template.format(host=register.hostnames[0]).rstrip("/")
+    """Where a scheduled mail links to: there is no request to take the host from."""
+    return settings.PORTAL_BASE_URL_TEMPLATE.format(host=register.hostnames[0]).rstrip("/")
 
 
 def _licence_mail(*, licence: Licence, template: str, context: dict[str, Any]) -> None:

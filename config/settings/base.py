@@ -129,6 +129,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "register.tasks.purge_unconfirmed_blocks",
         "schedule": crontab(minute=17),
     },
+    "billing-renewals-and-notices": {
+        "task": "billing.tasks.licences_renew_and_notify",
+        "schedule": crontab(hour=6, minute=5),
+    },
     "expire-licences": {
         "task": "licences.tasks.expire_licences",
         "schedule": crontab(hour=1, minute=5),
@@ -169,6 +173,10 @@ SPECTACULAR_SETTINGS = {
 # Mollie of the Procfile, in production to Mollie itself with a live key.
 MOLLIE_API_KEY = env.str("MOLLIE_API_KEY", default="test_dev0000000000000000000000000000")
 MOLLIE_API_ENDPOINT = env.str("MOLLIE_API_ENDPOINT", default="")
+
+# Mails sent by scheduled jobs have no request to take the host from: a register's portal URL is
+# this template filled with its first host name.
+PORTAL_BASE_URL_TEMPLATE = env.str("PORTAL_BASE_URL_TEMPLATE", default="https://{host}")
 
 # Consumer pages (SPEC §5, §17): how often one client may use the check page.
 REGISTER_CHECK_RATE = env.str("REGISTER_CHECK_RATE", default="20/m")
