@@ -72,6 +72,8 @@ class BlockForm(CategoryChoicesMixin, forms.Form):
             "One number per line, at most %(max)d. For example 06 12345678 or +31 20 1234567."
         ) % {"max": register.max_numbers_per_request}
         self.add_category_fields(register)
+        # Errors are summarised in the order the page asks: numbers, categories, address.
+        self.order_fields([name for name in self.fields if name != "email"] + ["email"])
         self.merged: list[str] = []
 
     def clean_numbers(self) -> list[int]:

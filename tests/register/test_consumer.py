@@ -370,7 +370,8 @@ def test_reblocking_with_the_same_categories_changes_nothing(client, nl):
         assert RegisterEvent.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+# Real commits so the two threads race on PostgreSQL; the seeded registers are restored after.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_simultaneous_confirmations_block_once(nl):
     token = make_request(nl, numbers=[31612345678])
     barrier = threading.Barrier(2)
