@@ -56,7 +56,7 @@ class Command(BaseCommand):
                 self.stdout.write("The database holds data already: no demo data loaded.")
                 return
             registers = {register.slug: register for register in Register.objects.all()}
-        rng = random.Random(2026)
+        rng = random.Random(2026)  # noqa: S311 - repeatable demo numbers, not a secret
         with transaction.atomic():
             admin = user_model.objects.create_superuser(
                 username=ADMIN[0], email=ADMIN[0], password=ADMIN[1]
