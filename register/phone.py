@@ -9,10 +9,13 @@ through `normalise_slow`. The hypothesis test in `tests/register/test_phone.py` 
 the same answers.
 """
 
+import gc
 import re
 from collections.abc import Callable, Iterable
 from enum import IntEnum, StrEnum
 from functools import cache
+from itertools import compress, count
+from operator import not_
 from re import _constants as sre_constants
 from re import _parser as sre_parser
 from typing import NamedTuple
@@ -642,15 +645,20 @@ class Normaliser:
 
     def many(self, raws: Iterable[str]) -> list[Normalised]:
         raws = raws if isinstance(raws, list) else list(raws)
-        # `map` runs the loop in C; the few rows the fast path leaves are found by `index`.
-        results = list(map(self._fast, raws))
-        position = -1
+        # A million new tuples set off the cyclic garbage collector hundreds of times, each pass
+        # walking everything the process holds: a quarter of the time. Nothing made here can
+        # form a cycle, so it waits until the results are built.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            while True:
-                position = results.index(None, position + 1)
+            # `map` runs the loop in C, and so does finding the few rows the fast path leaves.
+            results = list(map(self._fast, raws))
+            for position in compress(count(), map(not_, results)):
                 results[position] = normalise_slow(raws[position], self.region)
-        except ValueError:
-            return results
+        finally:
+            if collecting:
+                gc.enable()
+        return results
 
 
 @cache

@@ -91,6 +91,13 @@ def test_normalise_gives_the_verdict_of_spec_4(region, raw, expected, fast):
     assert Normaliser(region).many([raw]) == [expected]
 
 
+@pytest.mark.parametrize("region", ["NL", "BE"])
+def test_many_keeps_the_order_of_rows_the_fast_path_leaves_to_phonenumbers(region):
+    raws = [raw for row_region, raw, _, _ in SHAPES if row_region == region]
+    expected = [result for row_region, _, result, _ in SHAPES if row_region == region]
+    assert Normaliser(region).many(iter(raws)) == expected
+
+
 @pytest.mark.parametrize(
     ("region", "raw", "expected"), [(r, raw, e) for r, raw, e, fast in SHAPES if fast]
 )
