@@ -14,6 +14,18 @@ from register.models import Register
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(items):
+    """Transactional tests end by emptying every table, the registers and catalogues of the data
+    migrations included; serialized rollback restores them for the tests that follow."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
+            {"transactional_db", "live_server"} & set(item.fixturenames)
+        )
+        if transactional and "django_db_serialized_rollback" not in item.fixturenames:
+            item.fixturenames.append("django_db_serialized_rollback")
+
+
 @pytest.fixture
 def nl(db) -> Register:
     with scopes_disabled():

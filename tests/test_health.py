@@ -23,11 +23,6 @@ def test_healthz_answers_on_any_host(client, celery_worker_process):
 
 def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
     monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    celery_app.pool.force_close_all()
-    try:
-        response = client.get("/healthz", HTTP_HOST="nl.localhost")
-    finally:
-        monkeypatch.undo()
-        celery_app.pool.force_close_all()
+    response = client.get("/healthz", HTTP_HOST="nl.localhost")
     assert response.status_code == 503
     assert response.json()["broker"].startswith("down")
