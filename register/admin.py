@@ -1,8 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from register.models import BlockedNumber, BlockRequest, Register, RegisterEvent
 from register.phone import format_international, normalise
+from register.services import blocked_numbers_unblock_by_staff
 
 
 @admin.register(Register)
@@ -57,6 +59,28 @@ class BlockedNumberAdmin(NumberSearchMixin, ReadOnlyAdmin):
     list_filter = ["channel", "registered_on"]
     exclude = ["email"]
     show_full_result_count = False
+    # Deleting is not offered: the unblock action writes the history.
+    actions = ["unblock"]
+
+    @admin.action(
+        description=_("Unblock on the consumer's request (service desk)"),
+        permissions=["unblock"],
+    )
+    def unblock(self, request, queryset):
+        # The admin log is the audit trail of who removed what (SPEC §17).
+        self.log_deletions(request, queryset)
+        removed = blocked_numbers_unblock_by_staff(
+            register=request.register, numbers=list(queryset.values_list("number", flat=True))
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d number unblocked.", "%(count)d numbers unblocked.", removed)
+            % {"count": removed},
+            messages.SUCCESS,
+        )
+
+    def has_unblock_permission(self, request):
+        return request.user.has_perm("register.delete_blockednumber")
 
     @admin.display(description=_("number"), ordering="number")
     def international_number(self, obj):

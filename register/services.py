@@ -377,3 +377,26 @@ def block_requests_purge_expired() -> int:
             confirmed_at__isnull=True, expires_at__lt=timezone.now()
         ).delete()
     return deleted
+
+
+def blocked_numbers_unblock_by_staff(*, register: Register, numbers: list[int]) -> int:
+    """The service desk unblocks numbers on a consumer's request (SPEC §5: registrations made by
+    phone, by a company or by import have no management link). Returns how many were removed."""
+    with transaction.atomic():
+        removed = list(
+            BlockedNumber.objects.select_for_update()
+            .filter(register=register, number__in=numbers)
+            .values_list("number", flat=True)
+        )
+        BlockedNumber.objects.filter(register=register, number__in=removed).delete()
+        RegisterEvent.objects.bulk_create(
+            RegisterEvent(
+                register=register,
+                number=number,
+                action=EventAction.UNBLOCK,
+                categories=None,
+                channel=Channel.ADMIN,
+            )
+            for number in removed
+        )
+    return len(removed)
