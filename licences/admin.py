@@ -6,6 +6,7 @@ register. Money and access changes go through the services, never through raw ed
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from licences.models import (
     ApiKey,
@@ -137,4 +138,8 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     def revoke(self, request, queryset):
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
-        self.message_user(request, _("%(count)d keys revoked.") % {"count": len(queryset)})
+        count = len(queryset)
+        self.message_user(
+            request,
+            ngettext("%(count)d key revoked.", "%(count)d keys revoked.", count) % {"count": count},
+        )
