@@ -6,6 +6,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from django_scopes import scopes_disabled
 
 from licences.authentication import hash_key
@@ -22,6 +23,13 @@ from licences.models import (
 from tests.factories import CampaignFactory, CompanyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Commands print in the active language (nl by default); these tests read the English."""
+    with translation.override("en"):
+        yield
 
 
 def run(*args) -> str:
