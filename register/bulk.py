@@ -1,15 +1,21 @@
 """Register import and export at COPY speed (SPEC §5 admin import, §16 commands).
 
-The import streams the file once: Python validates and normalises each line and writes it to a
-temporary staging table through PostgreSQL's COPY protocol in large chunks, so the server parses
-one chunk while Python prepares the next. Duplicates and numbers already registered are then
-settled by one set-based statement that also writes the history, inside one transaction.
+The import streams the file once into a temporary staging table through COPY. Lines already in
+the register's own shape (the country's E.164 digits, an ISO date, category codes) go to COPY as
+the file has them, whole runs at a time; only other lines are read one by one by the normaliser.
+PostgreSQL then judges the staged lines by the few distinct number prefixes, dates and category
+lists they hold, which Python classifies once each; it drops repeats and numbers already
+registered and sends the rows to load back sorted by number, which come in again through COPY
+into the register and its history. All of it is one transaction.
 """
 
+import logging
 import re
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from heapq import merge
@@ -20,14 +26,23 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+from psycopg.copy import QueuedLibpqWriter
 
 from register.errors import DomainError
 from register.models import ALL_CATEGORIES, Channel, EventAction, Register
 from register.phone import Normaliser, Problem
 
-CHUNK_BYTES = 4 << 20
-# Rows that carry no number keep the staging table's line numbering equal to the file's.
-_NO_ROW = "\\N\t\\N\t\\N\n"
+logger = logging.getLogger(__name__)
+
+BLOCK_BYTES = 8 << 20
+# A line the normaliser refused, or an empty one: a row without a number keeps the staging
+# table's line numbering equal to the file's.
+_NO_ROW = "\\N;\\N;\\N\n"
+# Staged numbers written with a plus are the normaliser's output; bare digits are the file's own.
+_CHECKED = "+"
+# A prefix whose digits the normaliser reads as a national number: its lines are read one by one.
+_NATIONAL = "national"
+_OK = "ok"
 
 
 class SkipReason(models.TextChoices):
@@ -188,92 +203,103 @@ class _CanonicalVerdicts:
         return problem
 
 
-class _LineParser:
-    """Turns one import line into a staging row for COPY, or the reason to skip it."""
+class _Lines:
+    """Reads the lines that are not in canonical shape, one by one."""
 
     def __init__(self, register: Register, today: date):
         self.register = register
         self.today = today
         self.normaliser = Normaliser(register.country)
-        self.canonical = _CanonicalVerdicts(self.normaliser, register.calling_code)
-        self.dates: dict[str, str | None] = {"": today.isoformat()}
-        self.masks: dict[str, str | None] = {"": str(ALL_CATEGORIES)}
 
-    def date(self, text: str) -> str | None:
-        try:
-            return self.dates[text]
-        except KeyError:
-            pass
+    def date(self, text: str) -> date | None:
+        """The registration date a (stripped) date field gives, None if it is refused."""
+        if not text:
+            return self.today
         try:
             value = date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d\d-\d\d", text) else None
         except ValueError:
-            value = None
-        result = value.isoformat() if value is not None and value <= self.today else None
-        self.dates[text] = result
-        return result
+            return None
+        return value if value is not None and value <= self.today else None
 
-    def mask(self, text: str) -> str | None:
-        try:
-            return self.masks[text]
-        except KeyError:
-            pass
+    def mask(self, text: str) -> int | None:
+        """The category mask a (stripped) categories field gives, None if it names an unknown."""
         codes = {code.strip() for code in text.split(",")} - {""}
         try:
-            result = str(self.register.category_mask(codes)) if codes else str(ALL_CATEGORIES)
+            return self.register.category_mask(codes) if codes else ALL_CATEGORIES
         except ValueError:
-            result = None
-        self.masks[text] = result
-        return result
+            return None
 
     def rows(self, lines: list[str], first: int, skipped: list[SkippedLine]) -> tuple[str, int]:
         """COPY text for `lines` (numbered from `first`), one row each, and how many carry a
-        number; the lines skipped go to `skipped`."""
+        number; the lines whose number is refused go to `skipped`."""
         out = []
         append = out.append
-        canonical = self.canonical
-        dates = self.dates
-        masks = self.masks
+        normaliser = self.normaliser
         staged = 0
         for offset, line in enumerate(lines):
             fields = line.split(";")
             number_text = fields[0].strip()
             if len(fields) > 3:
-                reason = SkipReason.TOO_MANY_FIELDS
+                skipped.append(SkippedLine(first + offset, SkipReason.TOO_MANY_FIELDS, line))
             elif not number_text and len(fields) == 1:
-                append(_NO_ROW)
-                continue
+                pass
             else:
-                problem = canonical(number_text)
-                if problem is False:
-                    verdict = self.normaliser(number_text)
-                    problem, number_text = verdict.problem, str(verdict.number)
-                if problem is not None:
-                    reason = _PROBLEM_REASONS[problem]
-                else:
-                    day_text = fields[1].strip() if len(fields) > 1 else ""
-                    day = dates[day_text] if day_text in dates else self.date(day_text)
+                number, problem = normaliser(number_text)
+                if problem is None:
+                    day = fields[1].strip() if len(fields) > 1 else ""
                     cats = fields[2].strip() if len(fields) > 2 else ""
-                    mask = masks[cats] if cats in masks else self.mask(cats)
-                    if day is None:
-                        reason = SkipReason.BAD_DATE
-                    elif mask is None:
-                        reason = SkipReason.UNKNOWN_CATEGORY
-                    else:
-                        append(f"{number_text}\t{day}\t{mask}\n")
-                        staged += 1
-                        continue
-            skipped.append(SkippedLine(first + offset, reason, line))
+                    append(f"{_CHECKED}{number};{_escape(day)};{_escape(cats)}\n")
+                    staged += 1
+                    continue
+                skipped.append(SkippedLine(first + offset, _PROBLEM_REASONS[problem], line))
             append(_NO_ROW)
         return "".join(out), staged
 
 
-def _chunks(source: BinaryIO | TextIO) -> Iterator[list[str]]:
-    """The source's lines in lists of about CHUNK_BYTES, decoded as UTF-8 with or without BOM."""
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\") if "\\" in text else text
+
+
+def _canonical_lines(register: Register, depth: int | None) -> re.Pattern[bytes] | None:
+    """A run of lines in the register's canonical shape: `number[;date[;categories]]` with the
+    number in E.164 digits of the register's country (at most 15), the date YYYY-MM-DD shaped.
+
+    Such lines hold nothing COPY would read differently from the text (no backslash) and nothing
+    the classification in SQL cannot judge; None when numbers cannot be judged by their prefix.
+    """
+    if depth is None:
+        return None
+    code = str(register.calling_code)
+    # Possessive everywhere: a line either matches or stops the run, nothing to backtrack into.
+    return re.compile(
+        (
+            rf"(?:{code}[1-9][0-9]{{0,{14 - len(code)}}}+"
+            r"(?:;(?:[0-9]{4}-[0-9]{2}-[0-9]{2})?+(?:;[a-z0-9_,-]*+)?+)?+\r?+\n)*+"
+        ).encode()
+    )
+
+
+_TWO_FIELDS = re.compile(rb"^([0-9]++;[^;\n]*+)$", re.MULTILINE)
+_ONE_FIELD = re.compile(rb"^([0-9]++)$", re.MULTILINE)
+
+
+def _three_fields(run: bytes) -> bytes:
+    """A run of canonical lines with the fields left out written empty, as COPY needs them."""
+    if b"\r" in run:
+        run = run.replace(b"\r", b"")
+    if run.count(b";") != 2 * run.count(b"\n"):
+        run = _ONE_FIELD.sub(rb"\1;;", _TWO_FIELDS.sub(rb"\1;", run))
+    return run
+
+
+def _blocks(source: BinaryIO | TextIO) -> Iterator[tuple[bytes, int]]:
+    """The source in blocks of whole lines, each ending in a newline, with the file offset each
+    starts at; a UTF-8 byte order mark is left out."""
     carry = b""
     offset = 0
     first = True
     while True:
-        data = source.read(CHUNK_BYTES)
+        data = source.read(BLOCK_BYTES)
         if isinstance(data, str):
             data = data.encode("utf-8")
         if first:
@@ -287,10 +313,10 @@ def _chunks(source: BinaryIO | TextIO) -> Iterator[list[str]]:
         cut = data.rfind(b"\n") + 1
         carry = data[cut:]
         if cut:
-            yield _decode(data[:cut], offset).split("\n")[:-1]
+            yield data[:cut], offset
             offset += cut
     if carry:
-        yield [_decode(carry, offset)]
+        yield carry + b"\n", offset
 
 
 def _decode(data: bytes, offset: int) -> str:
@@ -301,6 +327,56 @@ def _decode(data: bytes, offset: int) -> str:
             _("The file is not UTF-8 text (byte %(position)d cannot be read).")
             % {"position": offset + error.start}
         ) from error
+
+
+@contextmanager
+def _phase(name: str) -> Iterator[None]:
+    """Logs how long a phase of the import took (the benchmark prints these)."""
+    started = time.perf_counter()
+    yield
+    logger.debug("%s: %.1f s", name, time.perf_counter() - started)
+
+
+class _Stager:
+    """Writes a file's lines to the staging table: canonical runs as they are, others parsed."""
+
+    def __init__(self, copy, lines: _Lines, canonical: re.Pattern[bytes] | None, spool: TextIO):
+        self.copy = copy
+        self.lines = lines
+        self.canonical = canonical
+        self.spool = spool
+        self.count = 0
+        self.staged = 0
+
+    def block(self, data: bytes, offset: int) -> None:
+        position = 0
+        size = len(data)
+        match = self.canonical.match if self.canonical is not None else None
+        while position < size:
+            end = match(data, position).end() if match is not None else position
+            if end > position:
+                run = data[position:end]
+                self.copy.write(_three_fields(run))
+                lines = run.count(b"\n")
+                self.count += lines
+                self.staged += lines
+                position = end
+            # The other lines up to the next canonical one, parsed in one go.
+            while end < size and (match is None or match(data, end).end() == end):
+                end = data.index(b"\n", end) + 1
+            if end > position:
+                self.parse(data[position:end], offset + position)
+                position = end
+
+    def parse(self, data: bytes, offset: int) -> None:
+        lines = _decode(data, offset).split("\n")[:-1]
+        skipped: list[SkippedLine] = []
+        rows, staged = self.lines.rows(lines, self.count + 1, skipped)
+        self.copy.write(rows)
+        self.count += len(lines)
+        self.staged += staged
+        for line in skipped:
+            self.spool.write(f"{line.line};{line.reason};{line.text}\n")
 
 
 def register_import(
@@ -318,45 +394,53 @@ def register_import(
     """
     if today is None:
         today = timezone.localtime(timezone.now(), ZoneInfo(register.time_zone)).date()
-    parser = _LineParser(register, today)
+    lines = _Lines(register, today)
+    verdicts = _CanonicalVerdicts(lines.normaliser, register.calling_code)
     result = ImportReport()
-    # Lines skipped while parsing, spooled so memory stays flat whatever the file holds.
+    # Lines refused while parsing, spooled so memory stays flat whatever the file holds.
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool, transaction.atomic():
-        staged = 0
-        lines = 0
-        with connection.cursor() as cursor:
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor:
+            # The sort of the rows to load is the big one: in memory it is a quicksort.
+            cursor.execute("SET LOCAL work_mem = '1GB'")
             cursor.execute(
                 "CREATE TEMP TABLE register_import_staging ("
                 " line bigint GENERATED ALWAYS AS IDENTITY,"
-                " number bigint, registered_on date, categories smallint"
+                " number text, day text, categories text, problem text"
                 ")"
             )
-            with cursor.connection.cursor().copy(
-                "COPY register_import_staging (number, registered_on, categories) FROM STDIN"
-            ) as copy:
-                for chunk in _chunks(source):
-                    skipped: list[SkippedLine] = []
-                    rows, count = parser.rows(chunk, lines + 1, skipped)
-                    copy.write(rows)
-                    lines += len(chunk)
-                    staged += count
-                    for line in skipped:
-                        spool.write(f"{line.line};{line.reason};{line.text}\n")
-                        result.skipped[line.reason] += 1
-            result.loaded = _load(cursor, register)
-            spool.seek(0)
-            sql_skips: Iterator[SkippedLine] = iter(())
-            if result.loaded < staged:
-                sql_skips = _skipped_by_database(cursor)
-            for line in merge(_read_spool(spool), sql_skips, key=lambda skip: skip.line):
-                if line.reason in (SkipReason.DUPLICATE, SkipReason.REGISTERED):
+            with _phase("stage"):
+                with cursor.copy(
+                    "COPY register_import_staging (number, day, categories) FROM STDIN"
+                    " (DELIMITER ';')",
+                    writer=QueuedLibpqWriter(cursor),
+                ) as copy:
+                    stager = _Stager(copy, lines, _canonical_lines(register, verdicts.depth), spool)
+                    for data, offset in _blocks(source):
+                        stager.block(data, offset)
+                cursor.execute("ANALYZE register_import_staging")
+            with _phase("classify"):
+                _classify(cursor, lines, verdicts)
+            with _phase("select"):
+                _select(cursor, verdicts.depth or 0)
+            with _phase("load"):
+                result.loaded = _load(cursor, register)
+            with _phase("report"):
+                spool.seek(0)
+                sql_skips: Iterator[SkippedLine] = iter(())
+                if result.loaded < stager.staged:
+                    sql_skips = _skipped_by_database(cursor, verdicts.depth or 0)
+                for line in merge(_read_spool(spool), sql_skips, key=lambda skip: skip.line):
                     result.skipped[line.reason] += 1
-                if len(result.first_skipped) < shown:
-                    result.first_skipped.append(line)
-                if report is not None:
-                    report.write(f"{line.line};{line.reason}\n")
+                    if len(result.first_skipped) < shown:
+                        result.first_skipped.append(line)
+                    if report is not None:
+                        report.write(f"{line.line};{line.reason}\n")
             # Dropped here, not on commit: a caller's transaction may hold a second import.
-            cursor.execute("DROP TABLE register_import_staging")
+            cursor.execute(
+                "DROP TABLE register_import_staging, register_import_prefixes,"
+                " register_import_days, register_import_categories, register_import_rows"
+            )
     return result
 
 
@@ -366,62 +450,176 @@ def _read_spool(spool: TextIO) -> Iterator[SkippedLine]:
         yield SkippedLine(int(line), SkipReason(reason), text)
 
 
-def _load(cursor, register: Register) -> int:
-    """Insert the staged numbers not yet registered, each with its history event."""
-    # The sort by number is the big one: in memory it is a quicksort, and inserting in number
-    # order keeps the primary key's inserts on its rightmost pages.
-    cursor.execute("SET LOCAL work_mem = '512MB'")
-    cursor.execute("ANALYZE register_import_staging")
-    # A number registered by someone else while this runs makes the insert fail on the primary
-    # key and the import roll back whole: the anti-join is cheaper than ON CONFLICT per row.
-    cursor.execute(
-        """
-        WITH winners AS (
-            SELECT DISTINCT ON (number) number, registered_on, categories
-            FROM register_import_staging
-            WHERE number IS NOT NULL
-            ORDER BY number, line
-        ), loaded AS (
-            INSERT INTO register_blockednumber (number, register_id, categories, registered_on,
-                                                channel)
-            SELECT w.number, %(register)s, w.categories, w.registered_on, %(channel)s
-            FROM winners w
-            WHERE NOT EXISTS (SELECT FROM register_blockednumber b WHERE b.number = w.number)
-            RETURNING number, categories
-        )
-        INSERT INTO register_registerevent (register_id, number, action, categories, channel)
-        SELECT %(register)s, number, %(action)s, categories, %(channel)s FROM loaded
-        """,
-        {"register": register.pk, "channel": Channel.IMPORT, "action": EventAction.BLOCK},
-    )
-    return cursor.rowcount
+def _classify(cursor, lines: _Lines, verdicts: "_CanonicalVerdicts") -> None:
+    """Judge the distinct number prefixes, dates and category lists of the staged lines.
 
-
-def _skipped_by_database(cursor) -> Iterator[SkippedLine]:
-    """Staged lines that were not loaded: repeated in the file, or registered before.
-
-    A register row written by this import carries the transaction id that also wrote the staging
-    rows (xmin); any other was there before.
+    Fills register_import_prefixes (prefix, length, verdict), register_import_days (text, day)
+    and register_import_categories (text, mask), a NULL day or mask where the text is refused,
+    and reads the lines of national-looking prefixes again one by one.
     """
-    with cursor.connection.cursor().copy(
-        """
-        COPY (
-            SELECT line, number,
-                   CASE WHEN b.xmin <> me.xmin THEN 'registered' ELSE 'duplicate' END
-            FROM (
-                SELECT s.line, s.number, s.line > min(s.line) OVER (PARTITION BY s.number) AS rep
+    depth = verdicts.depth or 0
+    cursor.execute(
+        "CREATE TEMP TABLE register_import_prefixes (prefix text, length int, verdict text);"
+        "CREATE TEMP TABLE register_import_days (text text, day date);"
+        "CREATE TEMP TABLE register_import_categories (text text, mask smallint)"
+    )
+    prefixes, days, masks = [], [], []
+    # One pass over the staging table for all three: hashed grouping sets.
+    cursor.execute(
+        f"""
+        SELECT left(number, {depth}), length(number), min(number COLLATE "C"), day, categories,
+               GROUPING(day, categories)
+        FROM register_import_staging
+        GROUP BY GROUPING SETS ((left(number, {depth}), length(number)), day, categories)
+        """  # noqa: S608 - depth is an int
+    )
+    for prefix, length, sample, day, categories, grouping in cursor:
+        if grouping == 0b11:
+            if prefix is not None and not prefix.startswith(_CHECKED):
+                problem = verdicts(sample)
+                verdict = _NATIONAL if problem is False else (problem or _OK)
+                prefixes.append((prefix, length, str(verdict)))
+        elif grouping == 0b01 and day is not None:
+            days.append((day, lines.date(day)))
+        elif grouping == 0b10 and categories is not None:
+            masks.append((categories, lines.mask(categories)))
+    for table, rows in (
+        ("register_import_prefixes", prefixes),
+        ("register_import_days", days),
+        ("register_import_categories", masks),
+    ):
+        with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"ANALYZE {table}")
+    if any(verdict == _NATIONAL for _prefix, _length, verdict in prefixes):
+        _read_national(cursor, lines, depth)
+
+
+def _read_national(cursor, lines: _Lines, depth: int) -> None:
+    """Give the lines whose prefix reads as a national number the normaliser's own verdict."""
+    with tempfile.TemporaryFile() as national:
+        with cursor.copy(
+            f"""
+            COPY (
+                SELECT s.line, s.number
                 FROM register_import_staging s
-                WHERE s.number IS NOT NULL
-            ) s
-            JOIN register_blockednumber b USING (number)
-            CROSS JOIN (SELECT xmin FROM register_import_staging LIMIT 1) me
-            WHERE s.rep OR b.xmin <> me.xmin
-            ORDER BY line
+                JOIN register_import_prefixes p
+                    ON p.prefix = left(s.number, {depth}) AND p.length = length(s.number)
+                WHERE p.verdict = '{_NATIONAL}'
+            ) TO STDOUT
+            """  # noqa: S608 - depth is an int
+        ) as copy:
+            for data in copy:
+                national.write(data)
+        national.seek(0)
+        cursor.execute(
+            "CREATE TEMP TABLE register_import_national (line bigint, number text, problem text)"
+        )
+        with cursor.copy("COPY register_import_national FROM STDIN") as copy:
+            for row in national:
+                line, digits = row.decode().rstrip("\n").split("\t")
+                number, problem = lines.normaliser(digits)
+                if problem is None:
+                    copy.write_row((line, f"{_CHECKED}{number}", None))
+                else:
+                    copy.write_row((line, None, _PROBLEM_REASONS[problem].value))
+    cursor.execute(
+        "UPDATE register_import_staging s SET number = n.number, problem = n.problem"
+        " FROM register_import_national n WHERE s.line = n.line;"
+        "DROP TABLE register_import_national"
+    )
+
+
+def _valid_rows(depth: int) -> str:
+    """The staged lines that pass every check, with their number, date and mask."""
+    return f"""
+        SELECT s.line, s.number::bigint AS number, d.day AS registered_on, c.mask AS categories
+        FROM register_import_staging s
+        LEFT JOIN register_import_prefixes p
+            ON p.prefix = left(s.number, {depth}) AND p.length = length(s.number)
+        JOIN register_import_days d ON d.text = s.day
+        JOIN register_import_categories c ON c.text = s.categories
+        WHERE (p.verdict = '{_OK}' OR starts_with(s.number, '{_CHECKED}'))
+            AND d.day IS NOT NULL AND c.mask IS NOT NULL
+    """  # noqa: S608 - depth is an int
+
+
+def _select(cursor, depth: int) -> None:
+    """Collect the rows to load, sorted by number, in register_import_rows."""
+    # A number registered by someone else while this runs makes the load fail on the primary
+    # key and the import roll back whole.
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE register_import_rows AS
+        SELECT DISTINCT ON (v.number) v.number, v.line, v.registered_on, v.categories
+        FROM ({_valid_rows(depth)}) v
+        WHERE NOT EXISTS (SELECT FROM register_blockednumber b WHERE b.number = v.number)
+        ORDER BY v.number, v.line
+        """  # noqa: S608 - depth is an int
+    )
+
+
+def _load(cursor, register: Register) -> int:
+    """Copy the selected rows into the register and its history, in number order."""
+    loaded = 0
+    for table, columns, select in (
+        (
+            "register_blockednumber",
+            "number, register_id, categories, registered_on, channel",
+            "number, %(register)s::bigint, categories, registered_on, %(channel)s::varchar",
+        ),
+        (
+            "register_registerevent",
+            "number, register_id, categories, action, channel",
+            "number, %(register)s::bigint, categories, %(action)s::varchar, %(channel)s::varchar",
+        ),
+    ):
+        params = {"register": register.pk, "channel": Channel.IMPORT, "action": EventAction.BLOCK}
+        # Through the client: COPY writes in batches what INSERT … SELECT writes row by row.
+        with tempfile.TemporaryFile() as rows:
+            with cursor.copy(
+                f"COPY (SELECT {select} FROM register_import_rows) TO STDOUT (FORMAT binary)",  # noqa: S608
+                params,
+            ) as copy:
+                for data in copy:
+                    rows.write(data)
+            rows.seek(0)
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)") as copy:
+                while data := rows.read(1 << 20):
+                    copy.write(data)
+            loaded = cursor.rowcount
+    return loaded
+
+
+def _skipped_by_database(cursor, depth: int) -> Iterator[SkippedLine]:
+    """Staged lines not loaded: refused by their prefix, date or categories, repeated in the
+    file, or registered before."""
+    with cursor.copy(
+        f"""
+        COPY (
+            SELECT s.line, ltrim(s.number, '{_CHECKED}'), CASE
+                WHEN s.problem IS NOT NULL THEN s.problem
+                WHEN p.verdict <> '{_OK}' THEN p.verdict
+                WHEN d.day IS NULL THEN '{SkipReason.BAD_DATE}'
+                WHEN c.mask IS NULL THEN '{SkipReason.UNKNOWN_CATEGORY}'
+                WHEN r.number IS NULL THEN '{SkipReason.REGISTERED}'
+                ELSE '{SkipReason.DUPLICATE}'
+            END
+            FROM register_import_staging s
+            LEFT JOIN register_import_prefixes p
+                ON p.prefix = left(s.number, {depth}) AND p.length = length(s.number)
+            LEFT JOIN register_import_days d ON d.text = s.day
+            LEFT JOIN register_import_categories c ON c.text = s.categories
+            LEFT JOIN register_import_rows r ON r.number = ltrim(s.number, '{_CHECKED}')::bigint
+            WHERE s.problem IS NOT NULL
+                OR (s.number IS NOT NULL AND r.line IS DISTINCT FROM s.line)
+            ORDER BY s.line
         ) TO STDOUT
-        """
+        """  # noqa: S608 - depth is an int
     ) as copy:
         for line, number, reason in copy.rows():
-            yield SkippedLine(int(line), SkipReason(reason), number)
+            yield SkippedLine(int(line), SkipReason(reason), number or "")
 
 
 def register_export(*, register: Register, sink: BinaryIO) -> int:

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 from django_scopes import scopes_disabled
 
 from register.bulk import (
@@ -47,6 +48,13 @@ LINES = [
     ("31612345678;;politics", SkipReason.UNKNOWN_CATEGORY),
     ("31612345678;2019-03-04;commercial;x", SkipReason.TOO_MANY_FIELDS),
 ]
+
+
+@pytest.fixture
+def english():
+    """The commands' output in English, the source language (the project's default is Dutch)."""
+    with translation.override("en"):
+        yield
 
 
 def _import(register, text: str, **kwargs):
@@ -212,7 +220,7 @@ def test_canonical_numbers_get_the_normalisers_verdict():
         assert verdicts(number) in (False, normaliser(number).problem), number
 
 
-def test_import_command_prints_the_counts_and_the_first_skipped_lines(nl, tmp_path):
+def test_import_command_prints_the_counts_and_the_first_skipped_lines(nl, tmp_path, english):
     path = tmp_path / "register.txt"
     path.write_text("31612345678;2019-03-04;commercial\nfoo\n31612345678\n")
     report = tmp_path / "skipped.txt"
@@ -239,12 +247,12 @@ def test_import_command_prints_the_counts_and_the_first_skipped_lines(nl, tmp_pa
         (["--register", "nl", "/nonexistent/file.txt"], "No such file"),
     ],
 )
-def test_import_command_refuses_a_bad_register_or_file(nl, arguments, message):
+def test_import_command_refuses_a_bad_register_or_file(nl, arguments, message, english):
     with pytest.raises(CommandError, match=message):
         call_command("import_register", *arguments)
 
 
-def test_import_command_reports_an_undecodable_file_without_a_traceback(nl, tmp_path):
+def test_import_command_reports_an_undecodable_file_without_a_traceback(nl, tmp_path, english):
     path = tmp_path / "latin1.txt"
     path.write_bytes("31612345678;;caf\xe9\n".encode("latin-1"))
 
@@ -252,7 +260,7 @@ def test_import_command_reports_an_undecodable_file_without_a_traceback(nl, tmp_
         call_command("import_register", "--register", "nl", str(path))
 
 
-def test_export_command_writes_to_stdout_or_a_file(nl, tmp_path):
+def test_export_command_writes_to_stdout_or_a_file(nl, tmp_path, english):
     _import(nl, "31612345678;2019-03-04\n")
     out = io.StringIO()
     err = io.StringIO()
