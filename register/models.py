@@ -16,6 +16,12 @@ from django_scopes import ScopedManager
 ALL_CATEGORIES = -1
 
 
+class LiberationDay(models.TextChoices):
+    NEVER = "never", _("not a day off")
+    LUSTRUM = "lustrum", _("a day off in lustrum years (2025, 2030, …)")
+    YEARLY = "yearly", _("a day off every year")
+
+
 class Register(models.Model):
     """A national do-not-call register: the tenant every other row belongs to (SPEC §1, §3).
 
@@ -72,6 +78,25 @@ class Register(models.Model):
     )
     vat_rate = models.DecimalField(
         _("VAT rate (%)"), max_digits=4, decimal_places=2, default=Decimal("21.00")
+    )
+    # Working days for the terms of the complaints regulation (SPEC §14, register.calendar).
+    # Dutch law lists Good Friday and 5 May as days off only for statutory terms (Algemene
+    # termijnenwet); the regulation of seed 003 is the operator's own and counts the days its
+    # service desk works, and most Dutch collective agreements give 5 May off only in lustrum
+    # years and Good Friday not at all. Counting fewer days off never lets the operator miss a
+    # term by a day a user would count, so nl uses that calendar; an operator following the
+    # Atw calendar sets both.
+    good_friday_off = models.BooleanField(
+        _("Good Friday is a day off"),
+        default=False,
+        help_text=_("For the working days of complaint and dispute terms."),
+    )
+    liberation_day_off = models.CharField(
+        _("5 May (Liberation Day)"),
+        max_length=8,
+        choices=LiberationDay.choices,
+        default=LiberationDay.NEVER,
+        help_text=_("For the working days of complaint and dispute terms."),
     )
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
