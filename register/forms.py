@@ -1,10 +1,26 @@
 """Forms of the consumer pages: they read and check input; services do the work."""
 
+from functools import cache
+
+import phonenumbers
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from register.models import Register
 from register.services import numbers_parse
+
+
+@cache
+def example_numbers(region: str) -> tuple[str, str]:
+    """A mobile number written nationally and a fixed line internationally, from the register's
+    own number plan, so the hint shows numbers people of that country recognise."""
+    mobile = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
+    fixed = phonenumbers.example_number_for_type(region, PhoneNumberType.FIXED_LINE)
+    return (
+        phonenumbers.format_number(mobile, PhoneNumberFormat.NATIONAL),
+        phonenumbers.format_number(fixed, PhoneNumberFormat.INTERNATIONAL),
+    )
 
 YES, NO = "yes", "no"
 
@@ -68,9 +84,10 @@ class BlockForm(CategoryChoicesMixin, forms.Form):
     def __init__(self, *args, register: Register, language: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.language = language
+        mobile, fixed = example_numbers(register.country)
         self.fields["numbers"].help_text = _(
-            "One number per line, at most %(max)d. For example 06 12345678 or +31 20 1234567."
-        ) % {"max": register.max_numbers_per_request}
+            "One number per line, at most %(max)d. For example %(mobile)s or %(fixed)s."
+        ) % {"max": register.max_numbers_per_request, "mobile": mobile, "fixed": fixed}
         self.add_category_fields(register)
         # Errors are summarised in the order the page asks: numbers, categories, address.
         self.order_fields([name for name in self.fields if name != "email"] + ["email"])
