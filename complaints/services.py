@@ -334,9 +334,9 @@ def case_file(
     if kind == CaseKind.REQUEST:
         refers_to = None
     elif refers_to is not None:
-        if refers_to.register_id != register.pk or (
-            company is not None and refers_to.company_id != company.pk
-        ):
+        # Judged on the earlier case as stored now, not as the caller last loaded it.
+        refers_to = Case.objects.filter(pk=refers_to.pk, register=register).first()
+        if refers_to is None or (company is not None and refers_to.company_id != company.pk):
             raise NotFound
         if refers_to.kind != REFERS_TO_KIND[kind]:
             raise DomainError(
