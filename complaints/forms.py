@@ -1,0 +1,200 @@
+"""Filing a request, complaint or dispute (SPEC §14, seed 003) in the browser.
+
+The consumer's public form and the company portal's form share the fields; they differ in who
+files (name and address typed in, or the logged-in user) and in how an earlier case is named
+(its case number with the address it was filed from, or a choice among the company's own).
+"""
+
+from django import forms
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from complaints.models import Case, CaseKind
+from complaints.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+
+KIND_CHOICES = [
+    (CaseKind.REQUEST, _("A question or request to the service desk")),
+    (CaseKind.COMPLAINT, _("A complaint to the director about how a request was handled")),
+    (CaseKind.DISPUTE, _("A dispute before the board about the director's decision")),
+]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field: Django's FileField takes one. Their number and size are the
+    service's rules (`case_file`), which the view shows on this field."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(upload, initial) for upload in files]
+
+
+class CaseForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("What do you want to file?"),
+        choices=KIND_CHOICES,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "A request goes to the service desk. When you are not satisfied with how it was "
+            "handled, or it was not handled within 5 working days, you can complain to the "
+            "director; when you are not satisfied with the director's decision, you can bring a "
+            "dispute before the board."
+        ),
+    )
+    earlier = forms.CharField(
+        label=_("Describe your earlier request or complaint"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Only for a complaint or dispute without a reference number: when and how you "
+            "asked, and what answer you got."
+        ),
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(
+        label=_("Your question, request or motivation"),
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_(
+            "A complaint or dispute is only taken up when it is motivated: say what you are "
+            "dissatisfied with and why."
+        ),
+    )
+    attachments = MultipleFileField(
+        label=_("Attachments"),
+        required=False,
+        help_text=_("Documents that support your case (at most %(count)d files of %(size)s each).")
+        % {"count": MAX_ATTACHMENTS, "size": filesizeformat(MAX_ATTACHMENT_BYTES)},
+    )
+    late_reason = forms.CharField(
+        label=_("I could not reasonably file sooner because…"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Only when you file a complaint or dispute after its term: the director or the "
+            "board may still take it up when filing sooner could not reasonably be expected."
+        ),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind == CaseKind.REQUEST:
+            cleaned["late_reason"] = ""
+            cleaned["earlier"] = ""
+            if cleaned.get("refers_to"):
+                self.add_error(
+                    "refers_to", _("A request stands on its own: leave this field empty.")
+                )
+        elif (
+            kind
+            and not cleaned.get("refers_to")
+            and not cleaned.get("earlier")
+            and "refers_to" not in self.errors
+        ):
+            self.add_error(
+                "earlier",
+                _(
+                    "Say which earlier case this is about: give its reference number or "
+                    "describe it."
+                ),
+            )
+        return cleaned
+
+    def filing_body(self) -> str:
+        """The motivation, preceded by the description of an earlier case without a number, so
+        staff read both in the one written complaint the regulation asks for (art. 3.1)."""
+        body, earlier = self.cleaned_data["body"], self.cleaned_data["earlier"]
+        if not earlier:
+            return body
+        return f"{_('Earlier request or complaint')}: {earlier}\n\n{body}"
+
+
+class PublicCaseForm(CaseForm):
+    """For consumers: the earlier case by its reference number and the address it came from."""
+
+    refers_to = forms.CharField(
+        label=_("Case number of your earlier request or complaint"),
+        required=False,
+        max_length=20,
+        help_text=_("As in our e-mail about it, for example 1234."),
+    )
+    name = forms.CharField(label=_("Your name"), max_length=200)
+    email = forms.EmailField(
+        label=_("Your e-mail address"),
+        help_text=_("We send the link to follow your case and our letters to this address."),
+    )
+    field_order = [
+        "kind",
+        "refers_to",
+        "earlier",
+        "subject",
+        "body",
+        "attachments",
+        "late_reason",
+        "name",
+        "email",
+    ]
+
+    def __init__(self, *args, register, **kwargs):
+        self.register = register
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        number = self.cleaned_data.get("refers_to", "").strip().lstrip("#")
+        email = self.cleaned_data.get("email")
+        if number and email:
+            # Only a case filed from the same address: case numbers are easy to guess, and the
+            # answer to a complaint about someone else's case would tell its dates.
+            earlier = (
+                Case.objects.filter(
+                    register=self.register, pk=int(number), filer_email__iexact=email
+                ).first()
+                if number.isdigit()
+                else None
+            )
+            if earlier is None:
+                self.add_error(
+                    "refers_to",
+                    _(
+                        "We know no case with this number filed from this e-mail address. "
+                        "Check both, or leave the number empty and describe it."
+                    ),
+                )
+            else:
+                self.cleaned_data["refers_to"] = earlier
+        return super().clean()
+
+
+class PortalCaseForm(CaseForm):
+    """For a company user: the earlier case is one of the company's own."""
+
+    refers_to = forms.ModelChoiceField(
+        label=_("Earlier request or complaint"),
+        queryset=Case.objects.none(),
+        required=False,
+        empty_label=_("— none —"),
+    )
+    field_order = [
+        "kind",
+        "refers_to",
+        "earlier",
+        "subject",
+        "body",
+        "attachments",
+        "late_reason",
+    ]
+
+    def __init__(self, *args, cases, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["refers_to"].queryset = cases.exclude(kind=CaseKind.DISPUTE)
+        self.fields["refers_to"].label_from_instance = lambda case: (
+            f"{case.pk} – {case.get_kind_display()} – {case.subject}"
+        )
