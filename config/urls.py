@@ -10,12 +10,21 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path(
-        "api/v1/", include(api_urls("billing.api_urls", "licences.api_urls", "campaigns.api_urls"))
+        "api/v1/",
+        include(
+            api_urls(
+                "billing.api_urls",
+                "licences.api_urls",
+                "campaigns.api_urls",
+                "complaints.api_urls",
+            )
+        ),
     ),
     path("billing/", include("billing.webhook_urls")),
     path("billing/", include("billing.urls")),
     path("account/", include("licences.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("cases/", include("complaints.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("register.urls")),
 ]
