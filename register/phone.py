@@ -10,12 +10,13 @@ the same answers.
 """
 
 import gc
+import math
 import re
 from collections.abc import Callable, Iterable
 from enum import IntEnum, StrEnum
 from functools import cache
-from itertools import compress, count
-from operator import not_
+from itertools import compress, count, repeat
+from operator import floordiv, not_
 from re import _constants as sre_constants
 from re import _parser as sre_parser
 from typing import NamedTuple
@@ -245,6 +246,70 @@ def _set_characters(items: Iterable) -> tuple[frozenset[int], bool] | None:
     return frozenset(characters), False
 
 
+def _depth(pattern: str) -> int | None:
+    """How many leading digits decide whether `pattern` matches a digit string of a given length.
+
+    Beyond that position every character the regex tests is one that any digit passes (`\\d`,
+    `[0-9]`), so the regex engine takes the same steps on two digit strings of the same length that
+    agree up to there. None for constructs beyond the plain ones phone-number metadata uses, and
+    where an unbounded repeat comes before a test that not every digit passes.
+    """
+    reach = _reach(sre_parser.parse(pattern), 0)
+    return None if reach is None else int(reach[0])
+
+
+def _reach(items: Iterable, offset: float) -> tuple[float, float] | None:
+    """(depth, end) of a parsed regex starting at most at `offset`: the furthest position just past
+    a test not every digit passes, and the furthest position the regex can end at."""
+    depth = 0.0
+    for op, argument in items:
+        if op in _ONE_CHARACTER:
+            if not _passes_every_digit(op, argument):
+                depth = max(depth, offset + 1)
+            offset += 1
+        elif op is sre_constants.SUBPATTERN or op is sre_constants.ATOMIC_GROUP:
+            inner = _reach(argument[3] if op is sre_constants.SUBPATTERN else argument, offset)
+            if inner is None:
+                return None
+            depth, offset = max(depth, inner[0]), inner[1]
+        elif op is sre_constants.BRANCH:
+            branches = [_reach(branch, offset) for branch in argument[1]]
+            if None in branches:
+                return None
+            depth = max(depth, *(branch[0] for branch in branches))
+            offset = max(branch[1] for branch in branches)
+        elif op in _REPEATS:
+            _low, high, item = argument
+            once = _reach(item, 0)
+            if once is None:
+                return None
+            times = math.inf if high is sre_constants.MAXREPEAT else high
+            if once[0]:
+                # The last repetition starts at most `times - 1` lengths in.
+                depth = max(depth, offset + (times - 1) * once[1] + once[0])
+            offset += times * once[1] if once[1] else 0
+        elif op is not sre_constants.AT:
+            return None
+        if depth == math.inf:
+            return None
+    return depth, offset
+
+
+_ONE_CHARACTER = (
+    sre_constants.LITERAL,
+    sre_constants.NOT_LITERAL,
+    sre_constants.IN,
+    sre_constants.ANY,
+)
+
+
+def _passes_every_digit(op: int, argument) -> bool:
+    if op is not sre_constants.IN:
+        return False
+    characters = _set_characters(argument)
+    return characters is not None and characters[0] >= _DIGITS
+
+
 def _compile(pattern: str | None) -> re.Pattern[bytes] | None:
     return re.compile(pattern.encode()) if pattern else None
 
@@ -278,46 +343,62 @@ class _Metadata:
                 continue
             if desc is not None and desc.national_number_pattern:
                 pattern = desc.national_number_pattern
-                descs.append((number_type in CONSUMER_TYPES, desc, _first_digits(pattern)))
+                descs.append(
+                    (number_type in CONSUMER_TYPES, desc, _first_digits(pattern), _depth(pattern))
+                )
         # And by the first digit: a regex holds only the descriptions a number starting with
         # that digit can match, a third of the work for a Dutch mobile.
         self.types_by_length: dict[int, tuple[re.Pattern[bytes] | None, ...]] = {}
+        # For each regex, how many leading digits decide its answer (None: no bound known): the
+        # bulk path memoises verdicts by that many digits.
+        self.type_depths: dict[int, tuple[int | None, ...]] = {}
         general_pattern = general.national_number_pattern
+        self.general_depth = _depth(general_pattern) if general_pattern else None
         if general_pattern:
             general_digits = _first_digits(general_pattern)
             for length in self.possible_lengths:
-                self.types_by_length[length] = tuple(
+                types = [
                     self._types(general_pattern, descs, length, digit)
                     if digit in general_digits
-                    else None
+                    else (None, None)
                     for digit in b"0123456789"
+                ]
+                self.types_by_length[length] = tuple(regex for regex, _ in types)
+                self.type_depths[length] = tuple(
+                    None
+                    if depth is None or self.general_depth is None
+                    else max(depth, self.general_depth)
+                    for _, depth in types
                 )
 
     @staticmethod
     def _types(
         general_pattern: str,
-        descs: list[tuple[bool, phonenumbers.PhoneNumberDesc, frozenset[int]]],
+        descs: list[tuple[bool, phonenumbers.PhoneNumberDesc, frozenset[int], int | None]],
         length: int,
         digit: int,
-    ) -> re.Pattern[bytes] | None:
+    ) -> tuple[re.Pattern[bytes] | None, int | None]:
+        """The type regex for numbers of `length` digits starting with `digit`, and its depth."""
         runs: list[tuple[bool, list[str]]] = []
-        for consumer, desc, first_digits in descs:
+        depth: int | None = 0
+        for consumer, desc, first_digits, desc_depth in descs:
             if desc.possible_length and length not in desc.possible_length:
                 continue
             if digit not in first_digits:
                 continue
+            depth = None if depth is None or desc_depth is None else max(depth, desc_depth)
             pattern = _uncaptured(desc.national_number_pattern)
             if runs and runs[-1][0] == consumer:
                 runs[-1][1].append(pattern)
             else:
                 runs.append((consumer, [pattern]))
         if not runs:
-            return None
+            return None, None
         kinds = "|".join(
             "|".join(patterns) if consumer else f"({'|'.join(patterns)})"
             for consumer, patterns in runs
         )
-        return re.compile(f"(?=(?:{general_pattern})\\Z)(?:{kinds})".encode())
+        return re.compile(f"(?=(?:{general_pattern})\\Z)(?:{kinds})".encode()), depth
 
     def type_match(self, national: bytes) -> re.Match[bytes] | None:
         """A match with a `lastindex` for service numbers; None: not a valid number."""
@@ -528,43 +609,53 @@ def _labelled(digits: bytes, metadata: _Metadata) -> Normalised | None:
     return _verdict(*parsed, metadata.region) or INVALID
 
 
+def _common_shapes(metadata: _Metadata) -> bool:
+    """Whether the common shapes can be read without `_parse` where that cannot differ from it.
+
+    The region is the only one with its country code; its prefixes are plain digits (no
+    patterns, no transformation); a plus and its country code cannot be read as a shorter code; a
+    valid number's length is one `parse` keeps after stripping the national prefix, and within
+    the longest national number it accepts.
+    """
+    plain = re.compile(rb"[0-9]*")
+    national_prefix = metadata.national_prefix.pattern if metadata.national_prefix else b""
+    international_prefix = (
+        metadata.international_prefix.pattern if metadata.international_prefix else b""
+    )
+    lengths = metadata.possible_lengths
+    return (
+        COUNTRY_CODE_TO_REGION_CODE[metadata.country_code] == (metadata.region,)
+        and plain.fullmatch(national_prefix) is not None
+        and metadata.national_prefix_transform is None
+        and len(international_prefix) > 0
+        and plain.fullmatch(international_prefix) is not None
+        and _country_code_prefix(metadata.country_code_digits)[0] == metadata.country_code
+        and metadata.general is not None
+        and len(lengths) > 0
+        and lengths[-1] <= _MAX_NSN_LENGTH
+        and not set(lengths) & set(metadata.local_only_lengths)
+    )
+
+
 def _fast_path(metadata: _Metadata) -> Callable[[str], Normalised | None]:
     """The same answer as `normalise_slow` for one region, or None where it cannot tell.
 
     A closure over the region's compiled metadata: the bulk paths call it a million times, and
     reading closure cells is several times cheaper than reading attributes.
     """
-    region = metadata.region
     code = metadata.country_code_digits
     code_length = len(code)
     types_by_length = metadata.types_by_length
     service = Problem.SERVICE
     general = metadata.general
-    plain = re.compile(rb"[0-9]*")
     national_prefix = metadata.national_prefix.pattern if metadata.national_prefix else b""
     prefix_length = len(national_prefix)
     international_prefix = (
         metadata.international_prefix.pattern if metadata.international_prefix else b""
     )
     idd_length = len(international_prefix)
-    lengths = metadata.possible_lengths
-    # The common shapes are read below without `_parse` where that cannot differ from it: the
-    # region is the only one with its country code; its prefixes are plain digits (no patterns,
-    # no transformation); a plus and its country code cannot be read as a shorter code; a valid
-    # number's length is one `parse` keeps after stripping the national prefix, and within the
-    # longest national number it accepts.
-    common_shapes = (
-        COUNTRY_CODE_TO_REGION_CODE[metadata.country_code] == (region,)
-        and plain.fullmatch(national_prefix) is not None
-        and metadata.national_prefix_transform is None
-        and idd_length > 0
-        and plain.fullmatch(international_prefix) is not None
-        and _country_code_prefix(code)[0] == metadata.country_code
-        and general is not None
-        and len(lengths) > 0
-        and lengths[-1] <= _MAX_NSN_LENGTH
-        and not set(lengths) & set(metadata.local_only_lengths)
-    )
+    # The common shapes are read below without `_parse`.
+    common_shapes = _common_shapes(metadata)
 
     def fast(raw: str) -> Normalised | None:
         # As `_strip_artefacts`, on bytes; characters that are not ASCII become "?" and leave
@@ -630,6 +721,244 @@ def _fast_path(metadata: _Metadata) -> Callable[[str], Normalised | None]:
     return fast
 
 
+# How many digits of the national number the bulk path's first memo looks at: few enough to keep
+# it small (a thousand entries a length), enough to decide most numbers (mobiles and most fixed
+# lines of the Dutch and Belgian plans).
+_MEMO_DIGITS = 3
+# The fast path leaves digits this short to the reference's short-number rules.
+_SHORT_LENGTH = 6
+# Before the digits of "31…" (E.164 without a plus), which the fast path reads with more care.
+_WRITTEN = b"9"
+
+# Rows whose digits end in ". 0": `strip` and the ".0" rule see them differently once the spaces
+# are gone. Matches end inside their row, so that the row is found by counting line breaks.
+_SPACED_DECIMAL = re.compile(rb"\. +0 *(?=\n)")
+_ANY_TEXT = re.compile(rb"[^\n]+")
+# Verdicts of the memo that are not a problem: leave the row to the per-row way; look at more
+# digits; and for "31…", the problem once the national prefix, if written, is taken out.
+_PER_ROW = object()
+_DEEPER = object()
+
+
+class _Written(NamedTuple):
+    problem: Problem | None
+    prefix_length: int
+
+
+class _Verdicts(dict):
+    """Verdicts by key, worked out on first use."""
+
+    def __init__(self, verdict: Callable[..., object]):
+        super().__init__()
+        self._verdict = verdict
+
+    def __missing__(self, key) -> object:
+        verdict = self[key] = self._verdict(key)
+        return verdict
+
+
+def _rows_of(blob: bytes, matches: Iterable[re.Match[bytes]]) -> list[int]:
+    """The rows of `blob` (each after a line break) that `matches` end in, in order."""
+    rows = []
+    row = -1
+    position = 0
+    for match in matches:
+        end = match.end()
+        row += blob.count(b"\n", position, end)
+        position = end
+        rows.append(row)
+    return rows
+
+
+class _Bulk:
+    """`Normaliser.many` for a region with the common shapes: the fast path for a whole batch.
+
+    The text of all rows is cleaned at once (`bytes.translate`, `bytes.replace`) and each row's
+    digits rewritten the way the fast path reads them: "+31 6…", "0031 6…", "06…" and "6…" all
+    become "+316…", which `int` reads as the E.164 number; "31 6…" becomes "9316…", as the fast
+    path reads those digits with more care. The verdict comes from a memo keyed by the number
+    without its last digits: the type regexes look at no more than the first few digits of a
+    number of a given length (`_depth`), and the number's size gives its length, so one number's
+    verdict holds for every number with the same key. What is left in Python is a memo miss now
+    and then, "31 6…", and the rows that are not common (letters, other punctuation, other
+    countries, short numbers), which go the per-row way.
+    """
+
+    def __init__(self, metadata: _Metadata, common_length: int):
+        self.metadata = metadata
+        code = self.code = metadata.country_code_digits
+        idd = metadata.international_prefix.pattern
+        prefix = self.prefix = metadata.national_prefix.pattern if metadata.national_prefix else b""
+        self.cut = 10 ** max(common_length - _MEMO_DIGITS, 0)
+        depths = [depth for by_digit in metadata.type_depths.values() for depth in by_digit]
+        self.deepest = max(
+            [metadata.general_depth, *(depth for depth in depths if depth is not None)]
+        )
+        # Every row starts with `start`, so that digits without a head get the country code
+        # too. The heads in the fast path's order, the international prefix before the country
+        # code; each is taken off down to the national prefix, which then goes once for all.
+        self.start = start = b"\n+" + code
+        self.heads = [
+            (start + code, b"\n" + _WRITTEN + code),
+            (start + idd + code, start),
+        ]
+        self.foreign_idd = re.compile(re.escape(start + idd))
+        self.plus_head = (start + b"+" + code, start)
+        self.foreign_plus = re.compile(re.escape(start + b"+"))
+        # Neither the plus every row starts with nor one the row itself starts with.
+        self.misplaced_plus = re.compile(rb"(?<!\n)(?<!%s)\+" % re.escape(start))
+        self.national_head = (start + prefix, start) if prefix else None
+
+    def __call__(self, raws: list[str], per_row: Callable[[str], Normalised]) -> list[Normalised]:
+        lines, odd = self._lines(raws)
+        for row in odd:
+            lines[row] = b"0"
+        numbers = list(map(int, lines))
+        verdicts = list(
+            map(_Verdicts(self._first).__getitem__, map(floordiv, numbers, repeat(self.cut)))
+        )
+        # Named tuples are tracked by the cyclic garbage collector, and a million of them set
+        # off hundreds of passes over everything the process holds; they cannot form a cycle.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            results = list(
+                map(_new_normalised, repeat(Normalised), zip(numbers, verdicts, strict=True))
+            )
+        finally:
+            if collecting:
+                gc.enable()
+        # Consumer numbers have no problem: only service numbers and the rest need a look.
+        code = self.code
+        deeper = _Verdicts(self._second)
+        for row in compress(count(), verdicts):
+            verdict = verdicts[row]
+            if verdict is _DEEPER:
+                line = lines[row]
+                cut = 10 ** max(len(line) - len(code) - 1 - self.deepest, 0)
+                verdict = deeper[numbers[row] // cut, cut]
+                if verdict.__class__ is not _Written and verdict is not _PER_ROW:
+                    results[row] = _new_normalised(Normalised, (numbers[row], verdict))
+            if verdict.__class__ is _Written:
+                national = lines[row][1 + len(code) + verdict.prefix_length :]
+                results[row] = _new_normalised(Normalised, (int(code + national), verdict.problem))
+            elif verdict is _PER_ROW:
+                results[row] = per_row(raws[row])
+        return results
+
+    def _lines(self, raws: list[str]) -> tuple[list[bytes], list[int]]:
+        """Each row's digits as the fast path reads them, and the rows to leave to per-row."""
+        start = self.start[1:]
+        text = self.start.decode().join(raws)
+        if text.count("\n") != len(raws) - 1 or max(map(len, raws)) > _MAX_INPUT_LENGTH:
+            # A row with a line break would read as two, and `parse` refuses overlong ones: both
+            # go the per-row way, as empty rows here.
+            text = self.start.decode().join(
+                "" if "\n" in raw or len(raw) > _MAX_INPUT_LENGTH else raw for raw in raws
+            )
+        # Characters that are not ASCII become "?", one for one, and leave the row to per-row.
+        blob = b"\n" + start + text.encode("ascii", "replace") + b"\n"
+        odd = _rows_of(blob, _SPACED_DECIMAL.finditer(blob)) if b". " in blob else []
+        # `_strip_artefacts` and the separators: the spaces go first, which strips the row; then
+        # one apostrophe in front (more are left, and make the row unusual) and ".0" at the end.
+        blob = blob.translate(None, b" ").replace(self.start + b"'", self.start)
+        blob = blob.replace(b".0\n", b"\n").translate(None, _SEPARATORS)
+        # Anything but digits and a plus in front goes the per-row way.
+        unusual = blob.translate(None, b"0123456789+")
+        odd += _rows_of(unusual, _ANY_TEXT.finditer(unusual))
+        if blob.count(b"+") != len(raws) + blob.count(self.start + b"+"):
+            odd += _rows_of(blob, self.misplaced_plus.finditer(blob))
+        for head, rewritten in self.heads:
+            blob = blob.replace(head, rewritten)
+        odd += _rows_of(blob, self.foreign_idd.finditer(blob))
+        blob = blob.replace(*self.plus_head)
+        odd += _rows_of(blob, self.foreign_plus.finditer(blob))
+        if self.national_head is not None:
+            blob = blob.replace(*self.national_head)
+        lines = blob.split(b"\n")
+        del lines[0]
+        lines.pop()
+        return lines, odd
+
+    def _first(self, key: int) -> object:
+        return self._verdict(key, self.cut)
+
+    def _second(self, key: tuple[int, int]) -> object:
+        return self._verdict(*key)
+
+    def _verdict(self, key: int, cut: int) -> object:
+        """The problem of every number `n` with `n // cut == key`, or what else to do with it.
+
+        Mirrors the fast path's roads, and looks only at the digits `key` holds: `_DEEPER` where
+        the type regex looks further.
+        """
+        code, prefix, metadata = self.code, self.prefix, self.metadata
+        digits = str(key).encode()
+        length = len(digits) + len(str(cut)) - 1
+        written = digits.startswith(_WRITTEN + code)
+        head = len(_WRITTEN) + len(code) if written else len(code)
+        if not written and not digits.startswith(code):
+            return _PER_ROW
+        prefix_length = len(prefix) if written and digits[head:].startswith(prefix) else 0
+        head += prefix_length
+        known = len(digits) - head
+        national_length = length - head
+        if national_length <= _SHORT_LENGTH:
+            return _PER_ROW
+        if known < 1:
+            return _DEEPER
+        # The digits after the known ones do not change the verdict: zeros stand for them.
+        national = digits[head:].ljust(national_length, b"0")
+        digit = national[0] - _ZERO
+        types = metadata.types_by_length.get(national_length)
+        if types is None or types[digit] is None:
+            return _PER_ROW
+        depth = metadata.type_depths[national_length][digit]
+        if depth is None:
+            return _PER_ROW
+        if depth > known or (written and metadata.general_depth > len(digits) - len(_WRITTEN)):
+            return _DEEPER
+        match = types[digit].fullmatch(national)
+        if match is None:
+            return _PER_ROW
+        problem = Problem.SERVICE if match.lastindex else None
+        if not written:
+            return problem
+        # "31…": the code only when the digits are no national number as they are, and with the
+        # national prefix after it only once.
+        if (prefix_length and national.startswith(prefix)) or metadata.viable(
+            code + prefix[:prefix_length] + national
+        ):
+            return _PER_ROW
+        return _Written(problem, prefix_length)
+
+
+def _bulk_path(metadata: _Metadata) -> _Bulk | None:
+    """The bulk path for the region, where its shapes are common and its patterns bounded."""
+    if not _common_shapes(metadata) or metadata.general_depth is None:
+        return None
+    code = metadata.country_code_digits
+    idd = metadata.international_prefix.pattern
+    prefix = metadata.national_prefix.pattern if metadata.national_prefix else b""
+    # The rewrites must not read one head as another: the fast path tries the international
+    # prefix before the country code, and the national prefix after both.
+    if (
+        idd.startswith(code)
+        or code.startswith(idd)
+        or (prefix and code.startswith(prefix))
+        or (_WRITTEN + code).startswith(code)
+    ):
+        return None
+    region_metadata = PhoneMetadata.metadata_for_region(metadata.region)
+    lengths = [
+        length
+        for desc in (region_metadata.fixed_line, region_metadata.mobile)
+        if desc is not None
+        for length in desc.possible_length
+    ]
+    return _Bulk(metadata, min(lengths or metadata.possible_lengths))
+
+
 class Normaliser:
     """Normalises many numbers for one register's region: the entry point of the bulk paths."""
 
@@ -639,25 +968,21 @@ class Normaliser:
             raise ValueError(f"libphonenumber has no metadata for region {region!r}")
         self.region = region
         self._fast = _fast_path(metadata)
+        self._bulk = _bulk_path(metadata)
 
     def __call__(self, raw: str) -> Normalised:
         return self._fast(raw) or normalise_slow(raw, self.region)
 
     def many(self, raws: Iterable[str]) -> list[Normalised]:
         raws = raws if isinstance(raws, list) else list(raws)
-        # A million new tuples set off the cyclic garbage collector hundreds of times, each pass
-        # walking everything the process holds: a quarter of the time. Nothing made here can
-        # form a cycle, so it waits until the results are built.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            # `map` runs the loop in C, and so does finding the few rows the fast path leaves.
-            results = list(map(self._fast, raws))
-            for position in compress(count(), map(not_, results)):
-                results[position] = normalise_slow(raws[position], self.region)
-        finally:
-            if collecting:
-                gc.enable()
+        if not raws:
+            return []
+        if self._bulk is not None:
+            return self._bulk(raws, self)
+        # `map` runs the loop in C, and so does finding the few rows the fast path leaves.
+        results = list(map(self._fast, raws))
+        for position in compress(count(), map(not_, results)):
+            results[position] = normalise_slow(raws[position], self.region)
         return results
 
 

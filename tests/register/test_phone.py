@@ -213,6 +213,7 @@ def test_the_fast_path_agrees_with_phonenumbers(region, raw):
 def test_every_region_agrees_and_answers_its_own_example_numbers(region):
     normaliser = Normaliser(region)
     answered = 0
+    raws = []
     for number_type in TYPES:
         example_number = phonenumbers.example_number_for_type(region, number_type)
         if example_number is None:
@@ -225,9 +226,72 @@ def test_every_region_agrees_and_answers_its_own_example_numbers(region):
             f"{code}{national}",
             national,
         ):
+            raws.append(raw)
             fast = normaliser._fast(raw)
             if fast is not None:
                 answered += 1
                 assert fast == normalise_slow(raw, region), raw
     # Every region has example numbers; at least the E.164 shape must not need phonenumbers.
     assert answered
+    assert normaliser.many(raws) == [normalise_slow(raw, region) for raw in raws]
+
+
+# Rows as files hold them, and the odd ones around them: line breaks and tabs inside a row,
+# letters, text that is not ASCII, empty rows, overlong ones.
+ODD_ROWS = [
+    "",
+    " ",
+    "'",
+    ".0",
+    "+",
+    "06\n12345678",
+    "\n",
+    "06\t12345678",
+    "06 1234 5678\u00a0",
+    "٠٦١٢٣٤٥٦٧٨",
+    "06 12345678 .0",
+    "0612345678. 0",
+    "''0612345678",
+    " ' 0612345678",
+    "+31+31612345678",
+    "0612+345678",
+    "3106 12345678",
+    "31 0 0 612345678",
+    "0" * 300,
+    "tel: 06-12345678",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    region=st.sampled_from(REGIONS),
+    rows=st.lists(
+        st.one_of(
+            messy_numbers(),
+            messy_numbers(),
+            messy_numbers(),
+            st.sampled_from(ODD_ROWS),
+            st.text(alphabet="0123456789+ ()-./'x#\t\n", max_size=24),
+            st.text(max_size=24),
+        ),
+        max_size=40,
+    ),
+)
+def test_many_agrees_with_phonenumbers_row_by_row(region, rows):
+    assert Normaliser(region).many(rows) == [normalise_slow(raw, region) for raw in rows]
+
+
+@pytest.mark.parametrize("region", ["NL", "BE"])
+def test_many_reads_the_common_shapes_of_home_numbers_in_bulk(region):
+    # Labels, other countries and invalid numbers are for the per-row way; the rest is not.
+    rows = [
+        (raw, expected)
+        for row_region, raw, expected, _ in SHAPES
+        if row_region == region
+        and expected.number is not None
+        and expected.problem is not FOREIGN
+        and not any(character.isalpha() for character in raw)
+    ]
+    assert Normaliser(region)._bulk([raw for raw, _ in rows], lambda raw: None) == [
+        expected for _, expected in rows
+    ]
