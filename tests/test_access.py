@@ -19,6 +19,8 @@ from rest_framework.test import APIClient
 from billing.fake_mollie import FakeMollieServer
 from billing.models import Invoice
 from billing.services import order_create, payment_start, payment_sync
+from complaints.models import CaseAttachment, CaseChannel, CaseKind, Letter
+from complaints.services import case_file, case_public_link
 from licences.models import Licence, Membership, Role
 from tests.factories import (
     ApiKeyFactory,
@@ -103,6 +105,21 @@ PORTAL = [
     Row("GET", "/billing/orders/{order_of_a}/status/", objects_of_a()),
     Row("GET", "/billing/invoices/", page(accounting=200)),
     Row("GET", "/billing/invoices/{invoice_of_a}/pdf/", objects_of_a(accounting=200)),
+    Row("GET", "/cases/", page()),
+    Row("GET", "/cases/file/", page()),
+    Row("GET", "/cases/{case_of_a}/", objects_of_a()),
+    Row("GET", "/cases/{case_of_a}/letters/{letter_of_a}/", objects_of_a()),
+    Row("GET", "/cases/{case_of_a}/attachments/{attachment_of_a}/", objects_of_a()),
+    # The consumer's pages: open to anyone; the follow link's token is the only key.
+    Row("GET", "/cases/new/", dict.fromkeys(ROLES, 200)),
+    Row("GET", "/cases/follow/{token_of_a}/", dict.fromkeys(ROLES, 200)),
+    Row("GET", "/cases/follow/{token_of_a}/letters/{letter_of_a}/", dict.fromkeys(ROLES, 200)),
+    Row(
+        "GET",
+        "/cases/follow/{token_of_a}/attachments/{attachment_of_a}/",
+        dict.fromkeys(ROLES, 200),
+    ),
+    Row("GET", "/cases/follow/not-a-token/", dict.fromkeys(ROLES, 404)),
 ]
 
 KEYS = ("key_of_a", "key_of_b", "key_of_be", "no_key")
@@ -127,6 +144,14 @@ API = [
     ),
     Row("GET", "/api/v1/orders/{order_of_a}", api(of_b=404)),
     Row("GET", "/api/v1/orders/{order_of_a}/invoice.pdf", api(of_b=404)),
+    Row("GET", "/api/v1/cases", api()),
+    Row(
+        "POST",
+        "/api/v1/cases",
+        api(201, 201),
+        data={"kind": "request", "subject": "Access", "body": "Who may file?"},
+    ),
+    Row("GET", "/api/v1/cases/{case_of_a}", api(of_b=404)),
 ]
 
 
@@ -164,6 +189,38 @@ def paid_order(fake_mollie, campaign):
         return order, invoice
 
 
+def case_of(company, user) -> dict:
+    """A request of the company with an attachment, a sent letter (stand-in PDF) and the token
+    of its follow link."""
+    with scopes_disabled():
+        case = case_file(
+            register=company.register,
+            kind=CaseKind.REQUEST,
+            subject="Access",
+            body="Who may see this?",
+            filer_email=user.email,
+            company=company,
+            user=user,
+            channel=CaseChannel.PORTAL,
+            attachments=[ContentFile(b"evidence", name="evidence.txt")],
+        )
+        letter = Letter.objects.create(
+            register=company.register,
+            case=case,
+            kind="acknowledgement",
+            subject="Access",
+            body="Received.",
+            sent_at=timezone.now(),
+        )
+        letter.pdf.save("access.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
+        return {
+            "case_of_a": case.pk,
+            "letter_of_a": letter.pk,
+            "attachment_of_a": CaseAttachment.objects.get(case=case).pk,
+            "token_of_a": case_public_link(case=case),
+        }
+
+
 @pytest.fixture
 def world(fake_mollie, queued_deliveries_ignored):
     nl, be = get_register("nl"), get_register("be")
@@ -191,6 +248,7 @@ def world(fake_mollie, queued_deliveries_ignored):
             "order_of_a": order_of_a.pk,
             "invoice_of_a": invoice_of_a.pk,
         }
+    ids.update(case_of(a, users["owner"]))
     keys = {"key_of_a": "dnc_key_a", "key_of_b": "dnc_key_b", "key_of_be": "dnc_key_be"}
     ids["key_of_a"] = ApiKeyFactory(company=a, raw=keys["key_of_a"]).pk
     ApiKeyFactory(company=b, raw=keys["key_of_b"])
