@@ -1,0 +1,360 @@
+"""The case workflow in the staff admin (SPEC §14).
+
+A list by stage with the next deadline and an overdue flag; the case page with its timeline,
+attachments and letters, and a button for each step allowed now. Steps go through the services
+only, each also written to the admin log. The admin site is already scoped to the host's
+register (`register.admin_site`), so staff never reach another register's cases.
+"""
+
+import datetime
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from complaints import admin_forms, services
+from complaints.deadlines import term_for
+from complaints.models import Case, CaseAttachment, CaseEvent, Letter
+from register.errors import DomainError
+
+# step name -> (form, service); the services check that the step is allowed now.
+STEP_VIEWS = {
+    "acknowledge": (admin_forms.ConfirmForm, services.case_acknowledge),
+    "decide": (admin_forms.MotivationForm, services.case_decide),
+    "declare_inadmissible": (admin_forms.ReasonForm, services.case_declare_inadmissible),
+    "excuse_lateness": (admin_forms.ReasonForm, services.case_excuse_lateness),
+    "forward_to_board": (admin_forms.ConfirmForm, services.case_forward_to_board),
+    "inform_director": (admin_forms.ConfirmForm, services.case_inform_director),
+    "set_position_deadline": (
+        admin_forms.PositionDeadlineForm,
+        services.case_set_position_deadline,
+    ),
+    "record_position": (admin_forms.PositionForm, services.case_record_position),
+    "schedule_hearing": (admin_forms.HearingForm, services.case_schedule_hearing),
+    "send_position": (admin_forms.ConfirmForm, services.case_send_position_to_user),
+    "record_reaction": (admin_forms.ReactionForm, services.case_record_reaction),
+    "board_decide": (admin_forms.MotivationForm, services.case_board_decide),
+    "close": (admin_forms.ConfirmForm, services.case_close),
+}
+STEP_HELP = {
+    "acknowledge": _("The user gets a letter confirming receipt (arts 3.2, 5.2)."),
+    "decide": _("The user gets the decision with its motivation (arts 2.1, 4.1)."),
+    "declare_inadmissible": _("The user gets the declaration with its reason (arts 4.2, 5.4)."),
+    "excuse_lateness": _(
+        "Admit a late complaint or dispute because filing in time could not reasonably be "
+        "expected (arts 4.2, 5.4). The reason is kept on the timeline."
+    ),
+    "inform_director": _("The director gets 2 weeks to state a position (art. 5.5)."),
+    "schedule_hearing": _("Both parties are heard; the user gets place, date and time (art. 5.6)."),
+    "send_position": _("The user gets the director's position and 2 weeks to react (art. 5.7)."),
+    "board_decide": _("The user gets the board's decision with its motivation (art. 5.8)."),
+}
+ATTACH = "attach"
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    title = _("deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("overdue")), ("week", _("due this week"))]
+
+    def queryset(self, request, queryset):
+        today = services.register_today(request.register)
+        if self.value() == "overdue":
+            return queryset.filter(next_due__lt=today)
+        if self.value() == "week":
+            sunday = today + datetime.timedelta(days=6 - today.weekday())
+            return queryset.filter(next_due__gte=today, next_due__lte=sunday)
+        return queryset
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CaseEventInline(ReadOnlyInline):
+    model = CaseEvent
+    verbose_name_plural = _("timeline")
+    fields = ["at", "action", "actor", "note", "data"]
+    readonly_fields = fields
+    ordering = ["at", "pk"]
+
+
+class CaseAttachmentInline(ReadOnlyInline):
+    model = CaseAttachment
+    fields = ["download", "size", "uploaded_by", "at"]
+    readonly_fields = fields
+
+    @admin.display(description=_("file"))
+    def download(self, obj):
+        url = reverse("admin:complaints_case_attachment", args=[obj.case_id, obj.pk])
+        return format_html('<a href="{}" download>{}</a>', url, obj.name)
+
+
+class LetterInline(ReadOnlyInline):
+    model = Letter
+    fields = ["kind", "subject", "recipient", "created_at", "sent_at", "pdf_link"]
+    readonly_fields = fields
+
+    @admin.display(description=_("PDF"))
+    def pdf_link(self, obj):
+        if not obj.pdf:
+            return _("being made")
+        url = reverse("admin:complaints_case_letter", args=[obj.case_id, obj.pk])
+        return format_html('<a href="{}" download>{}</a>', url, _("PDF"))
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ["number", "kind", "subject", "filer", "stage", "received_on", "deadline"]
+    list_filter = ["kind", "stage", DeadlineFilter, "channel", "admissibility"]
+    search_fields = ["subject", "filer_name", "filer_email", "company__name", "body"]
+    search_help_text = _("Search by case number, subject, filer or company.")
+    list_select_related = ["register", "company"]
+    ordering = ["-received_at"]
+    inlines = [CaseEventInline, CaseAttachmentInline, LetterInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "kind",
+                    "stage",
+                    "refers_to_link",
+                    "subject",
+                    "body",
+                    "channel",
+                    "received_at",
+                    "language",
+                ]
+            },
+        ),
+        (_("Filer"), {"fields": ["filer_name", "filer_email", "company", "user"]}),
+        (
+            _("Admissibility"),
+            {"fields": ["admissibility", "file_by", "late_reason", "excuse_reason"]},
+        ),
+        (
+            _("Deadlines"),
+            {
+                "fields": [
+                    "deadline",
+                    "handle_by",
+                    "acknowledge_by",
+                    "decide_by",
+                    "position_by",
+                    "reaction_by",
+                ]
+            },
+        ),
+        (
+            _("Outcome"),
+            {"fields": ["decided_at", "decision", "position", "hearing_place", "hearing_at"]},
+        ),
+    ]
+    readonly_fields = [field for _label, options in fieldsets for field in options["fields"]]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # The list
+
+    @admin.display(description=_("number"), ordering="pk")
+    def number(self, obj):
+        return obj.pk
+
+    @admin.display(description=_("filer"), ordering="filer_name")
+    def filer(self, obj):
+        who = obj.filer_name or obj.filer_email
+        return f"{who} ({obj.company.name})" if obj.company else who
+
+    @admin.display(description=_("received"), ordering="received_at")
+    def received_on(self, obj):
+        return date_format(services.register_date(obj.register, obj.received_at))
+
+    @admin.display(description=_("next deadline"), ordering="next_due")
+    def deadline(self, obj):
+        if obj.next_due is None:
+            return "—"
+        term = term_for(obj.kind, obj.next_due_term)
+        label = f"{date_format(obj.next_due)}: {term.label} (art. {term.article})"
+        if obj.next_due < services.register_today(obj.register):
+            return format_html(
+                '<strong style="color: #ba2121">{} — {}</strong>', label, _("OVERDUE")
+            )
+        return label
+
+    @admin.display(description=_("refers to"))
+    def refers_to_link(self, obj):
+        if obj.refers_to_id is None:
+            return "—"
+        url = reverse("admin:complaints_case_change", args=[obj.refers_to_id])
+        return format_html('<a href="{}">{}</a>', url, obj.refers_to)
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip().isdigit():
+            results |= queryset.filter(pk=int(search_term.strip()))
+        return results, may_have_duplicates
+
+    # The case page and its steps
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:case_id>/step/<str:step>/",
+                view(self.step_view),
+                name="complaints_case_step",
+            ),
+            path(
+                "<int:case_id>/attachment/<int:attachment_id>/",
+                view(self.attachment_view),
+                name="complaints_case_attachment",
+            ),
+            path(
+                "<int:case_id>/letter/<int:letter_id>/",
+                view(self.letter_view),
+                name="complaints_case_letter",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        case = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if case is not None and self.has_change_permission(request, case):
+            steps = [*services.case_steps(case=case), ATTACH]
+            extra_context["case_steps"] = [
+                (reverse("admin:complaints_case_step", args=[case.pk, name]), _step_label(name))
+                for name in steps
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _case_or_none(self, request, case_id):
+        return self.get_object(request, str(case_id))
+
+    def step_view(self, request, case_id, step):
+        case = self._case_or_none(request, case_id)
+        if case is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, str(case_id))
+        if not self.has_change_permission(request, case):
+            raise PermissionDenied
+        if step == ATTACH:
+            form_class, service = admin_forms.AttachForm, services.case_attach
+        elif step in STEP_VIEWS:
+            form_class, service = STEP_VIEWS[step]
+        else:
+            raise Http404
+        form = form_class(
+            request.POST if request.method == "POST" else None,
+            request.FILES if request.method == "POST" else None,
+            register=request.register,
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                service(case=case, by=request.user, **form.service_kwargs())
+            except DomainError as error:
+                form.add_error(None, str(error.message))
+            else:
+                # The admin log is the staff audit trail beside the case's own timeline.
+                self.log_change(request, case, str(_step_label(step)))
+                self.message_user(
+                    request,
+                    _("%(step)s: done.") % {"step": _step_label(step)},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:complaints_case_change", args=[case.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "case": case,
+            "form": form,
+            "title": f"{_step_label(step)} — {case}",
+            "step_help": STEP_HELP.get(step, ""),
+            "change_url": reverse("admin:complaints_case_change", args=[case.pk]),
+        }
+        return TemplateResponse(request, "admin/complaints/case/step.html", context)
+
+    def attachment_view(self, request, case_id, attachment_id):
+        case = self._case_or_none(request, case_id)
+        if case is None or not self.has_view_permission(request, case):
+            raise Http404
+        attachment = case.attachments.filter(pk=attachment_id).first()
+        if attachment is None:
+            raise Http404
+        # Never inline: the filer's file is downloaded, not rendered in the admin's origin.
+        return FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.name,
+            content_type="application/octet-stream",
+        )
+
+    def letter_view(self, request, case_id, letter_id):
+        case = self._case_or_none(request, case_id)
+        if case is None or not self.has_view_permission(request, case):
+            raise Http404
+        letter = case.letters.filter(pk=letter_id).first()
+        if letter is None or not letter.pdf:
+            raise Http404
+        return FileResponse(
+            letter.pdf.open("rb"),
+            as_attachment=True,
+            filename=f"letter-{case.pk}-{letter.pk}.pdf",
+            content_type="application/pdf",
+        )
+
+    # Recording a case received by post or e-mail
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = admin_forms.CaseRecordForm(
+            request.POST if request.method == "POST" else None,
+            request.FILES if request.method == "POST" else None,
+            register=request.register,
+            initial={"language": request.register.default_language},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                case = services.case_file(
+                    register=request.register, recorded_by=request.user, **form.service_kwargs()
+                )
+            except DomainError as error:
+                form.add_error(None, str(error.message))
+            else:
+                self.log_addition(request, case, str(_("Recorded from post or e-mail")))
+                self.message_user(request, _("The case is recorded."), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:complaints_case_change", args=[case.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "title": _("Record a case received by post or e-mail"),
+            "change_url": reverse("admin:complaints_case_changelist"),
+        }
+        return TemplateResponse(request, "admin/complaints/case/step.html", context)
+
+
+def _step_label(name: str):
+    if name == ATTACH:
+        return _("Add documents")
+    return services.STEPS[name].label
