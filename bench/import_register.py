@@ -4,7 +4,8 @@ The baseline for the import is psql's `\\copy` into a plain table plus `ADD PRIM
 the export, psql's `\\copy (SELECT …) TO` of the same rows. Runs in the scratch database
 `dnc_bench`, never the developer's. BENCH_IMPORT_ROWS sets the file size (default 10,000,000),
 BENCH_IMPORT_ROUNDS how often baseline and import are measured, one after the other (default 2):
-the machine is shared, so one figure alone says little.
+the machine is shared, so one figure alone says little. BENCH_IMPORT_WITHOUT_FK=1 adds a run
+with the register_id foreign keys dropped, to show what their row-by-row checks cost.
 """
 
 import logging
@@ -92,6 +93,30 @@ def _import(register, path, rows: int, phases: _Phases) -> float:
     return seconds
 
 
+def _without_foreign_keys(register, path, rows: int, phases: _Phases) -> float:
+    """The import with the register_id foreign keys of the register and its history dropped,
+    as `db_constraint=False` would have them: their checks run row by row at commit."""
+    tables = ("register_blockednumber", "register_registerevent")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+            " FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)"
+            " AND conkey = ARRAY[(SELECT attnum FROM pg_attribute"
+            "   WHERE attrelid = conrelid AND attname = 'register_id')]",
+            [list(tables)],
+        )
+        constraints = cursor.fetchall()
+        for table, name, _definition in constraints:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    try:
+        return _import(register, path, rows, phases)
+    finally:
+        _empty_register()
+        with connection.cursor() as cursor:
+            for table, name, definition in constraints:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
 def _exports(database: str, register) -> tuple[float, float]:
     from register.bulk import register_export
 
@@ -131,11 +156,19 @@ def run() -> list[str]:
             f"(target at most 2x, aim 1.5x); load average {os.getloadavg()[0]:.1f}",
             f"  phases: {phases.summary(imported)}",
         ]
+    # The last round's import is still there to export.
     with scopes_disabled():
         psql_export, export = _exports(database, register)
     lines.append(
         f"export: psql \\copy (SELECT …) TO {psql_export:.1f} s, "
         f"export_register {export:.1f} s: {export / psql_export:.2f}x"
     )
+    if os.environ.get("BENCH_IMPORT_WITHOUT_FK"):
+        without = _without_foreign_keys(register, path, rows, phases)
+        lines += [
+            f"without the register_id foreign keys: import_register {without:.1f} s: "
+            f"{without / baseline:.2f}x the last baseline",
+            f"  phases: {phases.summary(without)}",
+        ]
     _empty_register()
     return lines

@@ -649,5 +649,5 @@ def register_export(*, register: Register, sink: BinaryIO) -> int:
             [masks, labels, register.pk],
         ) as copy:
             for data in copy:
-                sink.write(bytes(data))
+                sink.write(data)
         return cursor.rowcount

@@ -206,6 +206,61 @@ def test_export_writes_codes_in_number_order_and_imports_back_the_same(nl):
     assert (report.loaded, _stored(nl)) == (3, before)
 
 
+def test_lines_in_the_registers_own_shape_and_other_lines_keep_their_line_numbers(nl):
+    text = (
+        "number;registered_on;categories\r\n"
+        "31612345671;2019-03-04;commercial\r\n"
+        "31612345672;2019-02-30;\r\n"
+        "06-12345673;;ideal\n"
+        "31612345674;;politics\n"
+        "31612345675\n"
+        "31612345676;2019-03-04\n"
+        "31900123456\n"
+        "+31 6 12345671\n"
+        "31612345677;;charity\\\n"
+        "\n"
+        "31612345678;;ideal,charity"
+    )
+
+    report = _import(nl, text)
+
+    assert [(s.line, s.reason) for s in report.first_skipped] == [
+        (1, SkipReason.INVALID),
+        (3, SkipReason.BAD_DATE),
+        (5, SkipReason.UNKNOWN_CATEGORY),
+        (8, SkipReason.SERVICE),
+        (9, SkipReason.DUPLICATE),
+        (10, SkipReason.UNKNOWN_CATEGORY),
+    ]
+    assert _stored(nl) == [
+        (31612345671, date(2019, 3, 4), 0b001),
+        (31612345673, TODAY, 0b010),
+        (31612345675, TODAY, ALL_CATEGORIES),
+        (31612345676, date(2019, 3, 4), ALL_CATEGORIES),
+        (31612345678, TODAY, 0b110),
+    ]
+
+
+def test_lines_split_across_blocks_are_read_whole(nl, monkeypatch):
+    lines = [f"3161234{n:04d};2019-03-04;commercial" for n in range(300)]
+    lines[150] = "06 1234 0150"
+    monkeypatch.setattr("register.bulk.BLOCK_BYTES", 100)
+
+    report = _import(nl, "\n".join(lines) + "\n31612340299\n")
+
+    assert report.loaded == 300
+    assert [(s.line, s.reason) for s in report.first_skipped] == [(301, SkipReason.DUPLICATE)]
+    assert _stored(nl)[150] == (31612340150, TODAY, ALL_CATEGORIES)
+
+
+def test_digits_that_read_as_a_national_number_get_the_normalisers_reading(nl):
+    # 318003819 is not the toll-free 31 800 3819 but 0318 003819, a fixed line in Veenendaal.
+    report = _import(nl, "318003819;2019-03-04\n31318003819\n")
+
+    assert [(s.line, s.reason) for s in report.first_skipped] == [(2, SkipReason.DUPLICATE)]
+    assert _stored(nl) == [(31318003819, date(2019, 3, 4), ALL_CATEGORIES)]
+
+
 def test_canonical_numbers_get_the_normalisers_verdict():
     normaliser = Normaliser("NL")
     verdicts = _CanonicalVerdicts(normaliser, 31)

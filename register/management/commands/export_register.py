@@ -15,8 +15,8 @@ class _TextSink:
     def __init__(self, stream):
         self.stream = stream
 
-    def write(self, data: bytes) -> None:
-        self.stream.write(data.decode("utf-8"), ending="")
+    def write(self, data: bytes | memoryview) -> None:
+        self.stream.write(str(data, "utf-8"), ending="")
 
 
 class Command(BaseCommand):
