@@ -24,7 +24,7 @@ from complaints.models import (
     Stage,
 )
 from complaints.selectors import case_due, case_for_public_token
-from complaints.tasks import letter_deliver
+from complaints.tasks import deadline_reminders, letter_deliver
 from register.errors import DomainError, NotFound
 from tests.factories import CompanyFactory
 
@@ -438,3 +438,10 @@ class TestReminders:
         services.case_decide(case=request_case, motivation="Done.", by=staff)
         assert services.deadline_reminders_send(register=nl, today=datetime.date(2025, 3, 11)) == 0
         assert mail.outbox == []
+
+    def test_the_daily_task_warns_each_register_once(self, nl, staff, scoped):
+        file_case(nl, channel="post", received_at=timezone.now() - datetime.timedelta(days=30))
+        assert deadline_reminders() == 1
+        assert deadline_reminders() == 0
+        [message] = mail.outbox
+        assert "OVERDUE" in message.body
