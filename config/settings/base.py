@@ -138,6 +138,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.licences_renew_and_notify",
         "schedule": crontab(hour=6, minute=5),
     },
+    "complaint-deadline-reminders": {
+        "task": "complaints.tasks.deadline_reminders",
+        "schedule": crontab(hour=6, minute=35),
+    },
     "expire-licences": {
         "task": "licences.tasks.expire_licences",
         "schedule": crontab(hour=1, minute=5),
