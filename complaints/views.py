@@ -114,6 +114,11 @@ def _file(request, form, **filer):
         return None
 
 
+def _follow_up_initial(request) -> dict:
+    """`?kind=complaint&refers_to=12`: the case page's "not satisfied?" link fills both in."""
+    return {"kind": request.GET.get("kind", ""), "refers_to": request.GET.get("refers_to", "")}
+
+
 def _follow_link_mail(case, follow_url: str) -> None:
     context = {"case": case, "register": case.register, "follow_url": follow_url}
     with translation.override(case.language):
@@ -186,7 +191,12 @@ def _attachment_download(case, attachment_id: int):
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="ip", rate=public_file_rate, method="POST", block=False, group="complaints.file")
 def public_new(request):
-    form = PublicCaseForm(request.POST or None, request.FILES or None, register=request.register)
+    form = PublicCaseForm(
+        request.POST or None,
+        request.FILES or None,
+        register=request.register,
+        initial=_follow_up_initial(request),
+    )
     if request.method == "POST":
         if request.limited:
             return render(request, "register/rate_limited.html", status=429)
@@ -225,7 +235,7 @@ def public_follow(request, token: str):
     return render(
         request,
         "complaints/public_follow.html",
-        {**_case_page_context(case), "token": token},
+        {**_case_page_context(case), "token": token, "next_kind": NEXT_KIND.get(case.kind)},
     )
 
 
@@ -262,8 +272,12 @@ def portal_list(request):
 @company_required(STAFF)
 def portal_new(request):
     cases = cases_for_company(company=request.company)
-    initial = {"kind": request.GET.get("kind", ""), "refers_to": request.GET.get("refers_to")}
-    form = PortalCaseForm(request.POST or None, request.FILES or None, cases=cases, initial=initial)
+    form = PortalCaseForm(
+        request.POST or None,
+        request.FILES or None,
+        cases=cases,
+        initial=_follow_up_initial(request),
+    )
     if request.method == "POST" and form.is_valid():
         case = _file(
             request,
