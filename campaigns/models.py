@@ -83,3 +83,42 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OptOutSource(models.TextChoices):
+    PORTAL = "portal", _("portal")
+    API = "api", _("API")
+    UPLOAD = "upload", _("file upload")
+
+
+class CompanyOptOut(models.Model):
+    """A number that told this company not to call it ("recht van verzet", seeds 002, 004).
+
+    Applied in every check and scrub of the company whatever the register says, and never shared
+    with another company (SPEC §6). Stored as E.164 digits like the register, so a check joins
+    both on the same key.
+    """
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="opt_outs", verbose_name=_("company")
+    )
+    number = models.BigIntegerField(_("number"))
+    source = models.CharField(_("source"), max_length=10, choices=OptOutSource.choices)
+    created_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("opt-out")
+        verbose_name_plural = _("opt-outs")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Also the index of every check: `company = %s AND number = ANY(%s)`.
+            models.UniqueConstraint(fields=["company", "number"], name="opt_out_once_per_company"),
+        ]
+
+    def __str__(self) -> str:
+        from register.phone import format_international
+
+        return format_international(self.number)
