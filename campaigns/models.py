@@ -122,3 +122,116 @@ class CompanyOptOut(models.Model):
         from register.phone import format_international
 
         return format_international(self.number)
+
+
+class DownloadKind(models.TextChoices):
+    FULL = "full", _("full list")
+    DELTA = "delta", _("changes since a moment")
+
+
+class DownloadStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class Download(models.Model):
+    """A licensee's download of the register, full or delta (SPEC §9), and the record of it.
+
+    nl: each uses up one paid `download` licence of a campaign (the one-to-one key makes a licence
+    usable once); be: included in the company's access licence. The file may be used until
+    `valid_until`; the call centre running the campaign may extend that once (seed 000).
+    """
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="downloads", verbose_name=_("company")
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="downloads",
+        verbose_name=_("campaign"),
+    )
+    kind = models.CharField(_("kind"), max_length=5, choices=DownloadKind.choices)
+    since = models.DateTimeField(_("changes since"), null=True, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=DownloadStatus.choices,
+        default=DownloadStatus.QUEUED,
+    )
+    licence = models.OneToOneField(
+        "licences.Licence",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="download",
+        verbose_name=_("licence used"),
+    )
+    rows = models.PositiveBigIntegerField(_("rows"), null=True, blank=True)
+    size = models.PositiveBigIntegerField(_("size (bytes)"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    file = models.FileField(_("file"), upload_to="downloads/", blank=True)
+    # The register's state the file shows: every change before this moment is in it. A later
+    # delta "since the last download" starts here.
+    covers_until = models.DateTimeField(_("covers changes until"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    extended_until = models.DateField(_("extended until"), null=True, blank=True)
+    extended_by = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("extended by"),
+    )
+    extended_at = models.DateTimeField(_("extended at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("download")
+        verbose_name_plural = _("downloads")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # A delta "since the last download": the company's latest finished one.
+            models.Index(
+                fields=["company", "-covers_until"],
+                condition=Q(status="done"),
+                name="download_done_per_company",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="full", since__isnull=True) | Q(kind="delta", since__isnull=False),
+                name="download_delta_has_since",
+            ),
+            models.CheckConstraint(
+                condition=Q(extended_until__isnull=True)
+                | Q(extended_by__isnull=False, extended_until__gt=models.F("valid_until")),
+                name="download_extension_by_someone_later",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def usable_until(self):
+        return self.extended_until or self.valid_until
