@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -397,6 +397,23 @@ def case_public_link(*, case: Case) -> str:
         case.public_token_hash = token_hash(token)
         case.save(update_fields=["public_token_hash"])
     return token
+
+
+def case_public_link_send(*, case: Case, follow_url_for: Callable[[str], str]) -> None:
+    """Makes a new follow link and mails it to the filer once the link is stored.
+
+    `follow_url_for(token)` builds the absolute URL: only the caller knows the host the filer used.
+    """
+    with transaction.atomic():
+        follow_url = follow_url_for(case_public_link(case=case))
+        context = {"case": case, "register": case.register, "follow_url": follow_url}
+        with translation.override(case.language or case.register.default_language):
+            subject = render_to_string("complaints/email/follow_link_subject.txt", context)
+            body = render_to_string("complaints/email/follow_link_body.txt", context)
+        message = EmailMessage(
+            subject.strip(), body, settings.DEFAULT_FROM_EMAIL, [case.filer_email]
+        )
+        transaction.on_commit(message.send)
 
 
 # Steps

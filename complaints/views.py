@@ -5,12 +5,9 @@ and follow page, and the company portal's cases. Thin: forms read, services and 
 from datetime import date
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -30,13 +27,11 @@ from complaints.selectors import (
 from complaints.services import (
     case_file,
     case_filing_check,
-    case_public_link,
+    case_public_link_send,
     register_today,
 )
 from licences.middleware import STAFF, company_required
 from register.errors import DomainError, NotFound
-
-PUBLIC_FILE_RATE = "5/h"
 
 # The dates of `case_due`, in the order they fall, as the filer reads them.
 DUE_LABELS = {
@@ -51,7 +46,7 @@ NEXT_KIND = {CaseKind.REQUEST: CaseKind.COMPLAINT, CaseKind.COMPLAINT: CaseKind.
 
 
 def public_file_rate(group, request) -> str:
-    return getattr(settings, "COMPLAINTS_PUBLIC_RATE", PUBLIC_FILE_RATE)
+    return settings.COMPLAINTS_PUBLIC_RATE
 
 
 # Where a refusal of `case_file` belongs on the form; the others are about the whole filing.
@@ -117,20 +112,6 @@ def _file(request, form, **filer):
 def _follow_up_initial(request) -> dict:
     """`?kind=complaint&refers_to=12`: the case page's "not satisfied?" link fills both in."""
     return {"kind": request.GET.get("kind", ""), "refers_to": request.GET.get("refers_to", "")}
-
-
-def _follow_link_mail(case, follow_url: str) -> None:
-    context = {"case": case, "register": case.register, "follow_url": follow_url}
-    with translation.override(case.language):
-        subject = render_to_string("complaints/email/follow_link_subject.txt", context).strip()
-        body = render_to_string("complaints/email/follow_link_body.txt", context)
-    send_mail(
-        subject,
-        body,
-        settings.DEFAULT_FROM_EMAIL,
-        [case.filer_email],
-        fail_silently=False,
-    )
 
 
 def _due_rows(case, events) -> list[dict]:
@@ -209,9 +190,11 @@ def public_new(request):
                 channel=CaseChannel.PUBLIC,
             )
             if case is not None:
-                token = case_public_link(case=case)
-                _follow_link_mail(
-                    case, request.build_absolute_uri(reverse("complaints:follow", args=[token]))
+                case_public_link_send(
+                    case=case,
+                    follow_url_for=lambda token: request.build_absolute_uri(
+                        reverse("complaints:follow", args=[token])
+                    ),
                 )
                 return render(
                     request,

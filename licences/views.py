@@ -32,16 +32,13 @@ from licences.services import (
 )
 from register.errors import DomainError
 
-LOGIN_RATE = "10/m"
-SIGNUP_RATE = "10/h"
-
 
 def login_rate(group, request) -> str:
-    return getattr(settings, "PORTAL_LOGIN_RATE", LOGIN_RATE)
+    return settings.PORTAL_LOGIN_RATE
 
 
 def signup_rate(group, request) -> str:
-    return getattr(settings, "PORTAL_SIGNUP_RATE", SIGNUP_RATE)
+    return settings.PORTAL_SIGNUP_RATE
 
 
 def rate_limited(request):

@@ -187,9 +187,13 @@ MOLLIE_API_ENDPOINT = env.str("MOLLIE_API_ENDPOINT", default="")
 # this template filled with its first host name.
 PORTAL_BASE_URL_TEMPLATE = env.str("PORTAL_BASE_URL_TEMPLATE", default="https://{host}")
 
-# Consumer pages (SPEC §5, §17): how often one client may use the check page.
+# Rate limits per client address (SPEC §5, §17): consumer pages, portal login and sign-up,
+# the public complaint form.
 REGISTER_CHECK_RATE = env.str("REGISTER_CHECK_RATE", default="20/m")
 REGISTER_BLOCK_RATE = env.str("REGISTER_BLOCK_RATE", default="10/h")
+PORTAL_LOGIN_RATE = env.str("PORTAL_LOGIN_RATE", default="10/m")
+PORTAL_SIGNUP_RATE = env.str("PORTAL_SIGNUP_RATE", default="10/h")
+COMPLAINTS_PUBLIC_RATE = env.str("COMPLAINTS_PUBLIC_RATE", default="5/h")
 RATELIMIT_USE_CACHE = "default"
 # Behind a proxy set this to the header holding the client address; never trusted by default,
 # so a spoofed X-Forwarded-For cannot reset a client's limit.
