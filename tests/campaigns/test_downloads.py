@@ -1,0 +1,479 @@
+"""Full and delta downloads of the register (SPEC §9, §7, seed 000)."""
+
+import datetime
+import hashlib
+import io
+import os
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from campaigns import downloads
+from campaigns.downloads import (
+    download_build,
+    download_extend,
+    download_request,
+    downloads_for_company,
+)
+from campaigns.models import Campaign, Download, DownloadKind, DownloadStatus, ProviderStatus
+from campaigns.tasks import download_build_task
+from licences.models import CompanyType
+from register.errors import DomainError, LicenceRequired, NotFound
+from register.models import ALL_CATEGORIES, BlockedNumber, Channel, EventAction, RegisterEvent
+from tests.factories import CampaignFactory, CompanyFactory, LicenceFactory, get_product
+
+pytestmark = pytest.mark.django_db
+
+UTC = datetime.UTC
+COMMERCIAL, IDEAL, CHARITY = 1, 2, 4
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def built_at_once(monkeypatch):
+    """The build is queued after commit; here it runs in the test's own process."""
+    monkeypatch.setattr(
+        "campaigns.tasks.download_build_task.delay",
+        lambda download_id: download_build_task(download_id),
+    )
+
+
+def block(register, number, registered_on, categories=ALL_CATEGORIES, at=None):
+    """A registration and its history event, dated `at` (the event) and `registered_on`."""
+    with scopes_disabled():
+        BlockedNumber.objects.create(
+            register=register,
+            number=number,
+            categories=categories,
+            registered_on=registered_on,
+            channel=Channel.WEB,
+        )
+        event(register, number, EventAction.BLOCK, at or _midnight(registered_on), categories)
+
+
+def event(register, number, action, at, categories=None):
+    with scopes_disabled():
+        RegisterEvent.objects.create(
+            register=register,
+            number=number,
+            action=action,
+            categories=categories,
+            channel=Channel.WEB,
+            occurred_at=at,
+        )
+
+
+def unblock(register, number, at):
+    with scopes_disabled():
+        BlockedNumber.objects.filter(number=number).delete()
+    event(register, number, EventAction.UNBLOCK, at)
+
+
+def _midnight(day):
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=UTC)
+
+
+def nl_company_with_licences(nl, count=1):
+    company = CompanyFactory(register=nl)
+    campaign = CampaignFactory(company=company)
+    for _position in range(count):
+        LicenceFactory(company=company, campaign=campaign, product=get_product(nl, "download"))
+    return company, campaign
+
+
+def be_company_with_access(be):
+    company = CompanyFactory(register=be)
+    LicenceFactory(company=company, product=get_product(be, "advertiser-small"))
+    return company
+
+
+def requested(company, django_capture_on_commit_callbacks, **kwargs) -> Download:
+    with scope(register=company.register), django_capture_on_commit_callbacks(execute=True):
+        download = download_request(company=company, **kwargs)
+    with scopes_disabled():
+        download.refresh_from_db()
+    return download
+
+
+def lines(download) -> list[str]:
+    return Path(download.file.path).read_text(encoding="utf-8").splitlines()
+
+
+# One row per layout (SPEC §9): be number and date; nl adds the categories, all codes when all.
+@pytest.mark.parametrize(
+    ("slug", "registrations", "expected"),
+    [
+        (
+            "be",
+            [(32470000001, datetime.date(2020, 1, 2), ALL_CATEGORIES)],
+            ["32470000001;2020-01-02"],
+        ),
+        (
+            "nl",
+            [(31612345678, datetime.date(2019, 5, 6), ALL_CATEGORIES)],
+            ["31612345678;2019-05-06;commercial,ideal,charity"],
+        ),
+        (
+            "nl",
+            [(31612345678, datetime.date(2019, 5, 6), COMMERCIAL)],
+            ["31612345678;2019-05-06;commercial"],
+        ),
+        (
+            "nl",
+            [
+                (31612345679, datetime.date(2021, 1, 1), IDEAL | CHARITY),
+                (31201234567, datetime.date(2009, 10, 1), COMMERCIAL | CHARITY),
+            ],
+            ["31201234567;2009-10-01;commercial,charity", "31612345679;2021-01-01;ideal,charity"],
+        ),
+    ],
+)
+def test_a_full_download_lists_the_register_in_its_layout_in_number_order(
+    request, django_capture_on_commit_callbacks, slug, registrations, expected
+):
+    register = request.getfixturevalue(slug)
+    for number, registered_on, categories in registrations:
+        block(register, number, registered_on, categories)
+    if slug == "nl":
+        company, campaign = nl_company_with_licences(register)
+    else:
+        company, campaign = be_company_with_access(register), None
+
+    download = requested(
+        company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL, campaign=campaign
+    )
+
+    assert download.status == DownloadStatus.DONE
+    assert lines(download) == expected
+
+
+def test_a_download_records_rows_sha256_and_four_weeks_of_use(
+    nl, django_capture_on_commit_callbacks
+):
+    for offset in range(3):
+        block(nl, 31612345670 + offset, datetime.date(2020, 1, 1))
+    company, campaign = nl_company_with_licences(nl)
+
+    download = requested(
+        company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL, campaign=campaign
+    )
+
+    content = Path(download.file.path).read_bytes()
+    assert download.rows == 3
+    assert download.size == len(content)
+    assert download.sha256 == hashlib.sha256(content).hexdigest()
+    today = timezone.localdate(timezone=ZoneInfo(nl.time_zone))
+    assert download.valid_until == today + datetime.timedelta(days=28)
+    assert download.valid_until == today + datetime.timedelta(days=nl.use_period_days)
+    # Unguessable: a random name under the register's folder, not the download's id.
+    assert len(Path(download.file.name).stem) >= 32
+
+
+SINCE = datetime.datetime(2024, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def history(nl):
+    """Before SINCE: 601 and 602 blocked. After: 603 blocked, 601 unblocked, 602's categories
+    changed, 604 blocked and unblocked again."""
+    block(nl, 31600000601, datetime.date(2023, 1, 1))
+    block(nl, 31600000602, datetime.date(2023, 1, 2), COMMERCIAL)
+    block(nl, 31600000603, datetime.date(2024, 3, 2), COMMERCIAL | IDEAL, at=SINCE + _hours(24))
+    unblock(nl, 31600000601, at=SINCE + _hours(30))
+    with scopes_disabled():
+        BlockedNumber.objects.filter(number=31600000602).update(categories=ALL_CATEGORIES)
+    event(nl, 31600000602, EventAction.CHANGE, SINCE + _hours(40), ALL_CATEGORIES)
+    block(nl, 31600000604, datetime.date(2024, 3, 3), at=SINCE + _hours(50))
+    unblock(nl, 31600000604, at=SINCE + _hours(51))
+
+
+def _hours(hours):
+    return datetime.timedelta(hours=hours)
+
+
+DELTA_SINCE_MARCH = [
+    "add;31600000603;2024-03-02;commercial,ideal;2024-03-02T00:00:00Z",
+    "remove;31600000601;;;2024-03-02T06:00:00Z",
+    "add;31600000602;2023-01-02;commercial,ideal,charity;2024-03-02T16:00:00Z",
+    "remove;31600000604;;;2024-03-03T03:00:00Z",
+]
+
+
+def test_a_delta_lists_additions_and_removals_since_a_date_in_the_order_they_happened(
+    nl, history, django_capture_on_commit_callbacks
+):
+    company, campaign = nl_company_with_licences(nl)
+
+    download = requested(
+        company,
+        django_capture_on_commit_callbacks,
+        kind=DownloadKind.DELTA,
+        since=SINCE,
+        campaign=campaign,
+    )
+
+    assert lines(download) == DELTA_SINCE_MARCH
+    assert download.rows == 4
+
+
+def test_a_delta_without_a_date_starts_where_the_last_download_ended(
+    nl, history, django_capture_on_commit_callbacks
+):
+    company, campaign = nl_company_with_licences(nl, count=1)
+    with scopes_disabled():
+        Download.objects.create(
+            register=nl,
+            company=company,
+            kind=DownloadKind.FULL,
+            status=DownloadStatus.DONE,
+            covers_until=SINCE + _hours(35),
+        )
+
+    download = requested(
+        company, django_capture_on_commit_callbacks, kind=DownloadKind.DELTA, campaign=campaign
+    )
+
+    assert download.since == SINCE + _hours(35)
+    assert lines(download) == DELTA_SINCE_MARCH[2:]
+
+
+def test_a_first_delta_without_a_date_is_refused_with_what_to_do(nl):
+    company, campaign = nl_company_with_licences(nl)
+    with scope(register=nl), pytest.raises(DomainError) as refused:
+        download_request(company=company, kind=DownloadKind.DELTA, campaign=campaign)
+    assert refused.value.code == "no_earlier_download"
+    assert refused.value.status == 400
+    assert "full download first" in str(refused.value.message)
+
+
+def test_each_nl_download_uses_up_one_download_licence(nl, django_capture_on_commit_callbacks):
+    company, campaign = nl_company_with_licences(nl, count=1)
+
+    first = requested(
+        company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL, campaign=campaign
+    )
+    with scope(register=nl), pytest.raises(LicenceRequired) as second:
+        download_request(company=company, kind=DownloadKind.FULL, campaign=campaign)
+
+    assert first.licence is not None
+    assert second.value.status == 403
+    LicenceFactory(company=company, campaign=campaign, product=get_product(nl, "download"))
+    third = requested(
+        company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL, campaign=campaign
+    )
+    assert third.licence not in (None, first.licence)
+
+
+@pytest.mark.parametrize(
+    ("case", "error"),
+    [
+        ("no campaign", LicenceRequired),
+        ("campaign without licence", LicenceRequired),
+        ("marking licence only", LicenceRequired),
+        ("another company's campaign", NotFound),
+    ],
+)
+def test_an_nl_download_needs_a_download_licence_of_an_own_campaign(nl, case, error):
+    company, campaign = nl_company_with_licences(nl, count=0)
+    if case == "no campaign":
+        campaign = None
+    elif case == "marking licence only":
+        LicenceFactory(company=company, campaign=campaign, product=get_product(nl, "marking-1"))
+    elif case == "another company's campaign":
+        campaign = nl_company_with_licences(nl)[1]
+    with scope(register=nl), pytest.raises(error):
+        download_request(company=company, kind=DownloadKind.FULL, campaign=campaign)
+
+
+def test_be_downloads_are_included_in_the_access_licence(be, django_capture_on_commit_callbacks):
+    company = be_company_with_access(be)
+    without = CompanyFactory(register=be)
+
+    downloads_taken = [
+        requested(company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL)
+        for _time in range(2)
+    ]
+    with scope(register=be), pytest.raises(LicenceRequired):
+        download_request(company=without, kind=DownloadKind.FULL)
+
+    assert [d.status for d in downloads_taken] == [DownloadStatus.DONE] * 2
+    assert [d.licence for d in downloads_taken] == [None, None]
+
+
+def test_no_mail_is_sent_for_a_download(nl, django_capture_on_commit_callbacks):
+    """Seed 000: the old system mails an invoice for every download request; ours sends none."""
+    company, campaign = nl_company_with_licences(nl)
+    requested(
+        company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL, campaign=campaign
+    )
+    assert mail.outbox == []
+
+
+@pytest.fixture
+def run_by_call_centre(nl, django_capture_on_commit_callbacks):
+    """A finished download of an advertiser's campaign run by an accepted call centre."""
+    company, campaign = nl_company_with_licences(nl)
+    call_centre = CompanyFactory(register=nl, company_type=CompanyType.SERVICE_PROVIDER)
+    with scopes_disabled():
+        campaign.service_provider = call_centre
+        campaign.provider_status = ProviderStatus.ACCEPTED
+        campaign.save(update_fields=["service_provider", "provider_status"])
+    download = requested(
+        company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL, campaign=campaign
+    )
+    return download, call_centre
+
+
+def test_the_call_centre_with_a_service_licence_extends_once_by_four_weeks(nl, run_by_call_centre):
+    download, call_centre = run_by_call_centre
+    LicenceFactory(company=call_centre, product=get_product(nl, "service"))
+    with scope(register=nl):
+        extended = download_extend(download=download, provider_company=call_centre)
+        with pytest.raises(DomainError) as again:
+            download_extend(download=download, provider_company=call_centre)
+    assert extended.extended_until == download.valid_until + datetime.timedelta(days=28)
+    today = timezone.localdate(timezone=ZoneInfo(nl.time_zone))
+    assert extended.extended_until == today + datetime.timedelta(days=56)
+    assert extended.usable_until == extended.extended_until
+    assert extended.extended_by == call_centre
+    assert again.value.code == "already_extended"
+
+
+@pytest.mark.parametrize(
+    ("who", "error"),
+    [
+        ("call centre without service licence", LicenceRequired),
+        ("invited call centre with service licence", NotFound),
+        ("advertiser", NotFound),
+        ("another call centre with service licence", NotFound),
+    ],
+)
+def test_only_the_accepted_call_centre_holding_a_service_licence_extends(
+    nl, run_by_call_centre, who, error
+):
+    download, call_centre = run_by_call_centre
+    company = {
+        "call centre without service licence": call_centre,
+        "invited call centre with service licence": call_centre,
+        "advertiser": download.company,
+        "another call centre with service licence": CompanyFactory(
+            register=nl, company_type=CompanyType.SERVICE_PROVIDER
+        ),
+    }[who]
+    if "with service licence" in who:
+        LicenceFactory(company=company, product=get_product(nl, "service"))
+    if who.startswith("invited"):
+        with scopes_disabled():
+            Campaign.objects.filter(pk=download.campaign_id).update(
+                provider_status=ProviderStatus.INVITED
+            )
+    with scope(register=nl), pytest.raises(error):
+        download_extend(download=download, provider_company=company)
+    with scopes_disabled():
+        assert Download.objects.get(pk=download.pk).extended_until is None
+
+
+def test_the_accepted_call_centre_sees_the_campaigns_downloads(nl, run_by_call_centre):
+    download, call_centre = run_by_call_centre
+    stranger = CompanyFactory(register=nl, company_type=CompanyType.SERVICE_PROVIDER)
+    with scope(register=nl):
+        assert list(downloads_for_company(company=call_centre)) == [download]
+        assert not downloads_for_company(company=stranger).exists()
+
+
+def test_the_build_task_runs_once_when_delivered_twice(nl):
+    block(nl, 31612345678, datetime.date(2020, 1, 1))
+    company, campaign = nl_company_with_licences(nl)
+    with scope(register=nl):
+        download = download_request(company=company, kind=DownloadKind.FULL, campaign=campaign)
+
+    download_build_task(download.pk)
+    with scopes_disabled():
+        first = Download.objects.get(pk=download.pk)
+        assert download_build(download_id=download.pk) is None
+        again = Download.objects.get(pk=download.pk)
+
+    assert first.status == DownloadStatus.DONE
+    assert (again.file.name, again.sha256, again.finished_at) == (
+        first.file.name,
+        first.sha256,
+        first.finished_at,
+    )
+    assert len(list(Path(first.file.path).parent.iterdir())) == 1
+
+
+def test_a_build_abandoned_by_a_dead_worker_is_taken_over(nl):
+    company, campaign = nl_company_with_licences(nl)
+    with scope(register=nl):
+        download = download_request(company=company, kind=DownloadKind.FULL, campaign=campaign)
+    with scopes_disabled():
+        Download.objects.filter(pk=download.pk).update(
+            status=DownloadStatus.RUNNING, started_at=timezone.now() - _hours(2)
+        )
+        assert download_build(download_id=download.pk).status == DownloadStatus.DONE
+
+
+class _Sink(io.BytesIO):
+    def __init__(self):
+        super().__init__()
+        self.writes: list[int] = []
+
+    def write(self, data):
+        self.writes.append(len(data))
+        return super().write(data)
+
+
+def test_the_file_is_written_in_blocks_never_whole(nl, monkeypatch):
+    for offset in range(200):
+        block(nl, 31612340000 + offset, datetime.date(2020, 1, 1))
+    company, campaign = nl_company_with_licences(nl)
+    with scope(register=nl):
+        download = download_request(company=company, kind=DownloadKind.FULL, campaign=campaign)
+    monkeypatch.setattr(downloads, "BLOCK_BYTES", 256)
+    sink = _Sink()
+
+    with scopes_disabled():
+        written = downloads._write(Download.objects.get(pk=download.pk), sink)
+
+    line = len("31612340000;2020-01-01;commercial,ideal,charity\n")
+    assert written.rows == 200
+    assert sum(sink.writes) == 200 * line == written.size
+    assert len(sink.writes) >= 200 * line // (256 + line)
+    assert max(sink.writes) < 256 + line
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_builds_a_download(be, celery_worker_process, monkeypatch, settings):
+    monkeypatch.undo()
+    # The worker process writes under its own media root, the one the environment gives.
+    settings.MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or Path(settings.BASE_DIR) / "var/media"
+    block(be, 32470000001, datetime.date(2020, 1, 2))
+    company = be_company_with_access(be)
+    with scope(register=be):
+        download = download_request(company=company, kind=DownloadKind.FULL)
+
+    deadline = time.monotonic() + 30
+    with scopes_disabled():
+        while (
+            download.status in (DownloadStatus.QUEUED, DownloadStatus.RUNNING)
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+            download.refresh_from_db()
+        path = Path(download.file.path) if download.file else None
+    try:
+        assert download.status == DownloadStatus.DONE
+        assert path.read_text() == "32470000001;2020-01-02\n"
+        assert download.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    finally:
+        if path is not None:
+            path.unlink(missing_ok=True)
