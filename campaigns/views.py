@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,6 +13,7 @@ from campaigns.selectors import campaign_get, campaigns_for_company
 from campaigns.services import campaign_create, campaign_provider_respond
 from licences.middleware import STAFF, company_required
 from licences.selectors import credit_balance, licences_for_company
+from register.calling import calling_window
 from register.errors import DomainError, NotFound
 
 
@@ -81,6 +83,7 @@ def campaign_detail(request, campaign_id: int):
                 )
             ],
             "balance": credit_balance(campaign=campaign),
+            "calling": calling_window(register=request.register, at=timezone.now()),
         },
     )
 

@@ -1,5 +1,6 @@
 """The tenant (a national do-not-call register) and its register of blocked numbers."""
 
+import datetime
 from decimal import Decimal
 from functools import cached_property
 
@@ -7,6 +8,7 @@ import phonenumbers
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +22,21 @@ class LiberationDay(models.TextChoices):
     NEVER = "never", _("not a day off")
     LUSTRUM = "lustrum", _("a day off in lustrum years (2025, 2030, …)")
     YEARLY = "yearly", _("a day off every year")
+
+
+def nl_short_calling_days() -> list[str]:
+    """4 May, 5 December and 24 December: calls end early (seed 004, art. 9 CTM 2012)."""
+    return ["05-04", "12-05", "12-24"]
+
+
+def validate_month_day(value: str) -> None:
+    try:
+        # A leap year, so that 29 February is a date.
+        datetime.datetime.strptime(f"2000-{value}", "%Y-%m-%d")
+    except ValueError:
+        raise ValidationError(
+            _("%(value)s is not a date as MM-DD."), params={"value": value}
+        ) from None
 
 
 class Register(models.Model):
@@ -98,6 +115,39 @@ class Register(models.Model):
         default=LiberationDay.NEVER,
         help_text=_("For the working days of complaint and dispute terms."),
     )
+    # Telemarketing calling hours (SPEC §15, register.calling), as wall-clock times in
+    # `time_zone`; Sundays and public holidays never have any. The defaults are art. 9 CTM 2012
+    # (seed 004). be has them too: no seed gives Belgian hours, and the Dutch ones are the
+    # stricter guess until its operator sets its own.
+    calling_weekday_from = models.TimeField(
+        _("calls on working days from"), default=datetime.time(9)
+    )
+    calling_weekday_until = models.TimeField(
+        _("calls on working days until"), default=datetime.time(22)
+    )
+    calling_saturday_from = models.TimeField(
+        _("calls on Saturdays from"),
+        null=True,
+        blank=True,
+        default=datetime.time(10),
+        help_text=_("Leave both Saturday times empty for no calls on Saturdays."),
+    )
+    calling_saturday_until = models.TimeField(
+        _("calls on Saturdays until"), null=True, blank=True, default=datetime.time(16)
+    )
+    calling_short_days = ArrayField(
+        models.CharField(max_length=5, validators=[validate_month_day]),
+        blank=True,
+        default=nl_short_calling_days,
+        verbose_name=_("days with shorter calling hours"),
+        help_text=_(
+            "Dates as MM-DD. On a working day calls end at the time below; on a Saturday the "
+            "Saturday hours apply; on a Sunday or public holiday there are no calls."
+        ),
+    )
+    calling_short_day_until = models.TimeField(
+        _("calls on those days until"), default=datetime.time(18, 30)
+    )
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -110,6 +160,25 @@ class Register(models.Model):
         verbose_name = _("register")
         verbose_name_plural = _("registers")
         ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(calling_weekday_from__lt=models.F("calling_weekday_until")),
+                name="register_calling_weekday_window",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    calling_saturday_from__isnull=True, calling_saturday_until__isnull=True
+                )
+                | models.Q(calling_saturday_from__lt=models.F("calling_saturday_until")),
+                name="register_calling_saturday_window",
+            ),
+            # A short day ends earlier than a working day, never later.
+            models.CheckConstraint(
+                condition=models.Q(calling_short_day_until__gt=models.F("calling_weekday_from"))
+                & models.Q(calling_short_day_until__lte=models.F("calling_weekday_until")),
+                name="register_calling_short_day_window",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
