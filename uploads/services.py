@@ -1,0 +1,368 @@
+"""Registration files (SPEC §11): intake under the upload licence, and processing into the register.
+
+A file is checked whole when it is uploaded (size, UTF-8, header), so a bad file gets its answer
+at once and never a server error; the rows are judged later by a worker. Processing is set-wise:
+the numbers are normalised in one batch, inserted with one statement that also writes their
+history, and the report's rows are written in batches.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from licences.models import Company
+from register.calendar import working_days_after
+from register.errors import DomainError, LicenceRequired
+from register.models import ALL_CATEGORIES, Channel, EventAction, Register
+from register.phone import Normaliser, Problem
+from uploads.models import FileStatus, RegistrationFile, RegistrationRow, RowReason
+from uploads.selectors import upload_licence_held
+
+logger = logging.getLogger(__name__)
+
+HEADER = ("number", "categories", "requested_on")
+SEPARATOR = "|"
+ALL = "all"
+# Seed 000: registrations reach the register within 10 working days of the consumer's request.
+LEGAL_TERM_WORKING_DAYS = 10
+# A company delivers what it collected in days of calls: a few thousand rows. 10 MB holds some
+# 300,000, enough for any honest delivery, and bounds what one upload costs the worker.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+# How much of a refused number the report repeats.
+SHOWN_NUMBER_LENGTH = 40
+ROW_BATCH = 5_000
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PROBLEM_REASONS = {
+    Problem.INVALID: RowReason.INVALID,
+    Problem.FOREIGN: RowReason.FOREIGN,
+    Problem.SERVICE: RowReason.SERVICE,
+}
+
+
+class RegistrationFileError(DomainError):
+    code = "registration_file"
+    message = _("The file cannot be read as a registration file.")
+
+
+def _register_today(register: Register, at: datetime.datetime) -> datetime.date:
+    return timezone.localtime(at, ZoneInfo(register.time_zone)).date()
+
+
+def _header_text() -> str:
+    return SEPARATOR.join(HEADER)
+
+
+def _check_content(data: bytes) -> None:
+    """Refuses a file that is empty, not UTF-8 or without the header, with a message that says
+    what to fix."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise RegistrationFileError(_("The file is empty."), code="file_empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RegistrationFileError(
+            _(
+                "The file is not UTF-8 text (byte %(position)d cannot be read). Save it as "
+                "UTF-8 and upload it again."
+            )
+            % {"position": error.start},
+            code="not_utf8",
+        ) from error
+    first, _newline, rest = text.partition("\n")
+    header = tuple(field.strip().lower() for field in first.strip().split(SEPARATOR))
+    if header != HEADER:
+        raise RegistrationFileError(
+            _("The first line must be the header %(header)s.") % {"header": _header_text()},
+            code="wrong_header",
+        )
+    if not rest.strip():
+        raise RegistrationFileError(
+            _("The file holds the header but no registrations."), code="file_empty"
+        )
+
+
+def upload_licence_require(*, company: Company) -> None:
+    """Raises LicenceRequired (403) unless the company holds the upload licence today."""
+    today = _register_today(company.register, timezone.now())
+    if not upload_licence_held(company=company, on=today):
+        raise LicenceRequired(
+            _("Uploading registrations needs the upload licence (free); order it in the shop.")
+        )
+
+
+def registration_file_upload(
+    *, company: Company, upload: UploadedFile, uploaded_by=None
+) -> RegistrationFile:
+    """Stores an uploaded file and queues its processing once the upload is committed.
+
+    Needs the upload licence (403); a file over MAX_FILE_BYTES is a 413; an empty, non-UTF-8
+    or headerless file a 400 that says why.
+    """
+    register = company.register
+    upload_licence_require(company=company)
+    if upload.size is None or upload.size > MAX_FILE_BYTES:
+        raise RegistrationFileError(
+            _("The file is larger than %(size)d MB.") % {"size": MAX_FILE_BYTES // (1024 * 1024)},
+            code="file_too_large",
+            status=413,
+        )
+    data = upload.read()
+    _check_content(data)
+    filename = os.path.basename(upload.name or "")[:255] or "registrations.csv"
+    with transaction.atomic():
+        registration_file = RegistrationFile(
+            register=register,
+            company=company,
+            uploaded_by=uploaded_by,
+            filename=filename,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+        )
+        registration_file.file.save(filename, ContentFile(data), save=False)
+        registration_file.save()
+        file_id = registration_file.pk
+        transaction.on_commit(lambda: _queue_processing(file_id))
+    return registration_file
+
+
+def _queue_processing(file_id: int) -> None:
+    from uploads.tasks import registration_file_process_task
+
+    registration_file_process_task.delay(file_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    line: int
+    text: str
+    number: int
+    mask: int
+    requested_on: datetime.date
+
+
+class _Judge:
+    """Reads the data lines of a file; the distinct category and date texts are judged once."""
+
+    def __init__(self, register: Register, delivered_on: datetime.date):
+        self.register = register
+        self.delivered_on = delivered_on
+        self.masks: dict[str, int | None] = {}
+        self.days: dict[str, datetime.date | None] = {}
+        self.deadlines: dict[datetime.date, datetime.date] = {}
+
+    def mask(self, text: str) -> int | None:
+        try:
+            return self.masks[text]
+        except KeyError:
+            pass
+        codes = {code.strip().lower() for code in text.split(",")}
+        if codes == {ALL}:
+            mask = ALL_CATEGORIES
+        elif "" in codes or ALL in codes:
+            mask = None
+        else:
+            try:
+                mask = self.register.category_mask(codes)
+            except ValueError:
+                mask = None
+        self.masks[text] = mask
+        return mask
+
+    def day(self, text: str) -> datetime.date | None:
+        try:
+            return self.days[text]
+        except KeyError:
+            pass
+        try:
+            day = datetime.date.fromisoformat(text) if _DATE.fullmatch(text) else None
+        except ValueError:
+            day = None
+        # A request after the file was delivered cannot have been made.
+        if day is not None and day > self.delivered_on:
+            day = None
+        self.days[text] = day
+        return day
+
+    def late(self, requested_on: datetime.date) -> bool:
+        """Delivered after the last of the 10 working days that follow the request."""
+        deadline = self.deadlines.get(requested_on)
+        if deadline is None:
+            deadline = working_days_after(
+                register=self.register, start=requested_on, days=LEGAL_TERM_WORKING_DAYS
+            )
+            self.deadlines[requested_on] = deadline
+        return self.delivered_on > deadline
+
+    def read(self, text: str) -> tuple[list[_Row], list[tuple[int, str, RowReason]], int]:
+        """The valid rows, the refused ones as (line, number text, reason), and the row count.
+
+        Line numbers are the file's own (the header is line 1); blank lines are not rows.
+        """
+        candidates: list[tuple[int, str, int, datetime.date]] = []
+        refused: list[tuple[int, str, RowReason]] = []
+        rows = 0
+        lines = text.split("\n")
+        for index, line in enumerate(lines[1:], start=2):
+            line = line.strip()
+            if not line:
+                continue
+            rows += 1
+            fields = line.split(SEPARATOR)
+            if len(fields) != len(HEADER):
+                refused.append((index, fields[0].strip(), RowReason.WRONG_COLUMNS))
+                continue
+            number_text, categories, day_text = (field.strip() for field in fields)
+            mask = self.mask(categories)
+            day = self.day(day_text)
+            if mask is None:
+                refused.append((index, number_text, RowReason.BAD_CATEGORIES))
+            elif day is None:
+                refused.append((index, number_text, RowReason.BAD_DATE))
+            else:
+                candidates.append((index, number_text, mask, day))
+        verdicts = Normaliser(self.register.country).many(number for _, number, _, _ in candidates)
+        valid: list[_Row] = []
+        for (index, number_text, mask, day), (number, problem) in zip(
+            candidates, verdicts, strict=True
+        ):
+            if problem is not None:
+                refused.append((index, number_text, _PROBLEM_REASONS[problem]))
+            else:
+                valid.append(_Row(index, number_text, number, mask, day))
+        refused.sort()
+        return valid, refused, rows
+
+
+# Registers the numbers not yet in the register and writes one history event for each, in one
+# statement. ON CONFLICT waits for a concurrent insert of the same number (a consumer's
+# confirmation, another file) and then counts the number as already registered.
+INSERT_REGISTRATIONS = """
+    WITH inserted AS (
+        INSERT INTO register_blockednumber (number, register_id, categories, registered_on, channel)
+        SELECT number, %(register)s, categories, %(today)s, %(channel)s
+        FROM unnest(%(numbers)s::bigint[], %(masks)s::smallint[]) AS input(number, categories)
+        ON CONFLICT (number) DO NOTHING
+        RETURNING number, categories
+    ), events AS (
+        INSERT INTO register_registerevent (number, register_id, categories, action, channel)
+        SELECT number, %(register)s, categories, %(action)s, %(channel)s FROM inserted
+    )
+    SELECT number FROM inserted
+"""
+
+
+def _shown(number_text: str) -> str:
+    return number_text[:SHOWN_NUMBER_LENGTH]
+
+
+def registration_file_process(*, file_id: int) -> RegistrationFile | None:
+    """Judges and registers the rows of a queued file; None when another run has it or had it.
+
+    Runs twice harmlessly: the claim is a conditional UPDATE inside the transaction that also
+    registers the rows and marks the file done, so a second run waits for the first and then
+    finds it done, and a run that dies rolls back whole and leaves the file to the redelivery.
+    """
+    RegistrationFile.objects.filter(pk=file_id, status=FileStatus.QUEUED).update(
+        status=FileStatus.RUNNING, started_at=timezone.now()
+    )
+    with transaction.atomic():
+        claimed = RegistrationFile.objects.filter(
+            pk=file_id, status__in=[FileStatus.QUEUED, FileStatus.RUNNING]
+        ).update(status=FileStatus.RUNNING)
+        if not claimed:
+            return None
+        registration_file = RegistrationFile.objects.select_related("register").get(pk=file_id)
+        register = registration_file.register
+        now = timezone.now()
+        with registration_file.file.open("rb") as stored:
+            data = stored.read()
+        text = data.decode("utf-8-sig").replace("\r", "")
+        # The company delivered at the upload: a queue that waits must not make it late.
+        judge = _Judge(register, _register_today(register, registration_file.created_at))
+        valid, refused, rows_total = judge.read(text)
+
+        first: dict[int, _Row] = {}
+        for row in valid:
+            first.setdefault(row.number, row)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                INSERT_REGISTRATIONS,
+                {
+                    "register": register.pk,
+                    "today": _register_today(register, now),
+                    "channel": Channel.COMPANY,
+                    "action": EventAction.BLOCK,
+                    "numbers": [row.number for row in first.values()],
+                    "masks": [row.mask for row in first.values()],
+                },
+            )
+            registered = len(cursor.fetchall())
+
+        late = [row for row in valid if judge.late(row.requested_on)]
+        reported = [
+            RegistrationRow(
+                register=register,
+                file=registration_file,
+                line=line,
+                number=_shown(number_text),
+                reason=reason,
+            )
+            for line, number_text, reason in refused
+        ]
+        reported += [
+            RegistrationRow(
+                register=register,
+                file=registration_file,
+                line=row.line,
+                number=_shown(row.text),
+                reason=RowReason.LATE,
+                requested_on=row.requested_on,
+            )
+            for row in late
+        ]
+        RegistrationRow.objects.bulk_create(reported, batch_size=ROW_BATCH)
+
+        registration_file.status = FileStatus.DONE
+        registration_file.rows_total = rows_total
+        registration_file.registered = registered
+        # A number repeated in the file is registered by its first line; the others find it.
+        registration_file.already_registered = len(valid) - registered
+        registration_file.invalid = len(refused)
+        registration_file.late = len(late)
+        registration_file.finished_at = timezone.now()
+        registration_file.save(
+            update_fields=[
+                "status",
+                "rows_total",
+                "registered",
+                "already_registered",
+                "invalid",
+                "late",
+                "finished_at",
+            ]
+        )
+    return registration_file
+
+
+def registration_file_fail(*, file_id: int, error: str) -> bool:
+    """Marks a file that could not be processed as failed, unless a run finished it."""
+    return bool(
+        RegistrationFile.objects.filter(
+            pk=file_id, status__in=[FileStatus.QUEUED, FileStatus.RUNNING]
+        ).update(status=FileStatus.FAILED, error=error[:500], finished_at=timezone.now())
+    )
