@@ -17,6 +17,7 @@ urlpatterns = [
                 "licences.api_urls",
                 "campaigns.api_urls",
                 "complaints.api_urls",
+                "uploads.api_urls",
             )
         ),
     ),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("account/", include("licences.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("cases/", include("complaints.urls")),
+    path("registrations/", include("uploads.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("register.urls")),
 ]
