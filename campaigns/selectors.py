@@ -1,10 +1,19 @@
-"""Reads for campaigns: a company sees its own and those it runs as accepted call centre."""
+"""Reads for campaigns: a company sees its own and those it runs as accepted call centre; and
+the company's opt-out list."""
+
+from collections.abc import Iterator
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from campaigns.models import Campaign, ProviderStatus
+from campaigns.models import Campaign, CompanyOptOut, ProviderStatus
 from licences.models import Company
 from register.errors import NotFound
+from register.phone import format_international
+
+# A spreadsheet runs a text cell that starts with one of these as a formula (SPEC §17); an
+# international number ("+31 6 …") is one of them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def campaigns_for_company(*, company: Company) -> QuerySet[Campaign]:
@@ -20,3 +29,30 @@ def campaign_get(*, company: Company, campaign_id: int) -> Campaign:
     if campaign is None:
         raise NotFound
     return campaign
+
+
+def opt_outs_for_company(*, company: Company) -> QuerySet[CompanyOptOut]:
+    return CompanyOptOut.objects.filter(company=company)
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Text a spreadsheet shows as text: a leading quote defuses a formula."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def opt_outs_export_rows(*, company: Company) -> Iterator[list[str]]:
+    """The opt-out list as CSV rows, header first, read from the database in chunks."""
+    yield ["number", "international", "added_at", "source"]
+    rows = (
+        opt_outs_for_company(company=company)
+        .order_by("number")
+        .values_list("number", "created_at", "source")
+        .iterator(chunk_size=5_000)
+    )
+    for number, created_at, source in rows:
+        yield [
+            str(number),
+            spreadsheet_safe(format_international(number)),
+            timezone.localtime(created_at).isoformat(timespec="seconds"),
+            source,
+        ]

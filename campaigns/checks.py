@@ -1,0 +1,242 @@
+"""Number checks (SPEC §10): numbers against the register and the company's opt-out list.
+
+A check answers per number what marking a call file answers per row (SPEC §8.4, §8.5):
+
+- `BLOCKED`/`REGISTERED`: registered, and the registration covers the purpose;
+- `BLOCKED`/`COMPANY_OPT_OUT`: on the company's opt-out list, which always wins;
+- `CALLABLE`/"": not registered, or registered only for other categories;
+- `INVALID`/`INVALID_NUMBER`: no telephone number at all;
+- `OUT_OF_SCOPE`/`FOREIGN_NUMBER`: a number of another country, which this register does not hold;
+- `OUT_OF_SCOPE`/"": a service number (0800, 0900, 112, …). It is a real number, so not
+  INVALID, but consumers cannot register it (SPEC §4), so the register says nothing about it;
+  the empty reason tells it apart from a foreign number.
+
+How a company pays is the register's catalogue, not its name: where the register sells an access
+licence (be), checks are included in it and limited per minute by its product; elsewhere (nl) a
+check costs the campaign one credit per number offered, invalid and repeated ones included, as a
+scrub charges per record offered (SPEC §8.6).
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from functools import cache
+
+from django.db import connection, models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import Campaign
+from campaigns.ratelimit import DEFAULT_CHECKS_PER_MINUTE, checks_take
+from campaigns.services import campaign_purposes
+from licences.models import (
+    Company,
+    CreditEntry,
+    Licence,
+    LicenceProduct,
+    LicenceStatus,
+    ProductKind,
+)
+from licences.selectors import register_today
+from licences.services import credits_spend
+from register.errors import DomainError, LicenceRequired
+from register.models import ALL_CATEGORIES, Register
+from register.phone import Normaliser, Problem
+
+MAX_NUMBERS_PER_CHECK = 1_000
+
+
+class CheckStatus(models.TextChoices):
+    BLOCKED = "BLOCKED", _("blocked: do not call")
+    CALLABLE = "CALLABLE", _("callable")
+    INVALID = "INVALID", _("invalid")
+    OUT_OF_SCOPE = "OUT_OF_SCOPE", _("outside this register")
+
+
+class CheckReason(models.TextChoices):
+    REGISTERED = "REGISTERED", _("registered in the register")
+    COMPANY_OPT_OUT = "COMPANY_OPT_OUT", _("on your company's opt-out list")
+    INVALID_NUMBER = "INVALID_NUMBER", _("not a valid telephone number")
+    FOREIGN_NUMBER = "FOREIGN_NUMBER", _("a number of another country")
+    NONE = "", _("none")
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    input: str
+    # E.164 digits; None when the input is no number.
+    number: int | None
+    status: str
+    reason: str
+    registered_on: datetime.date | None = None
+    # The categories the registration blocks; empty when not registered or in a register
+    # without categories (one full block).
+    categories: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NumbersChecked:
+    results: list[CheckResult]
+    purpose: str
+    credits_charged: int
+
+
+@cache
+def _normaliser(region: str) -> Normaliser:
+    return Normaliser(region)
+
+
+def _checks_included_in_access(register_id: int) -> bool:
+    return LicenceProduct.objects.filter(register=register_id, kind=ProductKind.ACCESS).exists()
+
+
+def _access_licence(*, company: Company, today: datetime.date) -> Licence | None:
+    """The company's access licence in force today; a cancelled one runs to its end date."""
+    return (
+        Licence.objects.filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+            company=company,
+            product__kind=ProductKind.ACCESS,
+            status__in=[LicenceStatus.ACTIVE, LicenceStatus.CANCELLED],
+            starts_on__lte=today,
+        )
+        .select_related("product")
+        .order_by(F("product__checks_per_minute").desc(nulls_last=True))
+        .first()
+    )
+
+
+def _purpose(register: Register, purpose: str | None, campaign: Campaign | None) -> str:
+    purpose = purpose or (
+        campaign.purpose if campaign is not None else campaign_purposes(register)[0]
+    )
+    purposes = campaign_purposes(register)
+    if purpose not in purposes:
+        raise DomainError(
+            _("The purpose must be one of: %(purposes)s.") % {"purposes": ", ".join(purposes)},
+            code="invalid_purpose",
+        )
+    return purpose
+
+
+def _lookup(*, register: Register, company: Company, numbers: list[int]):
+    """The registrations and the company's opt-outs among `numbers`: two queries, whatever the
+    batch size, each an index scan of the numbers asked for."""
+    if not numbers:
+        return {}, set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT number, categories, registered_on FROM register_blockednumber"
+            " WHERE register_id = %s AND number = ANY(%s::bigint[])",
+            [register.pk, numbers],
+        )
+        registered = {number: (mask, day) for number, mask, day in cursor.fetchall()}
+        cursor.execute(
+            "SELECT number FROM campaigns_companyoptout"
+            " WHERE company_id = %s AND number = ANY(%s::bigint[])",
+            [company.pk, numbers],
+        )
+        opted_out = {number for (number,) in cursor.fetchall()}
+    return registered, opted_out
+
+
+def _take_rate(*, company: Company, units: int) -> None:
+    licence = _access_licence(company=company, today=register_today(company.register))
+    if licence is None:
+        raise LicenceRequired(_("Number checks need an active licence of this register."))
+    limit = licence.product.checks_per_minute or DEFAULT_CHECKS_PER_MINUTE
+    if units > limit:
+        raise DomainError(
+            _(
+                "Your licence allows %(limit)d numbers a minute; this batch has %(count)d. "
+                "Send at most %(limit)d numbers at once."
+            )
+            % {"limit": limit, "count": units},
+            code="batch_over_rate_limit",
+        )
+    allowance = checks_take(company_id=company.pk, units=units, limit=limit)
+    if not allowance.granted:
+        raise RateLimited(
+            _(
+                "Your licence allows %(limit)d numbers a minute and they are used up; "
+                "try again in %(seconds)d seconds."
+            )
+            % {"limit": limit, "seconds": allowance.retry_after},
+            retry_after=allowance.retry_after,
+        )
+
+
+def numbers_check(
+    *,
+    company: Company,
+    numbers: list[str],
+    purpose: str | None = None,
+    campaign: Campaign | None = None,
+    reference: str,
+) -> NumbersChecked:
+    """Checks `numbers` (as typed) for `purpose`: the campaign's, else the register's first.
+
+    `campaign` must be one the company may use (`campaign_get`); `reference` names this check in
+    the credit ledger (nl), so the same check retried pays once.
+    """
+    if not numbers:
+        raise DomainError(_("Give at least one number."), code="no_numbers")
+    if len(numbers) > MAX_NUMBERS_PER_CHECK:
+        raise DomainError(
+            _("At most %(max)d numbers per check; this has %(count)d.")
+            % {"max": MAX_NUMBERS_PER_CHECK, "count": len(numbers)},
+            code="too_many_numbers",
+        )
+    register = company.register
+    purpose = _purpose(register, purpose, campaign)
+    charges_credits = not _checks_included_in_access(register.pk)
+    if charges_credits and campaign is None:
+        raise DomainError(
+            _("Checks are paid with a campaign's credits: name the campaign."),
+            code="campaign_required",
+        )
+    if not charges_credits:
+        _take_rate(company=company, units=len(numbers))
+
+    normalised = _normaliser(register.country).many(numbers)
+    registered, opted_out = _lookup(
+        register=register,
+        company=company,
+        numbers=list({found.number for found in normalised if found.number is not None}),
+    )
+    purpose_bits = register.category_mask([purpose]) if register.has_categories else ALL_CATEGORIES
+    results = []
+    for raw, (number, problem) in zip(numbers, normalised, strict=True):
+        mask, registered_on = (
+            registered.get(number, (None, None)) if problem is None else (None, None)
+        )
+        categories = register.category_codes(mask) if mask is not None else []
+        if number in opted_out:
+            status, reason = CheckStatus.BLOCKED, CheckReason.COMPANY_OPT_OUT
+        elif problem is Problem.INVALID:
+            status, reason = CheckStatus.INVALID, CheckReason.INVALID_NUMBER
+        elif problem is Problem.FOREIGN:
+            status, reason = CheckStatus.OUT_OF_SCOPE, CheckReason.FOREIGN_NUMBER
+        elif problem is Problem.SERVICE:
+            status, reason = CheckStatus.OUT_OF_SCOPE, CheckReason.NONE
+        elif mask is not None and mask & purpose_bits:
+            status, reason = CheckStatus.BLOCKED, CheckReason.REGISTERED
+        else:
+            status, reason = CheckStatus.CALLABLE, CheckReason.NONE
+        results.append(CheckResult(raw, number, status, reason, registered_on, categories))
+
+    # Charged last, once the answer exists: a balance too small charges nothing (SPEC §8.6).
+    charged = len(numbers) if charges_credits else 0
+    if charged:
+        credits_spend(
+            campaign=campaign, amount=charged, reference=reference, reason=CreditEntry.Reason.CHECK
+        )
+    return NumbersChecked(results=results, purpose=purpose, credits_charged=charged)
