@@ -55,8 +55,10 @@ class Allowance:
 
 @cache
 def _script(location: str):
-    # One client and connection pool per process, shared by the threads of a worker.
-    return redis.Redis.from_url(location).register_script(_TAKE)
+    # One pool per process, shared by the threads of a worker; a thread finding every
+    # connection busy waits for one (a few ms) rather than failing the check.
+    pool = redis.BlockingConnectionPool.from_url(location, max_connections=32, timeout=5)
+    return redis.Redis(connection_pool=pool).register_script(_TAKE)
 
 
 def checks_rate_key(company_id: int) -> str:
