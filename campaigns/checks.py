@@ -94,8 +94,9 @@ def _normaliser(region: str) -> Normaliser:
     return Normaliser(region)
 
 
-def _checks_included_in_access(register_id: int) -> bool:
-    return LicenceProduct.objects.filter(register=register_id, kind=ProductKind.ACCESS).exists()
+def checks_charge_credits(register: Register) -> bool:
+    """Whether a check costs credits (nl) rather than being included in an access licence (be)."""
+    return not LicenceProduct.objects.filter(register=register, kind=ProductKind.ACCESS).exists()
 
 
 def _access_licence(*, company: Company, today: datetime.date) -> Licence | None:
@@ -197,7 +198,7 @@ def numbers_check(
         )
     register = company.register
     purpose = _purpose(register, purpose, campaign)
-    charges_credits = not _checks_included_in_access(register.pk)
+    charges_credits = checks_charge_credits(register)
     if charges_credits and campaign is None:
         raise DomainError(
             _("Checks are paid with a campaign's credits: name the campaign."),

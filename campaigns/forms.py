@@ -59,3 +59,53 @@ class CampaignForm(forms.Form):
                 _("Several companies have this name; give the chamber of commerce number.")
             )
         return matches[0]
+
+
+class NumberSearchForm(forms.Form):
+    """One number against the register and the company's opt-out list (SPEC §10)."""
+
+    number = forms.CharField(label=_("Telephone number"), max_length=64)
+    campaign = forms.TypedChoiceField(label=_("Campaign"), coerce=int, required=False)
+    purpose = forms.ChoiceField(
+        label=_("Purpose"),
+        required=False,
+        help_text=_("Leave empty to use the campaign's purpose."),
+    )
+
+    def __init__(
+        self, *args, company: Company, campaigns, charges_credits: bool, language: str, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        register = company.register
+        self.fields["campaign"].choices = [("", "—")] + [
+            (campaign.pk, campaign.name) for campaign in campaigns
+        ]
+        if charges_credits:
+            self.fields["campaign"].required = True
+            self.fields["campaign"].help_text = _(
+                "Each number checked costs this campaign one credit."
+            )
+        purposes = campaign_purposes(register)
+        self.fields["purpose"].choices = [("", "—")] + [
+            (code, register.category_label(code, language)) for code in purposes
+        ]
+        if len(purposes) == 1:
+            self.fields["purpose"].widget = forms.HiddenInput()
+
+
+class OptOutForm(forms.Form):
+    number = forms.CharField(
+        label=_("Telephone number"),
+        max_length=64,
+        help_text=_("A number that asked your company not to call it again."),
+    )
+
+
+class OptOutUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_(
+            "One number a line, or a CSV file with the numbers in the first column. "
+            "A first line without digits is read as a header."
+        ),
+    )

@@ -1,20 +1,40 @@
-"""Campaign pages (SPEC §6): list, create, detail, and the call centre's invitations."""
+"""Campaign pages (SPEC §6): list, create, detail, and the call centre's invitations; the number
+search and the company opt-out list (SPEC §10)."""
+
+import csv
+import uuid
 
 from django.contrib import messages
-from django.http import Http404
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django_scopes import scope
 
-from campaigns.forms import CampaignForm
+from campaigns.checks import RateLimited, checks_charge_credits, numbers_check
+from campaigns.forms import CampaignForm, NumberSearchForm, OptOutForm, OptOutUploadForm
 from campaigns.models import Campaign, ProviderStatus
-from campaigns.selectors import campaign_get, campaigns_for_company
-from campaigns.services import campaign_create, campaign_provider_respond
+from campaigns.selectors import (
+    campaign_get,
+    campaigns_for_company,
+    opt_outs_export_rows,
+    opt_outs_for_company,
+)
+from campaigns.services import (
+    OPT_OUT_FILE_MAX_BYTES,
+    campaign_create,
+    campaign_provider_respond,
+    opt_out_add,
+    opt_out_remove,
+    opt_outs_upload,
+)
 from licences.middleware import STAFF, company_required
 from licences.selectors import credit_balance, licences_for_company
 from register.calling import calling_window
 from register.errors import DomainError, NotFound
+from register.phone import format_international
 
 
 def _invitations(company):
@@ -103,3 +123,155 @@ def invitation_respond(request, campaign_id: int):
         return redirect("campaigns:detail", campaign_id=campaign.pk)
     messages.success(request, _("You declined the campaign “%(name)s”.") % {"name": campaign.name})
     return redirect("campaigns:list")
+
+
+# Number search and the opt-out list (SPEC §6, §10)
+
+
+@require_http_methods(["GET", "POST"])
+@company_required(STAFF)
+def number_search(request):
+    """A POST, never a GET: in nl each check costs a credit."""
+    company, register = request.company, request.register
+    campaigns = list(campaigns_for_company(company=company))
+    charges_credits = checks_charge_credits(register)
+    form = NumberSearchForm(
+        request.POST or None,
+        company=company,
+        campaigns=campaigns,
+        charges_credits=charges_credits,
+        language=request.LANGUAGE_CODE,
+        initial={"campaign": request.GET.get("campaign")},
+    )
+    checked, status, retry_after = None, 200, None
+    if request.method == "POST" and form.is_valid():
+        campaign_id = form.cleaned_data["campaign"]
+        try:
+            checked = numbers_check(
+                company=company,
+                numbers=[form.cleaned_data["number"]],
+                purpose=form.cleaned_data["purpose"] or None,
+                campaign=campaign_get(company=company, campaign_id=campaign_id)
+                if campaign_id
+                else None,
+                reference=f"check:{uuid.uuid4().hex}",
+            )
+        except RateLimited as error:
+            form.add_error(None, error.message)
+            status, retry_after = 429, error.retry_after
+        except DomainError as error:
+            form.add_error(None, error.message)
+            status = error.status
+    result = checked.results[0] if checked else None
+    response = render(
+        request,
+        "campaigns/number_search.html",
+        {
+            "form": form,
+            "charges_credits": charges_credits,
+            "checked": checked,
+            "result": result,
+            "formatted": format_international(result.number) if result and result.number else "",
+            "categories": [
+                register.category_label(code, request.LANGUAGE_CODE)
+                for code in (result.categories if result else [])
+            ],
+            "purpose": checked and register.category_label(checked.purpose, request.LANGUAGE_CODE),
+        },
+        status=status,
+    )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+OPT_OUTS_PER_PAGE = 100
+
+
+@require_http_methods(["GET", "POST"])
+@company_required(STAFF)
+def opt_outs(request):
+    """The list, a page at a time, with the forms to add one number and to upload a file."""
+    company = request.company
+    form = OptOutForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            opt_out, created = opt_out_add(company=company, number=form.cleaned_data["number"])
+        except DomainError as error:
+            form.add_error("number", error.message)
+        else:
+            message = (
+                _("%(number)s is on your opt-out list now.")
+                if created
+                else _("%(number)s was on your opt-out list already.")
+            )
+            messages.success(request, message % {"number": opt_out})
+            return redirect("campaigns:opt_outs")
+    page = Paginator(
+        opt_outs_for_company(company=company).order_by("-created_at", "-id"), OPT_OUTS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "campaigns/opt_outs.html",
+        {"form": form, "upload_form": OptOutUploadForm(), "page": page},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@company_required(STAFF)
+def opt_out_remove_view(request):
+    try:
+        opt_out_remove(company=request.company, number=request.POST.get("number", ""))
+    except NotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The number is off your opt-out list."))
+    return redirect("campaigns:opt_outs")
+
+
+@require_POST
+@company_required(STAFF)
+def opt_outs_upload_view(request):
+    form = OptOutUploadForm(request.POST, request.FILES)
+    report = None
+    if form.is_valid():
+        try:
+            report = opt_outs_upload(
+                company=request.company,
+                data=form.cleaned_data["file"].read(OPT_OUT_FILE_MAX_BYTES + 1),
+            )
+        except DomainError as error:
+            form.add_error("file", error.message)
+    return render(
+        request,
+        "campaigns/opt_outs_upload.html",
+        {"upload_form": form, "report": report, "filename": request.FILES.get("file")},
+        status=200 if report else 400,
+    )
+
+
+class _Echo:
+    """csv.writer writes into it and gets each line back, for a streamed response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_http_methods(["GET"])
+@company_required(STAFF)
+def opt_outs_export(request):
+    writer = csv.writer(_Echo(), delimiter=";")
+    company, register = request.company, request.register
+
+    def lines():
+        # The response is read after the middleware's scope has closed: open it again here.
+        with scope(register=register):
+            for row in opt_outs_export_rows(company=company):
+                yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="opt-outs.csv"'
+    return response
