@@ -82,7 +82,8 @@ class RegistrationFileAcceptedSerializer(serializers.Serializer):
 
 class RegistrationFileListView(APIView):
     class UploadSerializer(serializers.Serializer):
-        file = serializers.FileField(help_text=FILE_LAYOUT)
+        # An empty file gets the service's message, which says what a file must hold.
+        file = serializers.FileField(allow_empty_file=True, help_text=FILE_LAYOUT)
 
     @extend_schema(
         operation_id="registration_files_create",
