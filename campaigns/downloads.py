@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from psycopg import pq
 
 from campaigns.models import Campaign, Download, DownloadKind, DownloadStatus, ProviderStatus
 from campaigns.selectors import campaign_get
@@ -340,7 +342,8 @@ def _category_labels(register: Register) -> tuple[list[int], list[str]]:
     return masks, [",".join(register.category_codes(mask)) for mask in masks]
 
 
-def _full_query(register: Register) -> tuple[str, list]:
+def full_download_query(register: Register) -> tuple[str, list]:
+    """The SELECT of a full download's lines, and its parameters (also the benchmark's)."""
     if not register.has_categories:
         return (
             "SELECT b.number, b.registered_on FROM register_blockednumber b"
@@ -395,7 +398,7 @@ def _write(download: Download, sink) -> _Written:
     """Streams the download's lines from COPY into `sink` in blocks, hashing as it goes."""
     register = download.register
     if download.kind == DownloadKind.FULL:
-        query, params = _full_query(register)
+        query, params = full_download_query(register)
         expected = (
             Download.objects.filter(
                 register=register, kind=DownloadKind.FULL, status=DownloadStatus.DONE
@@ -425,15 +428,29 @@ def _write(download: Download, sink) -> _Written:
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
         covers_until = _covers_until(cursor)
-        with cursor.copy(
-            f"COPY ({query}) TO STDOUT (FORMAT csv, DELIMITER ';')",
-            params,
-        ) as copy:
-            for data in copy:
-                buffer += data
-                if len(buffer) >= BLOCK_BYTES:
-                    flush()
-        rows = cursor.rowcount
+    with psycopg.ClientCursor(connection.connection) as cursor:
+        statement = cursor.mogrify(f"COPY ({query}) TO STDOUT (FORMAT csv, DELIMITER ';')", params)
+    # Straight from libpq: PostgreSQL sends a message per line, and psycopg's Copy iterator costs
+    # about a microsecond each, which doubled the time psql takes for a 10,000,000-line file.
+    pgconn = connection.connection.pgconn
+    result = pgconn.exec_(statement.encode())
+    if result.status != pq.ExecStatus.COPY_OUT:
+        raise psycopg.DatabaseError(result.get_error_message())
+    read = pgconn.get_copy_data
+    while True:
+        length, data = read(0)
+        if length < 0:
+            break
+        buffer += data
+        if len(buffer) >= BLOCK_BYTES:
+            flush()
+    result = pgconn.get_result()
+    # The end of the query's results: the connection is ready for the next statement.
+    while pgconn.get_result() is not None:
+        pass
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        raise psycopg.DatabaseError(result.get_error_message())
+    rows = int(result.command_status.split()[-1])
     if buffer:
         flush()
     return _Written(rows=rows, size=size, sha256=digest.hexdigest(), covers_until=covers_until)

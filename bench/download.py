@@ -1,0 +1,176 @@
+"""A full download of 1,000,000 and 10,000,000 numbers against psql's `\\copy … TO STDOUT`.
+
+Each size is measured on the nl register of the scratch database `dnc_bench`, loaded through
+import_register from the files the import benchmark generates (a register already of the right
+size is reused). The download runs the build task's function in a child process of its own, so
+its peak memory (`ru_maxrss`) is the download's alone; psql writes the same rows, from the same
+query, to a file through its standard output. BENCH_DOWNLOAD_SIZES sets the sizes (default
+"1000000,10000000"), BENCH_DOWNLOAD_ROUNDS how often each pair is measured (default 2): the
+machine is shared, so one figure alone says little.
+
+Run it alone with `python -m bench download`.
+"""
+
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django.db import connection
+from django_scopes import scopes_disabled
+
+from bench.common import nl_register_file, use_scratch_database
+
+
+def _register_of_size(register, rows: int) -> float | None:
+    """Loads the nl register with `rows` numbers unless it holds that many; the seconds taken."""
+    from register.bulk import register_import
+    from register.models import BlockedNumber
+
+    if BlockedNumber.objects.filter(register=register).count() == rows:
+        return None
+    path = nl_register_file(rows)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE register_blockednumber, register_registerevent")
+    started = time.perf_counter()
+    with path.open("rb") as source:
+        report = register_import(register=register, source=source)
+    if report.loaded != rows:
+        raise AssertionError(f"loaded {report.loaded} of {rows}, skipped {report.skipped}")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE register_blockednumber")
+    return time.perf_counter() - started
+
+
+def _psql_copy(register, target: Path) -> float:
+    """psql's `\\copy (the download's own query) TO STDOUT`, its output sent to a file."""
+    import psycopg
+
+    from campaigns.downloads import full_download_query
+
+    query, params = full_download_query(register)
+    settings = connection.settings_dict
+    with psycopg.ClientCursor(connection.connection) as cursor:
+        # \copy takes its command on one line.
+        select = " ".join(cursor.mogrify(query, params).split())
+    arguments = ["psql", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "-d", settings["NAME"]]
+    for option, key in (("-h", "HOST"), ("-p", "PORT"), ("-U", "USER")):
+        if settings.get(key):
+            arguments += [option, str(settings[key])]
+    arguments += ["-c", f"\\copy ({select}) TO STDOUT (FORMAT csv, DELIMITER ';')"]
+    started = time.perf_counter()
+    with target.open("wb") as out:
+        subprocess.run(
+            arguments,
+            stdout=out,
+            check=True,
+            env={**os.environ, "PGPASSWORD": settings["PASSWORD"] or ""},
+        )
+    return time.perf_counter() - started
+
+
+def _download(register, company) -> dict:
+    """Queues a full download and builds it in a child process; its time, memory and file."""
+    from campaigns.models import Download, DownloadKind
+
+    download = Download.objects.create(register=register, company=company, kind=DownloadKind.FULL)
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.download", str(download.pk)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(child.stdout.splitlines()[-1])
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while block := source.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _company(register):
+    from licences.models import Company
+
+    company, _created = Company.objects.get_or_create(
+        register=register, name="Download bench B.V.", defaults={"country": register.country}
+    )
+    return company
+
+
+def run() -> list[str]:
+    sizes = [
+        int(size) for size in os.environ.get("BENCH_DOWNLOAD_SIZES", "1000000,10000000").split(",")
+    ]
+    rounds = int(os.environ.get("BENCH_DOWNLOAD_ROUNDS", 2))
+    use_scratch_database()
+    from register.models import Register
+
+    lines = []
+    with scopes_disabled(), tempfile.TemporaryDirectory() as scratch:
+        register = Register.objects.get(slug="nl")
+        company = _company(register)
+        for rows in sizes:
+            loaded = _register_of_size(register, rows)
+            lines.append(
+                f"{rows:,} numbers"
+                + (f" (loaded by import_register in {loaded:.0f} s)" if loaded else " (reused)")
+            )
+            ratios = []
+            for round_ in range(1, rounds + 1):
+                psql = _psql_copy(register, Path(scratch) / "psql.txt")
+                built = _download(register, company)
+                same = _sha256(Path(scratch) / "psql.txt") == built["sha256"]
+                ratios.append(built["seconds"] / psql)
+                lines.append(
+                    f"  round {round_}: psql \\copy … TO STDOUT {psql:.2f} s, download "
+                    f"{built['seconds']:.2f} s ({built['rows']:,} rows, "
+                    f"{built['size'] / 1e6:.0f} MB, same bytes as psql: {same}): "
+                    f"{ratios[-1]:.2f}x; peak RSS {built['peak_mb']:.0f} MB "
+                    f"({built['before_mb']:.0f} MB before the build); "
+                    f"load average {os.getloadavg()[0]:.1f}"
+                )
+                Path(built["path"]).unlink()
+            lines.append(f"  best {min(ratios):.2f}x (target at most 2x, aim 1.3x)")
+    return lines
+
+
+def _build(download_id: int) -> None:
+    """The child: builds one download as the worker would and prints what it measured."""
+    import django
+
+    django.setup()
+    use_scratch_database()
+    from campaigns.downloads import download_build
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    with scopes_disabled():
+        download = download_build(download_id=download_id)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rows": download.rows,
+                "size": download.size,
+                "sha256": download.sha256,
+                "path": download.file.path,
+                # Linux reports kilobytes.
+                "before_mb": before / 1024,
+                "peak_mb": peak / 1024,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    _build(int(sys.argv[1]))
