@@ -26,10 +26,13 @@ from tests.factories import (
     ApiKeyFactory,
     CampaignFactory,
     CompanyFactory,
+    LicenceFactory,
     MembershipFactory,
     UserFactory,
+    get_product,
     get_register,
 )
+from uploads.services import registration_file_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +103,16 @@ PORTAL = [
     Row("GET", "/campaigns/{campaign_of_a}/", objects_of_a()),
     # A campaign nobody invited the current company to run.
     Row("POST", "/campaigns/{campaign_of_a}/respond/", objects_of_a(owner=404, member=404)),
+    Row("GET", "/campaigns/numbers/", page()),
+    Row("GET", "/campaigns/opt-outs/", page()),
+    Row("GET", "/campaigns/opt-outs/export/", page()),
+    # A number on nobody's list: each company removes from its own list only.
+    Row(
+        "POST",
+        "/campaigns/opt-outs/remove/",
+        objects_of_a(owner=404, member=404),
+        data={"number": "0612345678"},
+    ),
     Row("GET", "/billing/shop/", page()),
     Row("GET", "/billing/orders/{order_of_a}/", objects_of_a()),
     Row("GET", "/billing/orders/{order_of_a}/status/", objects_of_a()),
@@ -120,6 +133,10 @@ PORTAL = [
         dict.fromkeys(ROLES, 200),
     ),
     Row("GET", "/cases/follow/not-a-token/", dict.fromkeys(ROLES, 404)),
+    Row("GET", "/registrations/", page()),
+    # A holds the upload licence, B does not: B's owner is told so (403).
+    Row("GET", "/registrations/new/", page(other=403)),
+    Row("GET", "/registrations/{registration_file_of_a}/", objects_of_a()),
 ]
 
 KEYS = ("key_of_a", "key_of_b", "key_of_be", "no_key")
@@ -144,6 +161,13 @@ API = [
     ),
     Row("GET", "/api/v1/orders/{order_of_a}", api(of_b=404)),
     Row("GET", "/api/v1/orders/{order_of_a}/invoice.pdf", api(of_b=404)),
+    Row("GET", "/api/v1/numbers/0612345678?campaign={campaign_of_a}", api(of_b=404)),
+    # nl checks are paid by a campaign: none named is a 400.
+    Row("POST", "/api/v1/numbers/check", api(400, 400), data={"numbers": ["0612345678"]}),
+    Row("GET", "/api/v1/opt-outs", api()),
+    Row("POST", "/api/v1/opt-outs", api(201, 201), data={"number": "0612345678"}),
+    Row("DELETE", "/api/v1/opt-outs/0612345679", api(404, 404)),
+    Row("POST", "/api/v1/opt-outs/upload", api(400, 400)),
     Row("GET", "/api/v1/cases", api()),
     Row(
         "POST",
@@ -152,6 +176,9 @@ API = [
         data={"kind": "request", "subject": "Access", "body": "Who may file?"},
     ),
     Row("GET", "/api/v1/cases/{case_of_a}", api(of_b=404)),
+    # A holds the upload licence but sends no file; B holds none.
+    Row("POST", "/api/v1/registration-files", api(400, 403)),
+    Row("GET", "/api/v1/registration-files/{registration_file_of_a}", api(of_b=404)),
 ]
 
 
@@ -221,6 +248,19 @@ def case_of(company, user) -> dict:
         }
 
 
+def registration_file_of(company) -> dict:
+    """The upload licence for the company and a file of it, not yet processed."""
+    LicenceFactory(company=company, product=get_product(company.register, "upload"))
+    with scopes_disabled():
+        registration_file = registration_file_upload(
+            company=company,
+            upload=ContentFile(
+                b"number|categories|requested_on\n0612345678|ALL|2026-03-02\n", name="r.csv"
+            ),
+        )
+    return {"registration_file_of_a": registration_file.pk}
+
+
 @pytest.fixture
 def world(fake_mollie, queued_deliveries_ignored):
     nl, be = get_register("nl"), get_register("be")
@@ -249,6 +289,7 @@ def world(fake_mollie, queued_deliveries_ignored):
             "invoice_of_a": invoice_of_a.pk,
         }
     ids.update(case_of(a, users["owner"]))
+    ids.update(registration_file_of(a))
     keys = {"key_of_a": "dnc_key_a", "key_of_b": "dnc_key_b", "key_of_be": "dnc_key_be"}
     ids["key_of_a"] = ApiKeyFactory(company=a, raw=keys["key_of_a"]).pk
     ApiKeyFactory(company=b, raw=keys["key_of_b"])
