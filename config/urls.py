@@ -18,6 +18,7 @@ urlpatterns = [
                 "campaigns.api_urls",
                 "complaints.api_urls",
                 "uploads.api_urls",
+                "register.api_urls",
             )
         ),
     ),
