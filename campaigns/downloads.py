@@ -300,8 +300,12 @@ def download_build(*, download_id: int) -> Download | None:
         partial.rename(path)
     except Exception as error:
         partial.unlink(missing_ok=True)
+        # The licensee did nothing wrong: the licence is free again for the next request.
         Download.objects.filter(pk=download_id).update(
-            status=DownloadStatus.FAILED, finished_at=timezone.now(), error=str(error)[:1000]
+            status=DownloadStatus.FAILED,
+            licence=None,
+            finished_at=timezone.now(),
+            error=str(error)[:1000],
         )
         raise
     finished = timezone.now()
