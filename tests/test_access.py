@@ -179,6 +179,8 @@ API = [
     # A holds the upload licence but sends no file; B holds none.
     Row("POST", "/api/v1/registration-files", api(400, 403)),
     Row("GET", "/api/v1/registration-files/{registration_file_of_a}", api(of_b=404)),
+    # Not a company's object: any company of the register may ask.
+    Row("GET", "/api/v1/calling-window", api()),
 ]
 
 
