@@ -6,6 +6,7 @@ object is a 404 (never a 403), an anonymous visitor logs in first, a logged-in u
 company creates one first, and the accounting role sees invoices only. Add a row per new URL.
 """
 
+import datetime
 import threading
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from rest_framework.test import APIClient
 from billing.fake_mollie import FakeMollieServer
 from billing.models import Invoice
 from billing.services import order_create, payment_start, payment_sync
+from campaigns.models import Download, DownloadKind, DownloadStatus
 from complaints.models import CaseAttachment, CaseChannel, CaseKind, Letter
 from complaints.services import case_file, case_public_link
 from licences.models import Licence, Membership, Role
@@ -137,6 +139,13 @@ PORTAL = [
     # A holds the upload licence, B does not: B's owner is told so (403).
     Row("GET", "/registrations/new/", page(other=403)),
     Row("GET", "/registrations/{registration_file_of_a}/", objects_of_a()),
+    Row("GET", "/downloads/", page()),
+    # nl downloads use a campaign's licence and none is chosen: the form comes back.
+    Row("POST", "/downloads/", page(), data={"kind": "full"}),
+    Row("GET", "/downloads/{download_of_a}/status/", objects_of_a()),
+    Row("GET", "/downloads/{download_of_a}/file/", objects_of_a()),
+    # Only the call centre running the download's campaign extends it; A is the advertiser.
+    Row("POST", "/downloads/{download_of_a}/extend/", objects_of_a(owner=404, member=404)),
 ]
 
 KEYS = ("key_of_a", "key_of_b", "key_of_be", "no_key")
@@ -181,6 +190,10 @@ API = [
     Row("GET", "/api/v1/registration-files/{registration_file_of_a}", api(of_b=404)),
     # Not a company's object: any company of the register may ask.
     Row("GET", "/api/v1/calling-window", api()),
+    # nl: each download uses a campaign's download licence; neither A nor B holds one.
+    Row("POST", "/api/v1/downloads", api(403, 403), data={"kind": "full"}),
+    Row("GET", "/api/v1/downloads/{download_of_a}", api(of_b=404)),
+    Row("GET", "/api/v1/downloads/{download_of_a}/file", api(of_b=404)),
 ]
 
 
@@ -263,6 +276,22 @@ def registration_file_of(company) -> dict:
     return {"registration_file_of_a": registration_file.pk}
 
 
+def download_of(company) -> dict:
+    """A finished full download of the company, with a (stand-in) file."""
+    with scopes_disabled():
+        download = Download.objects.create(
+            register=company.register,
+            company=company,
+            kind=DownloadKind.FULL,
+            status=DownloadStatus.DONE,
+            rows=1,
+            valid_until=timezone.localdate() + datetime.timedelta(days=28),
+            finished_at=timezone.now(),
+        )
+        download.file.save("access.txt", ContentFile(b"31612345678;2020-01-01;commercial\n"))
+        return {"download_of_a": download.pk}
+
+
 @pytest.fixture
 def world(fake_mollie, queued_deliveries_ignored):
     nl, be = get_register("nl"), get_register("be")
@@ -292,6 +321,7 @@ def world(fake_mollie, queued_deliveries_ignored):
         }
     ids.update(case_of(a, users["owner"]))
     ids.update(registration_file_of(a))
+    ids.update(download_of(a))
     keys = {"key_of_a": "dnc_key_a", "key_of_b": "dnc_key_b", "key_of_be": "dnc_key_be"}
     ids["key_of_a"] = ApiKeyFactory(company=a, raw=keys["key_of_a"]).pk
     ApiKeyFactory(company=b, raw=keys["key_of_b"])
