@@ -1,0 +1,284 @@
+"""Number checks over HTTP (SPEC §10, issue 5): a real gunicorn against a 1M-number register.
+
+Starts `gunicorn --workers 2 --threads 4` from the venv on a free loopback port, against the
+scratch database `dnc_bench_checks` (its own, so the import bench emptying `dnc_bench` cannot pull
+the register away mid-run), with the nl register loaded once by `register_import` from the import
+bench's generated file. Measures with keep-alive `http.client` connections:
+
+- single-number checks, 8 concurrent clients: p50 and p99, for an nl company (one credit charged
+  per check, so each check is a write) and a be company (its licence's limit raised, so each check
+  also passes the Redis limiter);
+- 1,000-number batches, one client: median and worst.
+
+BENCH_CHECKS_ROWS sets the register size (default 1,000,000), BENCH_CHECKS_REQUESTS the single
+checks per company (default 4,000), BENCH_CHECKS_BATCHES the batches per company (default 20).
+Every phase also stops after BENCH_CHECKS_SECONDS (default 60).
+"""
+
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, connections
+from django_scopes import scopes_disabled
+
+from bench.common import nl_register_file
+
+DATABASE = "dnc_bench_checks"
+CLIENTS = 8
+WARM_UP = 200
+# Numbers a minute for the be company: above what one run checks, within the product field.
+BE_LIMIT = 32_000
+
+
+def _use_database() -> None:
+    """As bench.common.use_scratch_database, under this bench's own name."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{DATABASE}"')
+    connections["default"].close()
+    settings.DATABASES["default"]["NAME"] = DATABASE
+    connections["default"].settings_dict["NAME"] = DATABASE
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def _load_register(rows: int) -> list[str]:
+    """The nl register with `rows` numbers (imported once, kept for the next run); returns the
+    file's numbers, to check a mix of registered ones and others."""
+    from register.bulk import register_import
+    from register.models import BlockedNumber, Register
+
+    path = nl_register_file(rows)
+    with scopes_disabled():
+        nl = Register.objects.get(slug="nl")
+        if BlockedNumber.objects.filter(register=nl).count() != rows:
+            with connection.cursor() as cursor:
+                cursor.execute("TRUNCATE register_blockednumber, register_registerevent")
+            with path.open("rb") as source:
+                report = register_import(register=nl, source=source)
+            if report.loaded != rows:
+                raise AssertionError(f"loaded {report.loaded} of {rows}")
+    with path.open(encoding="utf-8") as lines:
+        return [line.split(";", 1)[0] for line, _n in zip(lines, range(50_000), strict=False)]
+
+
+def _companies() -> dict:
+    """An nl company with a campaign full of credits and a be company whose access licence
+    allows BE_LIMIT numbers a minute, each with a fresh API key."""
+    from campaigns.models import Campaign
+    from campaigns.ratelimit import checks_rate_key
+    from licences.models import Company, CreditAccount, LicenceProduct, LicenceSource
+    from licences.services import api_key_create, licences_activate
+    from register.models import Register
+
+    with scopes_disabled():
+        nl, be = Register.objects.get(slug="nl"), Register.objects.get(slug="be")
+        nl_company, _created = Company.objects.get_or_create(
+            register=nl, name="Bench checks B.V.", defaults={"country": "NL"}
+        )
+        campaign, _created = Campaign.objects.get_or_create(
+            register=nl, company=nl_company, name="Bench", defaults={"purpose": "commercial"}
+        )
+        CreditAccount.objects.update_or_create(
+            campaign=campaign,
+            defaults={"register": nl, "company": nl_company, "balance": 2_000_000_000},
+        )
+        be_company, _created = Company.objects.get_or_create(
+            register=be, name="Bench checks BV", defaults={"country": "BE"}
+        )
+        product = LicenceProduct.objects.get(register=be, code="advertiser-small")
+        product.checks_per_minute = BE_LIMIT
+        product.save(update_fields=["checks_per_minute"])
+        licences_activate(
+            company=be_company, product=product, source=LicenceSource.GRANT, reference="bench"
+        )
+        _key, nl_key = api_key_create(company=nl_company, name="bench")
+        _key, be_key = api_key_create(company=be_company, name="bench")
+    import redis
+
+    redis.Redis.from_url(settings.CACHES["default"]["LOCATION"]).delete(
+        checks_rate_key(be_company.pk)
+    )
+    return {
+        "nl": {"host": "nl.localhost", "key": nl_key, "query": f"?campaign={campaign.pk}"},
+        "be": {"host": "be.localhost", "key": be_key, "query": ""},
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_server(port: int) -> subprocess.Popen:
+    db = connection.settings_dict
+    credentials = db.get("USER") or ""
+    if db.get("PASSWORD"):
+        credentials += f":{db['PASSWORD']}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DJANGO_DEBUG": "0",
+        "DATABASE_URL": (
+            f"postgres://{credentials}{'@' if credentials else ''}{db.get('HOST') or '127.0.0.1'}:"
+            f"{db.get('PORT') or 5432}/{DATABASE}"
+        ),
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [
+            str(Path(settings.BASE_DIR) / ".venv" / "bin" / "gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("gunicorn exited")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+class _Client:
+    """One keep-alive connection to the server, as one company."""
+
+    def __init__(self, port: int, company: dict):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {"Host": company["host"], "Authorization": f"Bearer {company['key']}"}
+        self.query = company["query"]
+
+    def single(self, number: str) -> float:
+        started = time.perf_counter()
+        self.connection.request(
+            "GET", f"/api/v1/numbers/{number}{self.query}", headers=self.headers
+        )
+        response = self.connection.getresponse()
+        body = response.read()
+        elapsed = time.perf_counter() - started
+        if response.status != 200:
+            raise AssertionError(f"{response.status} {body[:200]!r}")
+        return elapsed
+
+    def batch(self, numbers: list[str], campaign: str) -> float:
+        payload = {"numbers": numbers}
+        if campaign:
+            payload["campaign"] = int(campaign.removeprefix("?campaign="))
+        body = json.dumps(payload)
+        started = time.perf_counter()
+        self.connection.request(
+            "POST",
+            "/api/v1/numbers/check",
+            body=body,
+            headers={**self.headers, "Content-Type": "application/json"},
+        )
+        response = self.connection.getresponse()
+        data = response.read()
+        elapsed = time.perf_counter() - started
+        if response.status != 200 or len(json.loads(data)["results"]) != len(numbers):
+            raise AssertionError(f"{response.status} {data[:200]!r}")
+        return elapsed
+
+
+def _numbers(known: list[str], count: int, rng: random.Random) -> list[str]:
+    """Half registered numbers, half numbers nobody registered, written as people write them."""
+    numbers = []
+    for _n in range(count):
+        if rng.random() < 0.5:
+            numbers.append("0" + rng.choice(known)[2:])
+        else:
+            numbers.append(f"06{rng.randrange(60_000_000, 70_000_000)}")
+    return numbers
+
+
+def _singles(port: int, company: dict, numbers: list[str], seconds: float) -> list[float]:
+    deadline = time.monotonic() + seconds
+    shares = [numbers[n::CLIENTS] for n in range(CLIENTS)]
+    timings: list[list[float]] = [[] for _n in range(CLIENTS)]
+    start = threading.Barrier(CLIENTS)
+
+    def work(n: int) -> None:
+        client = _Client(port, company)
+        for number in numbers[n * 25 : n * 25 + WARM_UP // CLIENTS]:
+            client.single(number)
+        start.wait()
+        for number in shares[n]:
+            if time.monotonic() > deadline:
+                break
+            timings[n].append(client.single(number))
+        client.connection.close()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(t for per_client in timings for t in per_client)
+
+
+def _percentile(sorted_values: list[float], share: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
+
+
+def run() -> list[str]:
+    rows = int(os.environ.get("BENCH_CHECKS_ROWS", 1_000_000))
+    requests = int(os.environ.get("BENCH_CHECKS_REQUESTS", 4_000))
+    batches = int(os.environ.get("BENCH_CHECKS_BATCHES", 20))
+    seconds = float(os.environ.get("BENCH_CHECKS_SECONDS", 60))
+    _use_database()
+    known = _load_register(rows)
+    companies = _companies()
+    rng = random.Random(rows)
+    port = _free_port()
+    server = _start_server(port)
+    lines = [f"register of {rows:,} numbers; gunicorn 2 workers × 4 threads on 127.0.0.1:{port}"]
+    try:
+        for name, company in companies.items():
+            timings = _singles(port, company, _numbers(known, requests, rng), seconds)
+            lines.append(
+                f"{name} single check, {CLIENTS} clients, {len(timings)} requests: "
+                f"p50 {_percentile(timings, 0.5) * 1000:.1f} ms, "
+                f"p99 {_percentile(timings, 0.99) * 1000:.1f} ms, "
+                f"max {timings[-1] * 1000:.1f} ms"
+            )
+        for name, company in companies.items():
+            client = _Client(port, company)
+            client.batch(_numbers(known, 1_000, rng), company["query"])
+            deadline = time.monotonic() + seconds
+            timings = []
+            while len(timings) < batches and time.monotonic() < deadline:
+                timings.append(client.batch(_numbers(known, 1_000, rng), company["query"]))
+            client.connection.close()
+            lines.append(
+                f"{name} batch of 1,000, one client, {len(timings)} batches: "
+                f"median {statistics.median(timings) * 1000:.1f} ms, "
+                f"worst {max(timings) * 1000:.1f} ms"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return lines
