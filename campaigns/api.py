@@ -3,6 +3,7 @@ services and selectors."""
 
 import uuid
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import GenericAPIView
@@ -110,8 +111,8 @@ def _result_json(result: CheckResult) -> dict:
     return {
         "input": result.input,
         "number": None if result.number is None else f"+{result.number}",
-        "status": result.status.value,
-        "reason": result.reason.value,
+        "status": result.status,
+        "reason": result.reason,
         "registered_on": result.registered_on and result.registered_on.isoformat(),
         "categories": result.categories,
     }
@@ -187,12 +188,28 @@ class NumberCheckView(APIView):
         return Response(_result_json(checked.results[0]))
 
 
+class NumbersField(serializers.ListField):
+    """A list of strings as sent, checked as one list: a CharField run per item costs more than
+    checking the whole batch against the register."""
+
+    child = serializers.CharField(max_length=64, allow_blank=True, trim_whitespace=False)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list) or not all(
+            isinstance(item, str) and len(item) <= 64 for item in data
+        ):
+            raise serializers.ValidationError(
+                _("Give the numbers as a list of texts of at most 64 characters.")
+            )
+        return data
+
+
 class NumbersCheckView(APIView):
     class NumbersCheckSerializer(CheckOptionsSerializer):
-        numbers = serializers.ListField(
-            child=serializers.CharField(max_length=64, allow_blank=True, trim_whitespace=False),
+        numbers = NumbersField(
             min_length=1,
             max_length=MAX_NUMBERS_PER_CHECK,
+            help_text="Numbers as written, up to 64 characters each.",
         )
 
     class ResultsSerializer(serializers.Serializer):

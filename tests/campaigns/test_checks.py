@@ -514,3 +514,14 @@ def test_the_source_of_an_opt_out_does_not_matter(nl_campaign):
         )
 
     assert check(nl_campaign, ["0612345699"]).results[0].reason == "COMPANY_OPT_OUT"
+
+
+@pytest.mark.parametrize(
+    "numbers", [[], "0612345601", [612345601], ["0" * 65], [None], {"a": "0612345601"}]
+)
+def test_api_refuses_numbers_that_are_no_list_of_texts(nl_api, nl_campaign, numbers):
+    response = nl_api.post(
+        "/api/v1/numbers/check", {"numbers": numbers, "campaign": nl_campaign.pk}, format="json"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
