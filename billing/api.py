@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from billing.models import Order, PaymentStatus
 from billing.selectors import campaign_of_company, order_get, order_invoice
 from billing.services import order_create, payment_start
+from licences.api import ErrorSerializer
 from register.errors import NotFound
 
 
@@ -88,7 +89,12 @@ def order_data(request, order: Order) -> dict:
 class OrderListView(APIView):
     @extend_schema(
         request=OrderInput,
-        responses={201: OrderOutput},
+        responses={
+            201: OrderOutput,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+        },
         summary="Order licences; pay at checkout_url",
     )
     def post(self, request):
@@ -114,7 +120,10 @@ class OrderListView(APIView):
 
 
 class OrderDetailView(APIView):
-    @extend_schema(responses={200: OrderOutput}, summary="An order, with its invoice once paid")
+    @extend_schema(
+        responses={200: OrderOutput, 401: ErrorSerializer, 404: ErrorSerializer},
+        summary="An order, with its invoice once paid",
+    )
     def get(self, request, order_id: int):
         order = order_get(company=request.user.company, order_id=order_id)
         return Response(order_data(request, order))
@@ -122,7 +131,11 @@ class OrderDetailView(APIView):
 
 class OrderInvoicePdfView(APIView):
     @extend_schema(
-        responses={(200, "application/pdf"): bytes},
+        responses={
+            (200, "application/pdf"): bytes,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+        },
         summary="The invoice PDF of a paid order",
         operation_id="orders_invoice_pdf",
     )
