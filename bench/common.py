@@ -26,23 +26,24 @@ _CATEGORY_MIX = (
 )
 
 
-def use_scratch_database() -> str:
+def use_scratch_database(name: str = SCRATCH_DATABASE) -> str:
     """Point Django at a scratch database, created and migrated here, never the developer's data.
 
-    Must run before anything opened the default connection to the developer's database.
+    Must run before anything opened the default connection to the developer's database. A
+    benchmark that empties tables passes a name of its own, so that it never races another.
     """
     default = settings.DATABASES["default"]
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [SCRATCH_DATABASE])
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{SCRATCH_DATABASE}"')
+            cursor.execute(f'CREATE DATABASE "{name}"')
     connections["default"].close()
-    default["NAME"] = SCRATCH_DATABASE
-    connections["default"].settings_dict["NAME"] = SCRATCH_DATABASE
+    default["NAME"] = name
+    connections["default"].settings_dict["NAME"] = name
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    return SCRATCH_DATABASE
+    return name
 
 
 def nl_register_file(rows: int) -> Path:

@@ -1,11 +1,12 @@
 """import_register and export_register against PostgreSQL's own bulk paths on the same file.
 
 The baseline for the import is psql's `\\copy` into a plain table plus `ADD PRIMARY KEY`; for
-the export, psql's `\\copy (SELECT …) TO` of the same rows. Runs in the scratch database
-`dnc_bench`, never the developer's. BENCH_IMPORT_ROWS sets the file size (default 10,000,000),
-BENCH_IMPORT_ROUNDS how often baseline and import are measured, one after the other (default 2):
-the machine is shared, so one figure alone says little. BENCH_IMPORT_WITHOUT_FK=1 adds a run
-with the register_id foreign keys dropped, to show what their row-by-row checks cost.
+the export, psql's `\\copy (SELECT …) TO` of the same rows. Runs in a scratch database of its
+own, `dnc_bench_import`, never the developer's: it empties the register between runs.
+BENCH_IMPORT_ROWS sets the file size (default 10,000,000), BENCH_IMPORT_ROUNDS how often
+baseline and import are measured, one after the other (default 2): the machine is shared, so
+one figure alone says little. BENCH_IMPORT_WITHOUT_FK=1 adds a run with the register_id
+foreign keys dropped, to show what their row-by-row checks cost.
 """
 
 import logging
@@ -13,6 +14,7 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 
 from django.db import connection
 from django_scopes import scopes_disabled
@@ -135,22 +137,22 @@ def _exports(database: str, register) -> tuple[float, float]:
         return baseline, time.perf_counter() - started
 
 
-def run() -> list[str]:
+def run() -> Iterator[str]:
     rows = int(os.environ.get("BENCH_IMPORT_ROWS", 10_000_000))
     rounds = int(os.environ.get("BENCH_IMPORT_ROUNDS", 2))
-    database = use_scratch_database()
+    database = use_scratch_database("dnc_bench_import")
     path = nl_register_file(rows)
 
     from register.models import Register
 
     with scopes_disabled():
         register = Register.objects.get(slug="nl")
-    lines = [f"{rows:,} Dutch numbers, {path.stat().st_size / 1e6:.0f} MB"]
+    yield f"{rows:,} Dutch numbers, {path.stat().st_size / 1e6:.0f} MB"
     phases = _Phases()
     for round_ in range(1, rounds + 1):
         baseline = _baseline(database, path)
         imported = _import(register, path, rows, phases)
-        lines += [
+        yield from [
             f"round {round_}: baseline psql \\copy + ADD PRIMARY KEY {baseline:.1f} s, "
             f"import_register {imported:.1f} s: {imported / baseline:.2f}x "
             f"(target at most 2x, aim 1.5x); load average {os.getloadavg()[0]:.1f}",
@@ -159,16 +161,15 @@ def run() -> list[str]:
     # The last round's import is still there to export.
     with scopes_disabled():
         psql_export, export = _exports(database, register)
-    lines.append(
+    yield (
         f"export: psql \\copy (SELECT …) TO {psql_export:.1f} s, "
         f"export_register {export:.1f} s: {export / psql_export:.2f}x"
     )
     if os.environ.get("BENCH_IMPORT_WITHOUT_FK"):
         without = _without_foreign_keys(register, path, rows, phases)
-        lines += [
+        yield from [
             f"without the register_id foreign keys: import_register {without:.1f} s: "
             f"{without / baseline:.2f}x the last baseline",
             f"  phases: {phases.summary(without)}",
         ]
     _empty_register()
-    return lines
