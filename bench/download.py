@@ -1,12 +1,13 @@
 """A full download of 1,000,000 and 10,000,000 numbers against psql's `\\copy … TO STDOUT`.
 
-Each size is measured on the nl register of the scratch database `dnc_bench`, loaded through
-import_register from the files the import benchmark generates (a register already of the right
-size is reused). The download runs the build task's function in a child process of its own, so
-its peak memory (`ru_maxrss`) is the download's alone; psql writes the same rows, from the same
-query, to a file through its standard output. BENCH_DOWNLOAD_SIZES sets the sizes (default
-"1000000,10000000"), BENCH_DOWNLOAD_ROUNDS how often each pair is measured (default 2): the
-machine is shared, so one figure alone says little.
+Each size is measured on the nl register of the scratch database `dnc_bench_download` (its own:
+the import bench empties `dnc_bench` at its start and end), loaded through import_register from
+the files the import benchmark generates; a register already of the right size is reused, and the
+last size is left loaded for the next run. The download runs the build task's function in a
+child process of its own, so its peak memory (`ru_maxrss`) is the download's alone; psql writes
+the same rows, from the same query, to a file through its standard output.
+BENCH_DOWNLOAD_SIZES sets the sizes (default "1000000,10000000"), BENCH_DOWNLOAD_ROUNDS how often
+each pair is measured (default 2): the machine is shared, so one figure alone says little.
 
 Run it alone with `python -m bench download`.
 """
@@ -21,10 +22,28 @@ import tempfile
 import time
 from pathlib import Path
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, connections
 from django_scopes import scopes_disabled
 
-from bench.common import nl_register_file, use_scratch_database
+from bench.common import nl_register_file
+
+DATABASE = "dnc_bench_download"
+
+
+def _use_database(*, migrate: bool = True) -> None:
+    """As bench.common.use_scratch_database, under this bench's own name."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{DATABASE}"')
+    connections["default"].close()
+    settings.DATABASES["default"]["NAME"] = DATABASE
+    connections["default"].settings_dict["NAME"] = DATABASE
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
 
 
 def _register_of_size(register, rows: int) -> float | None:
@@ -54,14 +73,14 @@ def _psql_copy(register, target: Path) -> float:
     from campaigns.downloads import full_download_query
 
     query, params = full_download_query(register)
-    settings = connection.settings_dict
+    database = connection.settings_dict
     with psycopg.ClientCursor(connection.connection) as cursor:
         # \copy takes its command on one line.
         select = " ".join(cursor.mogrify(query, params).split())
-    arguments = ["psql", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "-d", settings["NAME"]]
+    arguments = ["psql", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "-d", database["NAME"]]
     for option, key in (("-h", "HOST"), ("-p", "PORT"), ("-U", "USER")):
-        if settings.get(key):
-            arguments += [option, str(settings[key])]
+        if database.get(key):
+            arguments += [option, str(database[key])]
     arguments += ["-c", f"\\copy ({select}) TO STDOUT (FORMAT csv, DELIMITER ';')"]
     started = time.perf_counter()
     with target.open("wb") as out:
@@ -69,7 +88,7 @@ def _psql_copy(register, target: Path) -> float:
             arguments,
             stdout=out,
             check=True,
-            env={**os.environ, "PGPASSWORD": settings["PASSWORD"] or ""},
+            env={**os.environ, "PGPASSWORD": database["PASSWORD"] or ""},
         )
     return time.perf_counter() - started
 
@@ -110,7 +129,7 @@ def run() -> list[str]:
         int(size) for size in os.environ.get("BENCH_DOWNLOAD_SIZES", "1000000,10000000").split(",")
     ]
     rounds = int(os.environ.get("BENCH_DOWNLOAD_ROUNDS", 2))
-    use_scratch_database()
+    _use_database()
     from register.models import Register
 
     lines = []
@@ -147,7 +166,8 @@ def _build(download_id: int) -> None:
     import django
 
     django.setup()
-    use_scratch_database()
+    # The parent migrated: the child's memory before the build is Django's alone.
+    _use_database(migrate=False)
     from campaigns.downloads import download_build
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

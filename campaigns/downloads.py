@@ -429,32 +429,36 @@ def _write(download: Download, sink) -> _Written:
         buffer.clear()
         cache.set(_progress_key(download.pk), lines, timeout=STALE_AFTER.total_seconds())
 
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        covers_until = _covers_until(cursor)
-    with psycopg.ClientCursor(connection.connection) as cursor:
-        statement = cursor.mogrify(f"COPY ({query}) TO STDOUT (FORMAT csv, DELIMITER ';')", params)
-    # Straight from libpq: PostgreSQL sends a message per line, and psycopg's Copy iterator costs
-    # about a microsecond each, which doubled the time psql takes for a 10,000,000-line file.
-    pgconn = connection.connection.pgconn
-    result = pgconn.exec_(statement.encode())
-    if result.status != pq.ExecStatus.COPY_OUT:
-        raise psycopg.DatabaseError(result.get_error_message())
-    read = pgconn.get_copy_data
-    while True:
-        length, data = read(0)
-        if length < 0:
-            break
-        buffer += data
-        if len(buffer) >= BLOCK_BYTES:
-            flush()
-    result = pgconn.get_result()
-    # The end of the query's results: the connection is ready for the next statement.
-    while pgconn.get_result() is not None:
-        pass
-    if result.status != pq.ExecStatus.COMMAND_OK:
-        raise psycopg.DatabaseError(result.get_error_message())
-    rows = int(result.command_status.split()[-1])
+    # A savepoint where the caller holds a transaction: a failed COPY leaves it usable.
+    with transaction.atomic():
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor:
+            covers_until = _covers_until(cursor)
+        with psycopg.ClientCursor(connection.connection) as cursor:
+            statement = cursor.mogrify(
+                f"COPY ({query}) TO STDOUT (FORMAT csv, DELIMITER ';')", params
+            )
+        # Straight from libpq: PostgreSQL sends a message per line, and psycopg's Copy iterator
+        # costs about a microsecond each, which doubled psql's time for a 10,000,000-line file.
+        pgconn = connection.connection.pgconn
+        result = pgconn.exec_(statement.encode())
+        if result.status != pq.ExecStatus.COPY_OUT:
+            raise psycopg.DatabaseError(result.get_error_message())
+        read = pgconn.get_copy_data
+        while True:
+            length, data = read(0)
+            if length < 0:
+                break
+            buffer += data
+            if len(buffer) >= BLOCK_BYTES:
+                flush()
+        result = pgconn.get_result()
+        # The end of the query's results: the connection is ready for the next statement.
+        while pgconn.get_result() is not None:
+            pass
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise psycopg.DatabaseError(result.get_error_message())
+        rows = int(result.command_status.split()[-1])
     if buffer:
         flush()
     return _Written(rows=rows, size=size, sha256=digest.hexdigest(), covers_until=covers_until)

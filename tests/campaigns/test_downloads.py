@@ -477,3 +477,167 @@ def test_a_real_worker_builds_a_download(be, celery_worker_process, monkeypatch,
     finally:
         if path is not None:
             path.unlink(missing_ok=True)
+
+
+def test_a_failed_build_is_recorded_and_frees_its_licence(nl, monkeypatch):
+    company, campaign = nl_company_with_licences(nl)
+    with scope(register=nl):
+        download = download_request(company=company, kind=DownloadKind.FULL, campaign=campaign)
+    monkeypatch.setattr(downloads, "full_download_query", lambda register: ("SELECT 1/0", []))
+
+    with scopes_disabled(), pytest.raises(Exception, match="division by zero"):
+        download_build(download_id=download.pk)
+
+    with scopes_disabled():
+        failed = Download.objects.get(pk=download.pk)
+    assert (failed.status, failed.licence, failed.file.name) == (DownloadStatus.FAILED, None, "")
+    assert "division by zero" in failed.error
+    assert list((Path(settings_media_root()) / "downloads" / "nl").iterdir()) == []
+
+
+def settings_media_root():
+    from django.conf import settings
+
+    return settings.MEDIA_ROOT
+
+
+# The API (SPEC §16)
+
+
+def api_client(company):
+    from rest_framework.test import APIClient
+
+    from tests.factories import ApiKeyFactory
+
+    raw = f"dnc_download_{company.pk}"
+    ApiKeyFactory(company=company, raw=raw)
+    client = APIClient(HTTP_HOST=f"{company.register.slug}.localhost")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def test_the_api_queues_a_download_and_serves_its_file_once_done(
+    be, django_capture_on_commit_callbacks
+):
+    block(be, 32470000001, datetime.date(2020, 1, 2))
+    company = be_company_with_access(be)
+    client = api_client(company)
+
+    with django_capture_on_commit_callbacks() as queued:
+        created = client.post("/api/v1/downloads", {"kind": "full"}, format="json")
+    download_id = created.json()["id"]
+    not_yet = client.get(f"/api/v1/downloads/{download_id}/file")
+    for callback in queued:
+        callback()
+    detail = client.get(f"/api/v1/downloads/{download_id}").json()
+    served = client.get(f"/api/v1/downloads/{download_id}/file")
+
+    assert created.status_code == 201
+    assert created.json()["status"] == "queued"
+    assert created.json()["file_url"] is None
+    assert (not_yet.status_code, not_yet.json()["code"]) == (409, "not_ready")
+    assert detail["status"] == "done"
+    assert detail["rows"] == 1
+    assert detail["valid_until"] is not None
+    assert detail["file_url"] == f"http://be.localhost/api/v1/downloads/{download_id}/file"
+    assert served.status_code == 200
+    assert served["Content-Disposition"].startswith("attachment;")
+    assert b"".join(served.streaming_content) == b"32470000001;2020-01-02\n"
+
+
+def test_the_api_takes_since_as_a_day_in_the_registers_time_zone(nl):
+    company, campaign = nl_company_with_licences(nl)
+    client = api_client(company)
+
+    response = client.post(
+        "/api/v1/downloads",
+        {"kind": "delta", "since": "2024-03-01", "campaign": campaign.pk},
+        format="json",
+    )
+    wrong = client.post(
+        "/api/v1/downloads",
+        {"kind": "delta", "since": "1 March", "campaign": campaign.pk},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["since"] == "2024-03-01T00:00:00+01:00"
+    assert (wrong.status_code, wrong.json()["code"]) == (400, "invalid")
+
+
+def test_the_call_centre_reads_the_campaigns_download_and_others_get_a_404(nl, run_by_call_centre):
+    download, call_centre = run_by_call_centre
+    stranger = CompanyFactory(register=nl)
+
+    stranger_client = api_client(stranger)
+
+    served = api_client(call_centre).get(f"/api/v1/downloads/{download.pk}/file")
+    # Read to its end: the test client then closes the file, as a server would.
+    b"".join(served.streaming_content)
+
+    assert served.status_code == 200
+    assert stranger_client.get(f"/api/v1/downloads/{download.pk}").status_code == 404
+    assert stranger_client.get(f"/api/v1/downloads/{download.pk}/file").status_code == 404
+
+
+# The page (SPEC §9: the layout is documented on it)
+
+
+def portal_client(company):
+    from django.test import Client
+
+    from licences.models import Role
+    from tests.factories import MembershipFactory
+
+    client = Client(HTTP_HOST=f"{company.register.slug}.localhost")
+    client.force_login(MembershipFactory(company=company, role=Role.OWNER).user)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("slug", "layouts"),
+    [
+        (
+            "nl",
+            [
+                "number;registered_on;categories",
+                "action;number;registered_on;categories;occurred_at",
+            ],
+        ),
+        ("be", ["number;registered_on", "action;number;registered_on;occurred_at"]),
+    ],
+)
+def test_the_page_documents_the_registers_layout(request, slug, layouts):
+    company = CompanyFactory(register=request.getfixturevalue(slug))
+    page = portal_client(company).get("/downloads/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    for layout in layouts:
+        assert f"<code>{layout}</code>" in page.content.decode()
+
+
+def test_the_call_centre_extends_from_the_page(nl, run_by_call_centre):
+    download, call_centre = run_by_call_centre
+    LicenceFactory(company=call_centre, product=get_product(nl, "service"))
+    client = portal_client(call_centre)
+
+    listed = client.get("/downloads/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    response = client.post(f"/downloads/{download.pk}/extend/")
+
+    assert f"/downloads/{download.pk}/extend/" in listed
+    assert response.status_code == 302
+    with scopes_disabled():
+        assert Download.objects.get(pk=download.pk).extended_by == call_centre
+
+
+def test_a_download_is_requested_from_the_page(nl, django_capture_on_commit_callbacks):
+    company, campaign = nl_company_with_licences(nl)
+    client = portal_client(company)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/downloads/", {"kind": "full", "campaign": campaign.pk})
+    with scopes_disabled():
+        download = Download.objects.get(company=company)
+    status = client.get(f"/downloads/{download.pk}/status/")
+
+    assert response.status_code == 302
+    assert status.json() == {"status": "done", "progress": 100, "final": True}
