@@ -53,7 +53,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("The API key is not valid.")) from error
         api_key = (
             ApiKey.objects.filter(key_hash=hash_key(key), revoked_at__isnull=True)
-            .select_related("company")
+            .select_related("company__register")
             .first()
         )
         if api_key is None:
