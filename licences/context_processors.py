@@ -1,4 +1,6 @@
-from licences.models import Role
+from django.utils.functional import SimpleLazyObject
+
+from licences.models import LicenceProduct, ProductKind, Role
 
 
 def company(request):
@@ -10,4 +12,8 @@ def company(request):
         "memberships": getattr(request, "memberships", []),
         "is_owner": membership is not None and membership.role == Role.OWNER,
         "is_accounting": membership is not None and membership.role == Role.ACCOUNTING,
+        # Registration files exist only in registers that sell the upload licence (nl).
+        "register_takes_uploads": SimpleLazyObject(
+            lambda: LicenceProduct.objects.filter(kind=ProductKind.UPLOAD, active=True).exists()
+        ),
     }
