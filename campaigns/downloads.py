@@ -26,6 +26,7 @@ from psycopg import pq
 from campaigns.models import Campaign, Download, DownloadKind, DownloadStatus, ProviderStatus
 from campaigns.selectors import campaign_get
 from licences.models import Company, Licence, LicenceProduct, LicenceStatus, ProductKind
+from licences.selectors import register_today
 from register.errors import DomainError, LicenceRequired, NotFound
 from register.models import ALL_CATEGORIES, Register
 
@@ -120,10 +121,6 @@ def _usable_licences(*, company: Company, kind: str, today: datetime.date) -> Qu
     )
 
 
-def _today(register: Register) -> datetime.date:
-    return timezone.now().astimezone(ZoneInfo(register.time_zone)).date()
-
-
 def download_since(*, register: Register, value: datetime.date | datetime.datetime):
     """A delta's start: a moment as given, or the start of a day in the register's time zone."""
     if isinstance(value, datetime.datetime):
@@ -198,7 +195,7 @@ def _queue_build(download_id: int) -> None:
 
 def _licence_to_use(*, company: Company, campaign: Campaign | None, needs: str) -> Licence | None:
     """The unused `download` licence this download uses up, or None when `access` includes it."""
-    today = _today(company.register)
+    today = register_today(company.register)
     if needs == ProductKind.ACCESS:
         if not _usable_licences(company=company, kind=ProductKind.ACCESS, today=today).exists():
             raise LicenceRequired(
@@ -250,7 +247,7 @@ def download_extend(*, download: Download, provider_company: Company) -> Downloa
             raise DomainError(
                 _("This download has already been extended once."), code="already_extended"
             )
-        today = _today(download.register)
+        today = register_today(download.register)
         if download.status != DownloadStatus.DONE or download.valid_until < today:
             raise DomainError(
                 _("Only a finished download still in use can be extended."),
@@ -312,7 +309,7 @@ def download_build(*, download_id: int) -> Download | None:
     download.file.name = name
     download.rows, download.size, download.sha256 = written.rows, written.size, written.sha256
     download.covers_until = written.covers_until
-    download.valid_until = _today(download.register) + datetime.timedelta(
+    download.valid_until = register_today(download.register) + datetime.timedelta(
         days=download.register.use_period_days
     )
     download.status, download.finished_at = DownloadStatus.DONE, finished

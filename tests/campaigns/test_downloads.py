@@ -4,12 +4,14 @@ import datetime
 import hashlib
 import io
 import os
+import threading
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -641,3 +643,32 @@ def test_a_download_is_requested_from_the_page(nl, django_capture_on_commit_call
 
     assert response.status_code == 302
     assert status.json() == {"status": "done", "progress": 100, "final": True}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_at_once_cannot_both_use_the_last_licence(nl, monkeypatch):
+    monkeypatch.setattr("campaigns.tasks.download_build_task.delay", lambda download_id: None)
+    company, campaign = nl_company_with_licences(nl, count=1)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def request_one():
+        try:
+            barrier.wait()
+            with scope(register=nl):
+                download_request(company=company, kind=DownloadKind.FULL, campaign=campaign)
+            outcomes.append("queued")
+        except LicenceRequired:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request_one) for _thread in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["queued", "refused"]
+    with scopes_disabled():
+        assert Download.objects.filter(company=company).count() == 1
