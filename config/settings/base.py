@@ -176,6 +176,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several resources have a `kind` or a `status`: each choice set gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseKindEnum": "complaints.models.CaseKind",
+        "DownloadKindEnum": "campaigns.models.DownloadKind",
+        "DownloadStatusEnum": "campaigns.models.DownloadStatus",
+        "CheckStatusEnum": "campaigns.checks.CheckStatus",
+        "CheckReasonEnum": "campaigns.checks.CheckReason",
+        "RegistrationFileStatusEnum": "uploads.models.FileStatus",
+        "OrderStatusEnum": "billing.models.OrderStatus",
+        "LicenceStatusEnum": "licences.models.LicenceStatus",
+    },
     # `<int:…>` URLs match no minus sign: the schema must not offer negative ids either.
     "PATH_CONVERTER_OVERRIDES": {"int": {"type": "integer", "minimum": 0}},
 }
