@@ -1,17 +1,21 @@
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django_scopes import scopes_disabled
 
+from billing.fake_mollie import FakeMollieServer
 from config.celery_app import app as celery_app
 from register.models import Register
 
 ROOT = Path(__file__).resolve().parent.parent
+MOLLIE_TEST_KEY = "test_" + "f" * 30
 
 
 def pytest_collection_modifyitems(items):
@@ -79,3 +83,26 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         worker.wait(timeout=20)
     except subprocess.TimeoutExpired:
         worker.kill()
+
+
+@pytest.fixture
+def fake_mollie(settings) -> Iterator[FakeMollieServer]:
+    """The fake Mollie server in a thread on a free port, the real mollie client pointed at it."""
+    server = FakeMollieServer(host="127.0.0.1", port=0, webhook_timeout=30)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    settings.MOLLIE_API_ENDPOINT = server.public_url
+    settings.MOLLIE_API_KEY = MOLLIE_TEST_KEY
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def media_root(settings, tmp_path) -> Path:
+    """Files stored by a test (PDFs, uploads) go to its own temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT

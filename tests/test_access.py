@@ -7,7 +7,6 @@ company creates one first, and the accounting role sees invoices only. Add a row
 """
 
 import datetime
-import threading
 from dataclasses import dataclass, field
 
 import pytest
@@ -17,7 +16,6 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
-from billing.fake_mollie import FakeMollieServer
 from billing.models import Invoice
 from billing.services import order_create, payment_start, payment_sync
 from campaigns.models import Download, DownloadKind, DownloadStatus
@@ -197,20 +195,9 @@ API = [
 ]
 
 
-@pytest.fixture
-def fake_mollie(settings, tmp_path):
-    server = FakeMollieServer(host="127.0.0.1", port=0, webhook_timeout=5)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    settings.MOLLIE_API_ENDPOINT = server.public_url
-    settings.MOLLIE_API_KEY = "test_" + "a" * 30
-    settings.MEDIA_ROOT = tmp_path / "media"
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+@pytest.fixture(autouse=True)
+def _media(media_root):
+    """Invoices and uploads of these tests go to a temporary folder."""
 
 
 def paid_order(fake_mollie, campaign):

@@ -1,34 +1,16 @@
-"""Billing fixtures: the real fake Mollie on a free port, companies that can buy, and a record
-of the invoice deliveries queued after commit."""
-
-import threading
-from collections.abc import Iterator
+"""Billing fixtures: companies that can buy and a record of the invoice deliveries queued after
+commit; the fake Mollie comes from tests/conftest.py."""
 
 import pytest
 from django_scopes import scopes_disabled
 
-from billing.fake_mollie import FakeMollieServer
 from licences.models import CompanyType, EmployeeBand
 from tests.factories import CampaignFactory, CompanyFactory, get_register
 
-API_KEY = "test_" + "b" * 30
 
-
-@pytest.fixture
-def fake_mollie(settings, tmp_path) -> Iterator[FakeMollieServer]:
-    """The fake Mollie server in a thread; the real mollie client is pointed at it."""
-    server = FakeMollieServer(host="127.0.0.1", port=0, webhook_timeout=30)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    settings.MOLLIE_API_ENDPOINT = server.public_url
-    settings.MOLLIE_API_KEY = API_KEY
-    settings.MEDIA_ROOT = tmp_path / "media"
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+@pytest.fixture(autouse=True)
+def _media(media_root):
+    """Invoice PDFs of billing tests go to a temporary folder."""
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from billing.models import Invoice, Order, Payment
 from billing.services import PaymentMismatch, order_create, payment_start, payment_sync
 from config.celery_app import app as celery_app
 from licences.models import CreditAccount, Licence
-from tests.billing.conftest import API_KEY
+from tests.conftest import MOLLIE_TEST_KEY
 from tests.factories import CampaignFactory, CompanyFactory, get_register
 
 # Webhooks arrive on the live server's threads, which see only committed rows; the registers and
@@ -297,7 +297,7 @@ def test_mollie_payment_not_matching_its_order_grants_nothing(
     payment_pk = payment.pk if metadata == "own" else other.pk
     impostor = Client()
     impostor.set_api_endpoint(fake_mollie.public_url)
-    impostor.set_api_key(API_KEY)
+    impostor.set_api_key(MOLLIE_TEST_KEY)
     swapped = impostor.payments.create(
         {
             "amount": {"currency": "EUR", "value": amount},

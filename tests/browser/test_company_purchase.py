@@ -2,14 +2,11 @@
 and a real invoice PDF, in a real browser (SPEC §6, §7, §12; issue 3's "done when")."""
 
 import re
-import threading
 
 import pytest
 from django.core import mail
 from playwright.sync_api import expect
 from pypdf import PdfReader
-
-from billing.fake_mollie import FakeMollieServer
 
 pytestmark = [
     pytest.mark.browser,
@@ -20,21 +17,6 @@ pytestmark = [
 
 EMAIL = "inkoop@korenschoof.example"
 PASSWORD = "korenschoof-brood-2026"
-
-
-@pytest.fixture
-def fake_mollie(settings):
-    server = FakeMollieServer(host="127.0.0.1", port=0, webhook_timeout=30)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    settings.MOLLIE_API_ENDPOINT = server.public_url
-    settings.MOLLIE_API_KEY = "test_" + "w" * 30
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def menu(page, name: str) -> None:

@@ -1,13 +1,10 @@
 """Portal fixtures: a company with its owner, member and accounting users, and clients for
 them on the nl register's host."""
 
-import threading
-
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from billing.fake_mollie import FakeMollieServer
 from licences.models import Role
 from tests.factories import CompanyFactory, MembershipFactory, UserFactory, get_register
 
@@ -75,21 +72,9 @@ def member_client(member):
     return client_for(member)
 
 
-@pytest.fixture
-def fake_mollie(settings, tmp_path):
-    """The fake Mollie server in a thread; the real mollie client is pointed at it."""
-    server = FakeMollieServer(host="127.0.0.1", port=0, webhook_timeout=5)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    settings.MOLLIE_API_ENDPOINT = server.public_url
-    settings.MOLLIE_API_KEY = "test_" + "p" * 30
-    settings.MEDIA_ROOT = tmp_path / "media"
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+@pytest.fixture(autouse=True)
+def _media(media_root):
+    """Invoice PDFs of portal tests go to a temporary folder."""
 
 
 @pytest.fixture
