@@ -41,8 +41,11 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def built_at_once(monkeypatch):
-    """The build is queued after commit; here it runs in the test's own process."""
+def built_at_once(request, monkeypatch):
+    """The build is queued after commit; here it runs in the test's own process, unless the
+    test has a real worker for it."""
+    if "celery_worker_process" in request.fixturenames:
+        return
     monkeypatch.setattr(
         "campaigns.tasks.download_build_task.delay",
         lambda download_id: download_build_task(download_id),
@@ -453,34 +456,6 @@ def test_the_file_is_written_in_blocks_never_whole(nl, monkeypatch):
     assert max(sink.writes) < 256 + line
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_real_worker_builds_a_download(be, celery_worker_process, monkeypatch, settings):
-    monkeypatch.undo()
-    # The worker process writes under its own media root, the one the environment gives.
-    settings.MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or Path(settings.BASE_DIR) / "var/media"
-    block(be, 32470000001, datetime.date(2020, 1, 2))
-    company = be_company_with_access(be)
-    with scope(register=be):
-        download = download_request(company=company, kind=DownloadKind.FULL)
-
-    deadline = time.monotonic() + 30
-    with scopes_disabled():
-        while (
-            download.status in (DownloadStatus.QUEUED, DownloadStatus.RUNNING)
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.2)
-            download.refresh_from_db()
-        path = Path(download.file.path) if download.file else None
-    try:
-        assert download.status == DownloadStatus.DONE
-        assert path.read_text() == "32470000001;2020-01-02\n"
-        assert download.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    finally:
-        if path is not None:
-            path.unlink(missing_ok=True)
-
-
 def test_a_failed_build_is_recorded_and_frees_its_licence(nl, monkeypatch):
     company, campaign = nl_company_with_licences(nl)
     with scope(register=nl):
@@ -645,7 +620,7 @@ def test_a_download_is_requested_from_the_page(nl, django_capture_on_commit_call
     assert status.json() == {"status": "done", "progress": 100, "final": True}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_requests_at_once_cannot_both_use_the_last_licence(nl, monkeypatch):
     monkeypatch.setattr("campaigns.tasks.download_build_task.delay", lambda download_id: None)
     company, campaign = nl_company_with_licences(nl, count=1)
@@ -672,3 +647,30 @@ def test_two_requests_at_once_cannot_both_use_the_last_licence(nl, monkeypatch):
     assert sorted(outcomes) == ["queued", "refused"]
     with scopes_disabled():
         assert Download.objects.filter(company=company).count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_real_worker_builds_a_download(be, celery_worker_process, settings):
+    # The worker process writes under its own media root, the one the environment gives.
+    settings.MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or Path(settings.BASE_DIR) / "var/media"
+    block(be, 32470000001, datetime.date(2020, 1, 2))
+    company = be_company_with_access(be)
+    with scope(register=be):
+        download = download_request(company=company, kind=DownloadKind.FULL)
+
+    deadline = time.monotonic() + 30
+    with scopes_disabled():
+        while (
+            download.status in (DownloadStatus.QUEUED, DownloadStatus.RUNNING)
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+            download.refresh_from_db()
+        path = Path(download.file.path) if download.file else None
+    try:
+        assert download.status == DownloadStatus.DONE
+        assert path.read_text() == "32470000001;2020-01-02\n"
+        assert download.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    finally:
+        if path is not None:
+            path.unlink(missing_ok=True)
