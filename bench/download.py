@@ -1,11 +1,11 @@
 """A full download of 1,000,000 and 10,000,000 numbers against psql's `\\copy … TO STDOUT`.
 
-Each size is measured on the nl register of the scratch database `dnc_bench_download` (its own:
-the import bench empties `dnc_bench` at its start and end), loaded through import_register from
-the files the import benchmark generates; a register already of the right size is reused, and the
-last size is left loaded for the next run. The download runs the build task's function in a
-child process of its own, so its peak memory (`ru_maxrss`) is the download's alone; psql writes
-the same rows, from the same query, to a file through its standard output.
+Each size has a scratch database of its own, `dnc_bench_download_<rows>` (the import bench
+empties `dnc_bench` at its start and end), whose nl register is loaded once through
+import_register from the file the import benchmark generates and reused by later runs. The
+download runs the build task's function in a child process of its own, whose peak resident
+memory (VmHWM: ru_maxrss would carry over the forking parent's) is the download's alone; psql
+writes the same rows, from the same query, to a file through its standard output.
 BENCH_DOWNLOAD_SIZES sets the sizes (default "1000000,10000000"), BENCH_DOWNLOAD_ROUNDS how often
 each pair is measured (default 2): the machine is shared, so one figure alone says little.
 
@@ -15,7 +15,6 @@ Run it alone with `python -m bench download`.
 import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,18 +27,18 @@ from django_scopes import scopes_disabled
 
 from bench.common import nl_register_file
 
-DATABASE = "dnc_bench_download"
+DATABASE = "dnc_bench_download_{rows}"
 
 
-def _use_database(*, migrate: bool = True) -> None:
+def _use_database(name: str, *, migrate: bool = True) -> None:
     """As bench.common.use_scratch_database, under this bench's own name."""
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE])
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{DATABASE}"')
+            cursor.execute(f'CREATE DATABASE "{name}"')
     connections["default"].close()
-    settings.DATABASES["default"]["NAME"] = DATABASE
-    connections["default"].settings_dict["NAME"] = DATABASE
+    settings.DATABASES["default"]["NAME"] = name
+    connections["default"].settings_dict["NAME"] = name
     if migrate:
         from django.core.management import call_command
 
@@ -99,7 +98,13 @@ def _download(register, company) -> dict:
 
     download = Download.objects.create(register=register, company=company, kind=DownloadKind.FULL)
     child = subprocess.run(
-        [sys.executable, "-m", "bench.download", str(download.pk)],
+        [
+            sys.executable,
+            "-m",
+            "bench.download",
+            connection.settings_dict["NAME"],
+            str(download.pk),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -129,14 +134,14 @@ def run() -> list[str]:
         int(size) for size in os.environ.get("BENCH_DOWNLOAD_SIZES", "1000000,10000000").split(",")
     ]
     rounds = int(os.environ.get("BENCH_DOWNLOAD_ROUNDS", 2))
-    _use_database()
     from register.models import Register
 
     lines = []
     with scopes_disabled(), tempfile.TemporaryDirectory() as scratch:
-        register = Register.objects.get(slug="nl")
-        company = _company(register)
         for rows in sizes:
+            _use_database(DATABASE.format(rows=rows))
+            register = Register.objects.get(slug="nl")
+            company = _company(register)
             loaded = _register_of_size(register, rows)
             lines.append(
                 f"{rows:,} numbers"
@@ -153,7 +158,8 @@ def run() -> list[str]:
                     f"{built['seconds']:.2f} s ({built['rows']:,} rows, "
                     f"{built['size'] / 1e6:.0f} MB, same bytes as psql: {same}): "
                     f"{ratios[-1]:.2f}x; peak RSS {built['peak_mb']:.0f} MB "
-                    f"({built['before_mb']:.0f} MB before the build); "
+                    f"({built['before_mb']:.0f} MB before the build, "
+                    f"+{built['peak_mb'] - built['before_mb']:.1f} MB); "
                     f"load average {os.getloadavg()[0]:.1f}"
                 )
                 Path(built["path"]).unlink()
@@ -161,21 +167,30 @@ def run() -> list[str]:
     return lines
 
 
-def _build(download_id: int) -> None:
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports it in kB)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _build(database: str, download_id: int) -> None:
     """The child: builds one download as the worker would and prints what it measured."""
     import django
 
     django.setup()
     # The parent migrated: the child's memory before the build is Django's alone.
-    _use_database(migrate=False)
+    _use_database(database, migrate=False)
     from campaigns.downloads import download_build
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _peak_rss_mb()
     started = time.perf_counter()
     with scopes_disabled():
         download = download_build(download_id=download_id)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _peak_rss_mb()
     print(
         json.dumps(
             {
@@ -184,13 +199,12 @@ def _build(download_id: int) -> None:
                 "size": download.size,
                 "sha256": download.sha256,
                 "path": download.file.path,
-                # Linux reports kilobytes.
-                "before_mb": before / 1024,
-                "peak_mb": peak / 1024,
+                "before_mb": before,
+                "peak_mb": peak,
             }
         )
     )
 
 
 if __name__ == "__main__":
-    _build(int(sys.argv[1]))
+    _build(sys.argv[1], int(sys.argv[2]))
