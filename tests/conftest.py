@@ -26,7 +26,14 @@ def pytest_collection_modifyitems(items):
         transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
             {"transactional_db", "live_server"} & set(item.fixturenames)
         )
-        if transactional and "django_db_serialized_rollback" not in item.fixturenames:
+        if not transactional:
+            continue
+        # pytest-django reads the closest django_db marker, and the fixture for unmarked tests.
+        if marker is not None and not marker.kwargs.get("serialized_rollback"):
+            item.add_marker(
+                pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True)
+            )
+        if "django_db_serialized_rollback" not in item.fixturenames:
             item.fixturenames.append("django_db_serialized_rollback")
 
 
