@@ -10,8 +10,7 @@ from rest_framework.views import APIView
 from billing.models import Order, PaymentStatus
 from billing.selectors import campaign_of_company, order_get, order_invoice
 from billing.services import order_create, payment_start
-from licences.api import ErrorSerializer
-from register.errors import NotFound
+from register.errors import ErrorSerializer, NotFound
 
 
 class OrderLineInput(serializers.Serializer):

@@ -30,7 +30,7 @@ from campaigns.services import (
     opt_out_remove,
     opt_outs_upload,
 )
-from licences.api import ErrorSerializer
+from register.errors import ErrorSerializer
 
 
 class CampaignSerializer(serializers.Serializer):

@@ -20,8 +20,7 @@ from campaigns.downloads import (
 )
 from campaigns.models import DownloadKind, DownloadStatus
 from campaigns.selectors import campaign_get
-from licences.api import ErrorSerializer
-from register.errors import DomainError
+from register.errors import DomainError, ErrorSerializer
 
 
 class DownloadSerializer(serializers.Serializer):

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from complaints.models import CaseChannel, CaseKind
 from complaints.selectors import case_due, case_for_company, cases_for_company
 from complaints.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, case_file
-from licences.api import ErrorSerializer
+from register.errors import ErrorSerializer
 
 ERRORS = {401: ErrorSerializer}
 

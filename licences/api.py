@@ -7,14 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from licences.selectors import credit_balances, licences_for_company
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one error shape of the API (config.api.api_exception_handler)."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField()
-
+from register.errors import ErrorSerializer
 
 ERRORS = {401: ErrorSerializer}
 

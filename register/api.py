@@ -10,8 +10,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from licences.api import ErrorSerializer
 from register.calling import Exemption, calling_window
+from register.errors import ErrorSerializer
 
 # Calling hours before CTM 2012 or centuries ahead answer no real question, and outside these
 # years time zones show offsets in seconds (before 1940) or dates overflow.

@@ -5,6 +5,7 @@ and views turn them into form errors or messages (STYLE 12).
 """
 
 from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
 
 
 class DomainError(Exception):
@@ -39,3 +40,10 @@ class InsufficientCredits(DomainError):
     code = "insufficient_credits"
     message = _("Not enough credits.")
     status = 402
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the API, for the schema (config.api.api_exception_handler)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()

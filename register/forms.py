@@ -22,6 +22,7 @@ def example_numbers(region: str) -> tuple[str, str]:
         phonenumbers.format_number(fixed, PhoneNumberFormat.INTERNATIONAL),
     )
 
+
 YES, NO = "yes", "no"
 
 

@@ -5,7 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from licences.api import ErrorSerializer
+from register.errors import ErrorSerializer
 from uploads.models import FileStatus, RowReason
 from uploads.selectors import registration_file_get, registration_file_rows
 from uploads.services import (
