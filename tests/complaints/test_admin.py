@@ -18,7 +18,8 @@ from complaints.tasks import letter_deliver
 
 pytestmark = pytest.mark.django_db
 
-NL_HOST = {"HTTP_HOST": "nl.localhost"}
+# The admin speaks the register's default language (nl) unless asked; these tests read the English.
+NL_HOST = {"HTTP_HOST": "nl.localhost", "HTTP_ACCEPT_LANGUAGE": "en"}
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 LIST = "/admin/complaints/case/"
 

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
@@ -24,6 +24,13 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """The register's default language is nl; these tests read the English, dates included."""
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def company():
     return CompanyFactory(register=get_register("nl"), billing_email="admin@energie.example")
@@ -31,7 +38,7 @@ def company():
 
 def client_for(company, key: str = "dnc_cases_key", **key_fields) -> APIClient:
     ApiKeyFactory(company=company, raw=key, **key_fields)
-    client = APIClient(HTTP_HOST=f"{company.register.slug}.localhost")
+    client = APIClient(HTTP_HOST=f"{company.register.slug}.localhost", HTTP_ACCEPT_LANGUAGE="en")
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     return client
 
