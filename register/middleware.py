@@ -32,6 +32,11 @@ class RegisterMiddleware:
         if request.register is None:
             if request.path in HOSTLESS_PATHS:
                 return self.get_response(request)
+            # The language middleware never runs for this request: pick the 404 page's language
+            # here, or it would be whatever the thread served last.
+            translation.activate(
+                RegisterLanguageMiddleware.choose(request, [code for code, _ in settings.LANGUAGES])
+            )
             raise Http404("No register answers on this host.")
         with scope(register=request.register):
             return self.get_response(request)

@@ -108,3 +108,17 @@ def test_category_masks_round_trip(nl, codes, mask):
 
 def test_a_register_without_categories_blocks_everything(be):
     assert be.category_mask([]) == ALL_CATEGORIES
+
+
+@pytest.mark.parametrize(
+    ("host", "language", "text"),
+    [
+        ("nl.localhost", "nl", "Pagina niet gevonden"),
+        ("be.localhost", "en", "Page not found"),
+        ("unknown.localhost", "nl", "Pagina niet gevonden"),
+    ],
+)
+def test_a_missing_page_is_a_404_page_in_the_visitors_language(client, host, language, text):
+    response = client.get("/no-such-page/", HTTP_HOST=host, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 404
+    assert text in response.text
