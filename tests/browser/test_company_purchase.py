@@ -91,7 +91,7 @@ def test_sign_up_buy_marking_1_and_download_the_invoice(
     shot("portal-licences")
 
     menu(page, "Invoices")
-    download_link = page.get_by_role("link", name=re.compile("^Download"))
+    download_link = page.get_by_role("table").get_by_role("link", name=re.compile("^Download"))
     for _ in range(60):
         if download_link.count():
             break
