@@ -27,30 +27,16 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django_scopes import scopes_disabled
 
-from bench.common import nl_register_file
+from bench.common import nl_register_file, use_scratch_database
 
 DATABASE = "dnc_bench_checks"
 CLIENTS = 8
 WARM_UP = 200
 # Numbers a minute for the be company: above what one run checks, within the product field.
 BE_LIMIT = 32_000
-
-
-def _use_database() -> None:
-    """As bench.common.use_scratch_database, under this bench's own name."""
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{DATABASE}"')
-    connections["default"].close()
-    settings.DATABASES["default"]["NAME"] = DATABASE
-    connections["default"].settings_dict["NAME"] = DATABASE
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def _load_register(rows: int) -> list[str]:
@@ -249,7 +235,7 @@ def run() -> list[str]:
     requests = int(os.environ.get("BENCH_CHECKS_REQUESTS", 4_000))
     batches = int(os.environ.get("BENCH_CHECKS_BATCHES", 20))
     seconds = float(os.environ.get("BENCH_CHECKS_SECONDS", 60))
-    _use_database()
+    use_scratch_database(DATABASE)
     known = _load_register(rows)
     companies = _companies()
     rng = random.Random(rows)

@@ -26,7 +26,7 @@ _CATEGORY_MIX = (
 )
 
 
-def use_scratch_database(name: str = SCRATCH_DATABASE) -> str:
+def use_scratch_database(name: str = SCRATCH_DATABASE, *, migrate: bool = True) -> str:
     """Point Django at a scratch database, created and migrated here, never the developer's data.
 
     Must run before anything opened the default connection to the developer's database. A
@@ -40,9 +40,10 @@ def use_scratch_database(name: str = SCRATCH_DATABASE) -> str:
     connections["default"].close()
     default["NAME"] = name
     connections["default"].settings_dict["NAME"] = name
-    from django.core.management import call_command
+    if migrate:
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0, interactive=False)
+        call_command("migrate", verbosity=0, interactive=False)
     return name
 
 

@@ -21,28 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django_scopes import scopes_disabled
 
-from bench.common import nl_register_file
+from bench.common import nl_register_file, use_scratch_database
 
 DATABASE = "dnc_bench_download_{rows}"
-
-
-def _use_database(name: str, *, migrate: bool = True) -> None:
-    """As bench.common.use_scratch_database, under this bench's own name."""
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    connections["default"].close()
-    settings.DATABASES["default"]["NAME"] = name
-    connections["default"].settings_dict["NAME"] = name
-    if migrate:
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0, interactive=False)
 
 
 def _register_of_size(register, rows: int) -> float | None:
@@ -139,7 +123,7 @@ def run() -> list[str]:
     lines = []
     with scopes_disabled(), tempfile.TemporaryDirectory() as scratch:
         for rows in sizes:
-            _use_database(DATABASE.format(rows=rows))
+            use_scratch_database(DATABASE.format(rows=rows))
             register = Register.objects.get(slug="nl")
             company = _company(register)
             loaded = _register_of_size(register, rows)
@@ -182,7 +166,7 @@ def _build(database: str, download_id: int) -> None:
 
     django.setup()
     # The parent migrated: the child's memory before the build is Django's alone.
-    _use_database(database, migrate=False)
+    use_scratch_database(database, migrate=False)
     from campaigns.downloads import download_build
 
     before = _peak_rss_mb()

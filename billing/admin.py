@@ -25,9 +25,9 @@ from billing.models import (
 from billing.services import credit_note_issue
 from register.admin import ReadOnlyAdmin
 from register.errors import DomainError
+from register.spreadsheets import spreadsheet_safe
 
 # A spreadsheet runs a text cell that starts with one of these as a formula (SPEC §17).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_COLUMNS = [
     ("number", _("number")),
@@ -46,11 +46,6 @@ CSV_COLUMNS = [
 ]
 TEXT_COLUMNS = {"number", "kind", "customer_name", "customer_vat_id", "customer_chamber_number"}
 TEXT_COLUMNS |= {"payment_reference", "corrects"}
-
-
-def spreadsheet_safe(value: str) -> str:
-    """Text that a spreadsheet shows as text: a leading quote defuses formulas."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def invoice_csv_row(invoice: Invoice) -> list[str]:

@@ -10,10 +10,10 @@ from campaigns.models import Campaign, CompanyOptOut, ProviderStatus
 from licences.models import Company
 from register.errors import NotFound
 from register.phone import format_international
+from register.spreadsheets import spreadsheet_safe
 
 # A spreadsheet runs a text cell that starts with one of these as a formula (SPEC §17); an
 # international number ("+31 6 …") is one of them.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def campaigns_for_company(*, company: Company) -> QuerySet[Campaign]:
@@ -33,11 +33,6 @@ def campaign_get(*, company: Company, campaign_id: int) -> Campaign:
 
 def opt_outs_for_company(*, company: Company) -> QuerySet[CompanyOptOut]:
     return CompanyOptOut.objects.filter(company=company)
-
-
-def spreadsheet_safe(value: str) -> str:
-    """Text a spreadsheet shows as text: a leading quote defuses a formula."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def opt_outs_export_rows(*, company: Company) -> Iterator[list[str]]:

@@ -10,7 +10,7 @@ from django.db import DatabaseError, transaction
 from django_scopes import scopes_disabled
 from pypdf import PdfReader
 
-from billing.admin import invoice_csv_row, spreadsheet_safe
+from billing.admin import invoice_csv_row
 from billing.models import Invoice, InvoiceImmutable, InvoiceLine
 from billing.services import (
     credit_note_issue,
@@ -21,6 +21,7 @@ from billing.services import (
     payment_sync,
 )
 from register.errors import DomainError
+from register.spreadsheets import spreadsheet_safe
 from tests.factories import CampaignFactory, CompanyFactory, UserFactory, get_register
 
 pytestmark = pytest.mark.django_db
