@@ -1,5 +1,7 @@
 """Campaigns: what a company calls for, and who runs the calls (SPEC §6)."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -235,3 +237,121 @@ class Download(models.Model):
     @property
     def usable_until(self):
         return self.extended_until or self.valid_until
+
+
+class CallFileStatus(models.TextChoices):
+    # Uploaded in the portal and waiting for the user to confirm the detected settings; the API
+    # queues at once and never shows a draft.
+    DRAFT = "draft", _("awaiting confirmation")
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("marking")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+    REJECTED = "rejected", _("rejected")
+
+
+class FileKind(models.TextChoices):
+    DELIMITED = "csv", _("text (CSV/TXT)")
+    XLSX = "xlsx", _("Excel workbook (XLSX)")
+
+
+def call_file_path(instance, filename: str) -> str:
+    # An unguessable name: the upload is never served back; the user's own name is `filename`.
+    return f"call-files/{instance.register.slug}/{secrets.token_urlsafe(24)}"
+
+
+class CallFile(models.Model):
+    """A call file a company had marked against the register (a scrub, SPEC §8), and its proof.
+
+    The upload and its result are deleted when the use period ends (SPEC §8.9); this record, its
+    counts and the certificate stay as the proof of consultation an inspector asks for.
+    `rows_total` counts the data records offered (blank lines are none): what nl charges.
+    """
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="call_files", verbose_name=_("company")
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="call_files", verbose_name=_("campaign")
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    file = models.FileField(_("file"), upload_to=call_file_path, max_length=200, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    # How the file is read: detected at upload, corrected by the user or the API's fields.
+    kind = models.CharField(_("file type"), max_length=4, choices=FileKind.choices)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    delimiter = models.CharField(_("delimiter"), max_length=1, blank=True)
+    has_header = models.BooleanField(_("first row is a header"), default=False)
+    phone_column = models.PositiveSmallIntegerField(_("phone column (1-based)"), default=1)
+    opt_in_column = models.PositiveSmallIntegerField(
+        _("opt-in date column (1-based)"), null=True, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=CallFileStatus.choices, default=CallFileStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    rows_total = models.PositiveIntegerField(_("records"), null=True, blank=True)
+    rows_blocked = models.PositiveIntegerField(_("blocked"), null=True, blank=True)
+    rows_callable = models.PositiveIntegerField(_("callable"), null=True, blank=True)
+    rows_invalid = models.PositiveIntegerField(_("invalid"), null=True, blank=True)
+    rows_out_of_scope = models.PositiveIntegerField(
+        _("outside the register"), null=True, blank=True
+    )
+    credits_charged = models.PositiveIntegerField(_("credits charged"), default=0)
+    result = models.FileField(_("marked file"), max_length=200, blank=True)
+    certificate = models.FileField(_("certificate"), max_length=200, blank=True)
+    # The register's state the marking used: every change before this moment is in the result.
+    register_as_of = models.DateTimeField(_("register as of"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    error_code = models.CharField(_("error code"), max_length=40, blank=True)
+    error_message = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    files_deleted_at = models.DateTimeField(_("files deleted at"), null=True, blank=True)
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("call file")
+        verbose_name_plural = _("call files")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The campaign's history of scrubs in the portal, newest first.
+            models.Index(fields=["campaign", "-created_at"], name="call_file_campaign"),
+            # The daily retention purge: finished files whose use period has ended.
+            models.Index(
+                fields=["valid_until"],
+                condition=Q(files_deleted_at__isnull=True, valid_until__isnull=False),
+                name="call_file_to_purge",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=CallFileStatus.DONE)
+                | Q(
+                    rows_total=models.F("rows_blocked")
+                    + models.F("rows_callable")
+                    + models.F("rows_invalid")
+                    + models.F("rows_out_of_scope"),
+                    valid_until__isnull=False,
+                ),
+                name="call_file_done_counts_add_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="call_file_progress_is_a_percentage"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
