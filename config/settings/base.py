@@ -105,6 +105,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 MEDIA_URL = "/media/"
 
+# Call files (SPEC §8.8): larger uploads are refused before they are stored.
+CALL_FILE_MAX_BYTES = env.int("CALL_FILE_MAX_BYTES", default=200 * 1024 * 1024)
+CALL_FILE_MAX_ROWS = env.int("CALL_FILE_MAX_ROWS", default=5_000_000)
+
 # The register answering on localhost and 127.0.0.1 (SPEC §3).
 DEFAULT_REGISTER = env.str("DEFAULT_REGISTER", default="nl")
 
@@ -129,6 +133,11 @@ CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# A task whose worker died (acks_late) goes back to the queue after this many seconds; the
+# jobs' own claims make a redelivery of work still running elsewhere a no-op.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=30 * 60)
+}
 CELERY_BEAT_SCHEDULE = {
     "purge-unconfirmed-blocks": {
         "task": "register.tasks.purge_unconfirmed_blocks",
@@ -141,6 +150,10 @@ CELERY_BEAT_SCHEDULE = {
     "complaint-deadline-reminders": {
         "task": "complaints.tasks.deadline_reminders",
         "schedule": crontab(hour=6, minute=35),
+    },
+    "purge-call-files": {
+        "task": "campaigns.tasks.call_files_purge",
+        "schedule": crontab(hour=2, minute=25),
     },
     "expire-licences": {
         "task": "licences.tasks.expire_licences",
