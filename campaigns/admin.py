@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign
+from campaigns.models import CallFile, Campaign
+from register.admin import ReadOnlyAdmin
 
 
 @admin.register(Campaign)
@@ -26,3 +28,63 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CallFile)
+class CallFileAdmin(ReadOnlyAdmin):
+    """Scrubs are records of what a company did and proof of it: staff read, never change."""
+
+    list_display = [
+        "filename",
+        "company",
+        "campaign",
+        "status",
+        "rows_total",
+        "credits_charged",
+        "valid_until",
+        "created_at",
+    ]
+    list_filter = ["status", "kind", "created_at"]
+    search_fields = ["filename", "sha256", "company__name", "campaign__name"]
+    list_select_related = ["company", "campaign"]
+    date_hierarchy = "created_at"
+    fieldsets = [
+        (None, {"fields": ["company", "campaign", "uploaded_by", "filename", "sha256", "size"]}),
+        (
+            _("How the file is read"),
+            {
+                "fields": [
+                    "kind",
+                    "encoding",
+                    "delimiter",
+                    "has_header",
+                    "phone_column",
+                    "opt_in_column",
+                ]
+            },
+        ),
+        (
+            _("Outcome"),
+            {
+                "fields": [
+                    "status",
+                    "progress",
+                    "error_code",
+                    "error_message",
+                    "rows_total",
+                    "rows_blocked",
+                    "rows_callable",
+                    "rows_invalid",
+                    "rows_out_of_scope",
+                    "credits_charged",
+                    "register_as_of",
+                    "valid_until",
+                    "certificate",
+                ]
+            },
+        ),
+        (
+            _("Times"),
+            {"fields": ["created_at", "started_at", "finished_at", "files_deleted_at"]},
+        ),
+    ]

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from django.db import connection, models
-from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
@@ -31,12 +30,10 @@ from campaigns.services import campaign_purposes
 from licences.models import (
     Company,
     CreditEntry,
-    Licence,
     LicenceProduct,
-    LicenceStatus,
     ProductKind,
 )
-from licences.selectors import register_today
+from licences.selectors import access_licence_in_force, register_today
 from licences.services import credits_spend
 from register.errors import DomainError, LicenceRequired
 from register.models import ALL_CATEGORIES, Register
@@ -99,22 +96,6 @@ def checks_charge_credits(register: Register) -> bool:
     return not LicenceProduct.objects.filter(register=register, kind=ProductKind.ACCESS).exists()
 
 
-def _access_licence(*, company: Company, today: datetime.date) -> Licence | None:
-    """The company's access licence in force today; a cancelled one runs to its end date."""
-    return (
-        Licence.objects.filter(
-            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
-            company=company,
-            product__kind=ProductKind.ACCESS,
-            status__in=[LicenceStatus.ACTIVE, LicenceStatus.CANCELLED],
-            starts_on__lte=today,
-        )
-        .select_related("product")
-        .order_by(F("product__checks_per_minute").desc(nulls_last=True))
-        .first()
-    )
-
-
 def _purpose(register: Register, purpose: str | None, campaign: Campaign | None) -> str:
     purpose = purpose or (
         campaign.purpose if campaign is not None else campaign_purposes(register)[0]
@@ -150,7 +131,7 @@ def _lookup(*, register: Register, company: Company, numbers: list[int]):
 
 
 def _take_rate(*, company: Company, units: int) -> None:
-    licence = _access_licence(company=company, today=register_today(company.register))
+    licence = access_licence_in_force(company=company, today=register_today(company.register))
     if licence is None:
         raise LicenceRequired(_("Number checks need an active licence of this register."))
     limit = licence.product.checks_per_minute or DEFAULT_CHECKS_PER_MINUTE

@@ -3,7 +3,14 @@
 from celery import shared_task
 from django_scopes import scopes_disabled
 
+from campaigns import marking
 from campaigns.downloads import STALE_AFTER, download_build
+
+# A 5,000,000-record file marks in well under a minute; the limits are far above that and below
+# the broker's visibility timeout (30 minutes), after which a task whose worker died is delivered
+# again and the job's advisory lock tells a live run from a dead one.
+MARK_SOFT_TIME_LIMIT = 15 * 60
+MARK_TIME_LIMIT = MARK_SOFT_TIME_LIMIT + 60
 
 
 # A 10,000,000-number register streams in well under a minute; the limit is far above that and
@@ -18,3 +25,18 @@ def download_build_task(download_id: int) -> None:
     # A task serves one download by id; its register is the download's own.
     with scopes_disabled():
         download_build(download_id=download_id)
+
+
+@shared_task(acks_late=True, time_limit=MARK_TIME_LIMIT, soft_time_limit=MARK_SOFT_TIME_LIMIT)
+def call_file_mark_task(call_file_id: int) -> None:
+    """Marks a queued call file; a second delivery finds it claimed (or finished) and leaves."""
+    # A task serves one call file by id; its register is the file's own.
+    with scopes_disabled():
+        marking.call_file_mark(call_file_id=call_file_id)
+
+
+@shared_task(name="campaigns.tasks.call_files_purge")
+def call_files_purge() -> int:
+    """Daily: deletes the call files whose use period has ended (SPEC §8.9)."""
+    with scopes_disabled():
+        return marking.call_files_purge()

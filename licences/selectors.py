@@ -4,7 +4,7 @@ import calendar
 import datetime
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from licences.models import (
@@ -14,6 +14,7 @@ from licences.models import (
     LicenceProduct,
     LicenceStatus,
     Membership,
+    ProductKind,
     Term,
 )
 from register.models import Register
@@ -102,6 +103,23 @@ def credit_balance(*, campaign) -> int:
     return (
         CreditAccount.objects.filter(campaign=campaign).values_list("balance", flat=True).first()
         or 0
+    )
+
+
+def access_licence_in_force(*, company: Company, today: datetime.date) -> Licence | None:
+    """The company's access licence in force today (be: checks, downloads and scrubs are included
+    in it); a cancelled one runs to its end date. The most generous rate limit first."""
+    return (
+        Licence.objects.filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+            company=company,
+            product__kind=ProductKind.ACCESS,
+            status__in=[LicenceStatus.ACTIVE, LicenceStatus.CANCELLED],
+            starts_on__lte=today,
+        )
+        .select_related("product")
+        .order_by(F("product__checks_per_minute").desc(nulls_last=True))
+        .first()
     )
 
 

@@ -1,0 +1,497 @@
+"""Marking call files (SPEC §8): the job's rules row by row, charging, licences, the upload,
+drafts, access, the advisory lock and retention."""
+
+import datetime
+import hashlib
+import io
+import os
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from campaigns.marking import (
+    LOCK_SPACE,
+    MARK_HEADER,
+    call_file_confirm,
+    call_file_get,
+    call_file_mark,
+    call_file_preview,
+    call_file_progress,
+    call_file_result_filename,
+    call_file_upload,
+    call_files_for_company,
+    call_files_purge,
+)
+from campaigns.models import CallFile, CallFileStatus, CompanyOptOut, ProviderStatus
+from licences.models import CreditAccount, CreditEntry
+from register.errors import DomainError, NotFound
+from register.models import ALL_CATEGORIES, BlockedNumber, Channel
+from tests.factories import (
+    CampaignFactory,
+    CompanyFactory,
+    CreditAccountFactory,
+    LicenceFactory,
+    get_product,
+)
+from uploads.intake import IntakeError
+
+pytestmark = pytest.mark.django_db
+
+REGISTERED_ON = datetime.date(2015, 3, 2)
+# nl category bits, in the register's order: commercial, ideal, charity.
+COMMERCIAL, IDEAL, CHARITY = 1, 2, 4
+
+
+def register_numbers(register, numbers: dict[int, int]) -> None:
+    with scopes_disabled():
+        BlockedNumber.objects.bulk_create(
+            BlockedNumber(
+                register=register,
+                number=number,
+                categories=mask,
+                registered_on=REGISTERED_ON,
+                channel=Channel.WEB,
+            )
+            for number, mask in numbers.items()
+        )
+
+
+def opt_out(company, *numbers: int) -> None:
+    with scopes_disabled():
+        for number in numbers:
+            CompanyOptOut.objects.create(
+                register=company.register, company=company, number=number, source="portal"
+            )
+
+
+def set_balance(campaign, balance: int) -> CreditAccount:
+    account = CreditAccountFactory(campaign=campaign)
+    account.balance = balance
+    with scopes_disabled():
+        account.save(update_fields=["balance"])
+    return account
+
+
+def upload(campaign, content: bytes, *, filename="calls.csv", company=None, **kwargs):
+    company = company or campaign.company
+    with scope(register=company.register):
+        return call_file_upload(
+            company=company,
+            campaign=campaign,
+            uploaded_by=None,
+            upload=io.BytesIO(content),
+            filename=filename,
+            confirm=kwargs.pop("confirm", True),
+            **kwargs,
+        )
+
+
+def mark(call_file) -> CallFile:
+    with scopes_disabled():
+        call_file_mark(call_file_id=call_file.pk)
+        return CallFile.objects.get(pk=call_file.pk)
+
+
+def result_bytes(call_file) -> bytes:
+    with call_file.result.open("rb") as result:
+        return result.read()
+
+
+@pytest.fixture
+def nl_campaign(nl, media_root):
+    """An nl campaign (purpose commercial) with 1,000 credits."""
+    campaign = CampaignFactory(company=CompanyFactory(register=nl))
+    set_balance(campaign, 1_000)
+    return campaign
+
+
+# Seed 001 (the consumer's latest act prevails) and SPEC §8.4/§8.5, one row per rule:
+# (case, phone as typed, opt-in date, status, reason, dnc_number, dnc_registered_on).
+CASES = [
+    ("registered for every category", "0612345601", "", "BLOCKED", "REGISTERED",
+     "+31612345601", "2015-03-02"),
+    ("registered for the purpose only", "06-1234 5602", "", "BLOCKED", "REGISTERED",
+     "+31612345602", "2015-03-02"),
+    ("registered for another category only", "+31 6 12345603", "", "CALLABLE", "",
+     "+31612345603", "2015-03-02"),
+    ("not registered", "0612345699", "", "CALLABLE", "", "+31612345699", ""),
+    ("company opt-out", "0612345610", "", "BLOCKED", "COMPANY_OPT_OUT", "+31612345610", ""),
+    ("opt-out beats a later opt-in", "0612345611", "2020-01-01", "BLOCKED", "COMPANY_OPT_OUT",
+     "+31612345611", "2015-03-02"),
+    ("opt-in after registration", "0612345604", "2016-01-01", "CALLABLE",
+     "OPT_IN_AFTER_REGISTRATION", "+31612345604", "2015-03-02"),
+    ("opt-in day first with time", "0612345605", "03/03/2015 10:15", "CALLABLE",
+     "OPT_IN_AFTER_REGISTRATION", "+31612345605", "2015-03-02"),
+    ("opt-in on the day of registration", "0612345606", "02-03-2015", "BLOCKED", "REGISTERED",
+     "+31612345606", "2015-03-02"),
+    ("opt-in before registration", "0612345607", "2014-12-31", "BLOCKED", "REGISTERED",
+     "+31612345607", "2015-03-02"),
+    ("opt-in on a number not registered", "0612345698", "2016-01-01", "CALLABLE", "",
+     "+31612345698", ""),
+    ("invalid", "12345", "", "INVALID", "INVALID_NUMBER", "", ""),
+    ("no number at all", "", "", "INVALID", "INVALID_NUMBER", "", ""),
+    ("foreign", "+32 470 12 34 56", "", "OUT_OF_SCOPE", "FOREIGN_NUMBER", "+32470123456", ""),
+    ("service number", "0900-1234567", "", "OUT_OF_SCOPE", "", "+319001234567", ""),
+    ("emergency number", "112", "", "OUT_OF_SCOPE", "", "", ""),
+    ("duplicate, first", "0612345601", "", "BLOCKED", "REGISTERED", "+31612345601",
+     "2015-03-02"),
+    ("duplicate, again", "0031612345601", "", "BLOCKED", "REGISTERED", "+31612345601",
+     "2015-03-02"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def nl_numbers(nl, nl_campaign):
+    register_numbers(
+        nl,
+        {
+            31612345601: ALL_CATEGORIES,
+            31612345602: COMMERCIAL,
+            31612345603: IDEAL | CHARITY,
+            31612345604: ALL_CATEGORIES,
+            31612345605: COMMERCIAL,
+            31612345606: ALL_CATEGORIES,
+            31612345607: ALL_CATEGORIES,
+            31612345611: ALL_CATEGORIES,
+        },
+    )
+    opt_out(nl_campaign.company, 31612345610, 31612345611)
+
+
+def test_marking_marks_each_row_by_the_rules_of_section_8(nl_campaign, nl_numbers):
+    lines = ["name;phone;opt-in date\r\n"]
+    for case, phone, opt_in, *_expected in CASES:
+        lines.append(f"{case};{phone};{opt_in}\r\n")
+        if case == "invalid":
+            # Blank lines are no records: kept in the result, never charged (SPEC §8.6).
+            lines.append("\r\n;;\r\n")
+    content = "".join(lines).encode("cp1252")
+
+    call_file = mark(upload(nl_campaign, content))
+
+    assert call_file.status == CallFileStatus.DONE, call_file.error_message
+    assert (call_file.phone_column, call_file.opt_in_column) == (2, 3)
+    marked = result_bytes(call_file).decode("cp1252").split("\r\n")
+    assert marked[0] == "name;phone;opt-in date;" + ";".join(MARK_HEADER)
+    records = [line for line in marked[1:] if line.strip(";")]
+    wrong = [
+        (case, got)
+        for (case, phone, opt_in, *expected), got in zip(CASES, records, strict=True)
+        if got != ";".join([case, phone, opt_in, *expected])
+    ]
+    assert wrong == []
+    assert call_file.rows_total == len(CASES)
+    assert (
+        call_file.rows_blocked,
+        call_file.rows_callable,
+        call_file.rows_invalid,
+        call_file.rows_out_of_scope,
+    ) == tuple(
+        sum(case[3] == status for case in CASES)
+        for status in ("BLOCKED", "CALLABLE", "INVALID", "OUT_OF_SCOPE")
+    )
+
+
+def test_marking_keeps_every_original_byte_and_appends_the_marks(nl_campaign, nl_numbers):
+    content = b'"Jansen, P.";0612345601\n\n"de Vries";0612345699\n'
+
+    call_file = mark(upload(nl_campaign, content, overrides={"has_header": False}))
+
+    assert result_bytes(call_file) == (
+        b'"Jansen, P.";0612345601;BLOCKED;REGISTERED;+31612345601;2015-03-02\n'
+        b"\n"
+        b'"de Vries";0612345699;CALLABLE;;+31612345699;\n'
+    )
+
+
+def test_marking_charges_one_credit_per_record_offered_once(nl_campaign, nl_numbers):
+    content = b"phone\n0612345601\n\n0612345601\n12345\n"
+    call_file = upload(nl_campaign, content)
+
+    call_file = mark(call_file)
+    # A second delivery of the task finds it done and charges nothing more.
+    mark(call_file)
+
+    with scopes_disabled():
+        entries = list(CreditEntry.objects.filter(reference=f"call-file:{call_file.pk}"))
+        balance = CreditAccount.objects.get(campaign=nl_campaign).balance
+    assert [(entry.delta, entry.reason) for entry in entries] == [(-3, "scrub")]
+    assert (call_file.rows_total, call_file.credits_charged, balance) == (3, 3, 997)
+    assert call_file.valid_until == timezone.localdate() + datetime.timedelta(days=28)
+    assert call_file.register_as_of is not None
+    assert call_file_progress(call_file=call_file) == 100
+
+
+def test_marking_with_too_few_credits_is_rejected_naming_both_numbers(nl, media_root):
+    campaign = CampaignFactory(company=CompanyFactory(register=nl))
+    set_balance(campaign, 3)
+    content = b"phone\n" + b"".join(b"06123456%02d\n" % n for n in range(5))
+
+    call_file = mark(upload(campaign, content))
+
+    assert call_file.status == CallFileStatus.REJECTED
+    assert call_file.error_code == "insufficient_credits"
+    assert "5" in call_file.error_message and "3" in call_file.error_message
+    with scopes_disabled():
+        assert not CreditEntry.objects.filter(reason="scrub").exists()
+        assert CreditAccount.objects.get(campaign=campaign).balance == 3
+    assert not call_file.result and not call_file.certificate
+    assert call_file.rows_total is None
+
+
+def test_be_marking_without_an_access_licence_is_rejected(be, media_root):
+    campaign = CampaignFactory(company=CompanyFactory(register=be))
+
+    call_file = mark(upload(campaign, b"telefoon\n0470123456\n"))
+
+    assert (call_file.status, call_file.error_code) == (CallFileStatus.REJECTED, "licence_required")
+
+
+def test_be_marking_with_an_access_licence_charges_nothing(be, media_root):
+    company = CompanyFactory(register=be)
+    LicenceFactory(company=company, product=get_product(be, "advertiser-small"))
+    campaign = CampaignFactory(company=company)
+    register_numbers(be, {32470123456: ALL_CATEGORIES})
+
+    call_file = mark(upload(campaign, b"telefoon\n0470123456\n0470123457\n"))
+
+    assert call_file.status == CallFileStatus.DONE, call_file.error_message
+    assert (call_file.rows_blocked, call_file.rows_callable, call_file.credits_charged) == (1, 1, 0)
+    with scopes_disabled():
+        assert not CreditEntry.objects.filter(reason="scrub").exists()
+    assert result_bytes(call_file) == (
+        b"telefoon;dnc_status;dnc_reason;dnc_number;dnc_registered_on\n"
+        b"0470123456;BLOCKED;REGISTERED;+32470123456;2015-03-02\n"
+        b"0470123457;CALLABLE;;+32470123457;\n"
+    )
+
+
+def test_marking_comes_with_a_certificate(nl_campaign, nl_numbers):
+    call_file = mark(upload(nl_campaign, b"phone\n0612345601\n"))
+
+    with call_file.certificate.open("rb") as certificate:
+        assert certificate.read(5) == b"%PDF-"
+    assert call_file.certificate.name.endswith(".pdf")
+    assert call_file.certificate.name != call_file.result.name
+
+
+def test_a_bad_opt_in_date_rejects_the_file_naming_the_line(nl_campaign):
+    content = b"phone;opt_in\n0612345601;2016-01-01\n0612345602;yesterday\n"
+
+    call_file = mark(upload(nl_campaign, content))
+
+    assert (call_file.status, call_file.error_code) == (
+        CallFileStatus.REJECTED,
+        "invalid_opt_in_date",
+    )
+    assert "3" in call_file.error_message
+    with scopes_disabled():
+        assert not CreditEntry.objects.filter(reason="scrub").exists()
+
+
+def test_a_file_bad_past_the_detection_is_rejected_by_the_job_and_costs_nothing(nl_campaign):
+    # Ragged far down the file: detection samples the head, the job reads every line.
+    content = b"name;phone\n" + b"x;0612345601\n" * 5_000 + b"x;0612345601;extra\n"
+
+    call_file = mark(upload(nl_campaign, content))
+
+    assert (call_file.status, call_file.error_code) == (CallFileStatus.REJECTED, "ragged_rows")
+    assert "5002" in call_file.error_message
+    with scopes_disabled():
+        assert not CreditEntry.objects.filter(reason="scrub").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"", "empty_file"),
+        (b"phone\n", "header_only"),
+        (b"\x00\x01\x02binary\x00", "binary_file"),
+    ],
+)
+def test_a_bad_upload_keeps_nothing(nl_campaign, media_root, content, code):
+    with pytest.raises(IntakeError) as raised:
+        upload(nl_campaign, content)
+
+    assert raised.value.code == code
+    with scopes_disabled():
+        assert not CallFile.objects.exists()
+    assert not any(path.is_file() for path in media_root.rglob("*"))
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(
+    nl_campaign, media_root, settings
+):
+    settings.CALL_FILE_MAX_BYTES = 100
+
+    with pytest.raises(IntakeError) as raised:
+        upload(nl_campaign, b"phone\n" + b"0612345601\n" * 20)
+
+    assert (raised.value.code, raised.value.status) == ("too_large", 413)
+    assert not any(path.is_file() for path in media_root.rglob("*"))
+
+
+def test_an_upload_stores_the_file_its_hash_and_the_detected_settings(nl_campaign):
+    content = b"naam|telefoon|toestemming\nJansen|0612345601|2020-01-01\n"
+
+    call_file = upload(nl_campaign, content, confirm=False)
+
+    assert call_file.status == CallFileStatus.DRAFT
+    assert call_file.sha256 == hashlib.sha256(content).hexdigest()
+    assert call_file.size == len(content)
+    assert (call_file.delimiter, call_file.has_header) == ("|", True)
+    assert (call_file.phone_column, call_file.opt_in_column) == (2, 3)
+    with call_file.file.open("rb") as stored:
+        assert stored.read() == content
+
+
+def test_a_draft_is_previewed_corrected_and_confirmed_once(
+    nl_campaign, django_capture_on_commit_callbacks
+):
+    content = b"home;mobile\n0201234567;0612345601\n"
+    call_file = upload(nl_campaign, content, confirm=False)
+    assert call_file_preview(call_file=call_file).settings.phone_column == call_file.phone_column
+
+    with scope(register=nl_campaign.register):
+        with django_capture_on_commit_callbacks() as callbacks:
+            confirmed = call_file_confirm(call_file=call_file, overrides={"phone_column": "mobile"})
+        with pytest.raises(DomainError) as again:
+            call_file_confirm(call_file=call_file, overrides={})
+
+    assert (confirmed.status, confirmed.phone_column) == (CallFileStatus.QUEUED, 2)
+    assert len(callbacks) == 1
+    assert again.value.code == "not_a_draft"
+    assert call_file_preview(call_file=confirmed).settings.phone_column == 2
+
+
+def test_a_cleared_opt_in_column_stays_cleared(nl_campaign):
+    call_file = upload(nl_campaign, b"phone;opt_in\n0612345601;2020-01-01\n", confirm=False)
+    assert call_file.opt_in_column == 2
+
+    with scope(register=nl_campaign.register):
+        confirmed = call_file_confirm(call_file=call_file, overrides={"opt_in_column": 0})
+
+    assert confirmed.opt_in_column is None
+    assert call_file_preview(call_file=confirmed).settings.opt_in_column is None
+
+
+def test_the_api_upload_queues_the_job_once_committed(
+    nl_campaign, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        call_file = upload(nl_campaign, b"phone\n0612345601\n", overrides={"phone_column": 1})
+
+    assert call_file.status == CallFileStatus.QUEUED
+    assert len(callbacks) == 1
+
+
+def test_a_draft_is_not_marked(nl_campaign):
+    call_file = upload(nl_campaign, b"phone\n0612345601\n", confirm=False)
+
+    assert mark(call_file).status == CallFileStatus.DRAFT
+
+
+def test_a_job_whose_lock_is_held_is_left_to_its_holder(nl_campaign):
+    call_file = upload(nl_campaign, b"phone\n0612345601\n")
+    with scopes_disabled():
+        CallFile.objects.filter(pk=call_file.pk).update(status=CallFileStatus.RUNNING)
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_SPACE + call_file.pk])
+        with scopes_disabled():
+            assert call_file_mark(call_file_id=call_file.pk) is None
+            assert CallFile.objects.get(pk=call_file.pk).status == CallFileStatus.RUNNING
+    finally:
+        other.close()
+
+
+def test_a_running_job_whose_lock_is_free_is_taken_over(nl_campaign, nl_numbers):
+    # Its worker died: the session ended and PostgreSQL let go of the lock.
+    call_file = upload(nl_campaign, b"phone\n0612345601\n")
+    with scopes_disabled():
+        CallFile.objects.filter(pk=call_file.pk).update(status=CallFileStatus.RUNNING, progress=40)
+
+    call_file = mark(call_file)
+
+    assert (call_file.status, call_file.rows_blocked, call_file.credits_charged) == (
+        CallFileStatus.DONE,
+        1,
+        1,
+    )
+
+
+def test_call_files_are_seen_by_uploader_advertiser_and_accepted_call_centre_only(nl, media_root):
+    advertiser, centre, outsider = (CompanyFactory(register=nl) for _ in range(3))
+    campaign = CampaignFactory(
+        company=advertiser, service_provider=centre, provider_status=ProviderStatus.ACCEPTED
+    )
+    call_file = upload(campaign, b"phone\n0612345601\n", company=centre, confirm=False)
+
+    with scope(register=nl):
+        for company in (advertiser, centre):
+            assert call_file_get(company=company, call_file_id=call_file.pk) == call_file
+            assert list(call_files_for_company(company=company)) == [call_file]
+        with pytest.raises(NotFound):
+            call_file_get(company=outsider, call_file_id=call_file.pk)
+        assert not call_files_for_company(company=outsider).exists()
+
+
+def test_another_companys_campaign_cannot_be_uploaded_to(nl_campaign, nl):
+    with pytest.raises(NotFound):
+        upload(nl_campaign, b"phone\n0612345601\n", company=CompanyFactory(register=nl))
+
+
+@pytest.mark.parametrize(
+    ("filename", "kind", "expected"),
+    [
+        ("calls.csv", "csv", "calls-marked.csv"),
+        ("Bel lijst.TXT", "csv", "Bel lijst-marked.TXT"),
+        ("calls", "csv", "calls-marked.csv"),
+        ("calls.xlsx", "xlsx", "calls-marked.xlsx"),
+        (".hidden", "csv", ".hidden-marked.csv"),
+    ],
+)
+def test_the_result_is_named_after_the_upload(filename, kind, expected):
+    assert call_file_result_filename(CallFile(filename=filename, kind=kind)) == expected
+
+
+def test_the_purge_deletes_the_files_of_ended_and_unproductive_jobs_and_old_drafts(
+    nl_campaign, nl_numbers
+):
+    done = mark(upload(nl_campaign, b"phone\n0612345601\n"))
+    current = mark(upload(nl_campaign, b"phone\n0612345602\n"))
+    rejected = mark(upload(nl_campaign, b"phone;opt_in\n0612345601;never\n"))
+    fresh_rejected = mark(upload(nl_campaign, b"phone;opt_in\n0612345601;never\n"))
+    draft = upload(nl_campaign, b"phone\n0612345601\n", confirm=False)
+    fresh_draft = upload(nl_campaign, b"phone\n0612345601\n", confirm=False)
+    long_ago = timezone.now() - datetime.timedelta(days=2)
+    with scopes_disabled():
+        CallFile.objects.filter(pk=done.pk).update(valid_until=datetime.date(2020, 1, 1))
+        CallFile.objects.filter(pk=rejected.pk).update(finished_at=long_ago)
+        CallFile.objects.filter(pk=draft.pk).update(created_at=long_ago)
+    upload_of_done, result_of_done = done.file.path, done.result.path
+
+    with scopes_disabled():
+        assert call_files_purge() == 3
+        assert call_files_purge() == 0
+
+    with scopes_disabled():
+        done.refresh_from_db()
+        assert done.files_deleted_at is not None
+        assert not done.file and not done.result and done.certificate
+        assert done.certificate.storage.exists(done.certificate.name)
+        for kept in (current, fresh_rejected, fresh_draft):
+            kept.refresh_from_db()
+            assert kept.files_deleted_at is None and kept.file.storage.exists(kept.file.name)
+        rejected.refresh_from_db()
+        assert rejected.files_deleted_at is not None and not rejected.file
+        assert not CallFile.objects.filter(pk=draft.pk).exists()
+    assert not any(os.path.exists(path) for path in (upload_of_done, result_of_done))
+
+
+def test_progress_reads_the_stored_value_while_running():
+    assert call_file_progress(call_file=CallFile(status=CallFileStatus.RUNNING, progress=42)) == 42
+    assert call_file_progress(call_file=CallFile(status=CallFileStatus.QUEUED)) == 0
