@@ -15,6 +15,7 @@ from django_scopes import scope
 
 from campaigns.checks import RateLimited, checks_charge_credits, numbers_check
 from campaigns.forms import CampaignForm, NumberSearchForm, OptOutForm, OptOutUploadForm
+from campaigns.marking import call_files_for_company
 from campaigns.models import Campaign, ProviderStatus
 from campaigns.selectors import (
     campaign_get,
@@ -35,6 +36,9 @@ from licences.selectors import credit_balance, licences_for_company
 from register.calling import calling_window
 from register.errors import DomainError, NotFound
 from register.phone import format_international
+
+# The campaign page shows its latest scrubs; older ones stay in the records (and the admin).
+CALL_FILE_HISTORY = 50
 
 
 def _invitations(company):
@@ -104,6 +108,9 @@ def campaign_detail(request, campaign_id: int):
             ],
             "balance": credit_balance(campaign=campaign),
             "calling": calling_window(register=request.register, at=timezone.now()),
+            "call_files": call_files_for_company(company=request.company).filter(campaign=campaign)[
+                :CALL_FILE_HISTORY
+            ],
         },
     )
 
