@@ -11,11 +11,15 @@ delimiter, the quote and the line breaks are the same single bytes whatever the 
 import codecs
 import csv
 import datetime
+import operator
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
+from itertools import islice
+from operator import methodcaller
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -28,7 +32,7 @@ ENCODINGS = ("utf-8-sig", "utf-8", "cp1252", "latin-1")
 DELIMITERS = (";", ",", "|", "\t")
 PREVIEW_RECORDS = 10
 
-_CHUNK_BYTES = 4 << 20
+_CHUNK_BYTES = 1 << 20
 # A line longer than this is not a line of a call file; reading on would only fill memory.
 _MAX_LINE_BYTES = 16 << 20
 _SAMPLE_BYTES = 256 << 10
@@ -568,28 +572,37 @@ def _parse_lines(
     return spans, None
 
 
-class _Chunk(NamedTuple):
-    text: str
+class _Plain(NamedTuple):
+    """A chunk without quotes, all its lines ending alike: split with str.split."""
+
     first_line: int
-    final: bool
+    lines: list[str]  # without their endings
+    ending: str  # "\n" or "\r\n"
+    terminated: bool  # whether the last line has its ending (only the file's last may not)
 
 
-def _text_chunks(path: Path, encoding: str) -> Iterator[tuple[bytes, _Chunk]]:
-    """The file as decoded pieces that end at a line break (the last one perhaps not)."""
-    decode = "utf-8" if encoding == "utf-8-sig" else encoding
+class _Quoted(NamedTuple):
+    """A chunk read with the csv module."""
+
+    lines: list[str]  # with their endings
+    spans: list[tuple[int, int, list[str]]]  # (first line, index after its last line, fields)
+
+
+def _byte_chunks(path: Path, encoding: str) -> Iterator[tuple[int, bytes, bool]]:
+    """The file (without a UTF-8 BOM) in pieces that end at a line break (the last one perhaps
+    not), with the number of the first line; NUL bytes refused."""
     with path.open("rb") as f:
+        if encoding != "utf-8-sig" or f.read(len(_BOM)) != _BOM:
+            f.seek(0)
         carry = b""
         first_line = 1
-        start = True
         while True:
             block = f.read(_CHUNK_BYTES)
             buffer = carry + block if carry else block
             final = not block
-            if start:
-                start = False
-                if encoding == "utf-8-sig" and buffer.startswith(_BOM):
-                    buffer = buffer[len(_BOM) :]
             if final:
+                if not buffer:
+                    return
                 piece, carry = buffer, b""
             else:
                 cut = buffer.rfind(b"\n")
@@ -608,47 +621,55 @@ def _text_chunks(path: Path, encoding: str) -> Iterator[tuple[bytes, _Chunk]]:
                 piece, carry = buffer[: cut + 1], buffer[cut + 1 :]
             if b"\x00" in piece:
                 raise _binary(first_line + _line_of(piece, piece.index(b"\x00")) - 1)
-            try:
-                text = piece.decode(decode)
-            except UnicodeDecodeError as e:
-                raise _undecodable(first_line + _line_of(piece, e.start) - 1, encoding) from None
-            yield piece, _Chunk(text, first_line, final)
+            yield first_line, piece, final
             if final:
                 return
             # Lone CRs are line breaks too; CRLF counts once.
             first_line += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
 
 
-def _plain(piece: bytes) -> bool:
-    """A chunk the fast path can split: no quote and no lone CR."""
-    return b'"' not in piece and piece.count(b"\r") == piece.count(b"\r\n")
-
-
-def _delimited_spans(path: Path, settings: FileSettings) -> Iterator[tuple[_Chunk, object]]:
-    """Per chunk: the fast path's lines (a list of str without endings) or the slow path's
-    (lines, spans). A record left open by a chunk is carried into the next one."""
+def _delimited_chunks(path: Path, settings: FileSettings) -> Iterator[_Plain | _Quoted]:
+    """The file decoded and split, chunk by chunk. A record a quoted chunk leaves open is carried
+    into the next chunk."""
+    decode = "utf-8" if settings.encoding == "utf-8-sig" else settings.encoding
     leftover, leftover_line = "", 0
-    for piece, chunk in _text_chunks(path, settings.encoding):
-        if not leftover and _plain(piece):
-            yield chunk, None
-            continue
-        text = leftover + chunk.text
-        first_line = leftover_line if leftover else chunk.first_line
+    for first_line, piece, final in _byte_chunks(path, settings.encoding):
+        try:
+            text = piece.decode(decode)
+        except UnicodeDecodeError as e:
+            line = first_line + _line_of(piece, e.start) - 1
+            raise _undecodable(line, settings.encoding) from None
+        if not leftover and b'"' not in piece:
+            crs, lfs = piece.count(b"\r"), piece.count(b"\n")
+            ending = "\n" if crs == 0 else "\r\n" if crs == lfs == piece.count(b"\r\n") else None
+            if ending is not None:
+                lines = text.split(ending)
+                terminated = lines[-1] == ""
+                if terminated:
+                    lines.pop()
+                yield _Plain(first_line, lines, ending, terminated)
+                continue
+        if leftover:
+            text, first_line = leftover + text, leftover_line
         lines = _LINE.findall(text)
         spans, open_at = _parse_lines(lines, settings.delimiter, first_line)
+        leftover = ""
         if open_at is not None:
-            if chunk.final:
+            if final:
                 raise _unbalanced(open_at)
             used = spans[-1][1] if spans else 0
             leftover, leftover_line = "".join(lines[used:]), open_at
             lines = lines[:used]
-        else:
-            leftover = ""
-        yield _Chunk(text, first_line, chunk.final), (lines, spans)
+        yield _Quoted(lines, spans)
+    if leftover:
+        raise _unbalanced(leftover_line)
 
 
 # ---------------------------------------------------------------------------------------------
 # Records
+
+# Builds a Record from a (line, fields) pair in C, without the Python-level __new__.
+_record = partial(tuple.__new__, Record)
 
 
 def intake_records(path: Path, settings: FileSettings) -> Iterator[Record]:
@@ -658,34 +679,51 @@ def intake_records(path: Path, settings: FileSettings) -> Iterator[Record]:
         return
     limit = django_settings.CALL_FILE_MAX_ROWS
     delimiter = settings.delimiter
-    strip = delimiter + _BLANK
+    split = methodcaller("split", delimiter)
+    blank_strip = methodcaller("strip", delimiter + _BLANK)
+    count_delimiters = methodcaller("count", delimiter)
     columns: int | None = None
     header_pending = settings.has_header
     header_line = None
     count = 0
-    for chunk, slow in _delimited_spans(path, settings):
-        if slow is None:
-            text = chunk.text.replace("\r\n", "\n") if "\r" in chunk.text else chunk.text
-            lines = text.split("\n")
-            if text.endswith("\n"):
-                lines.pop()
-            records = [
-                Record(line, value.split(delimiter))
-                for line, value in enumerate(lines, chunk.first_line)
-                if value.strip(strip)
-            ]
-        else:
-            _lines, spans = slow
-            records = [
-                Record(line, fields) for line, _end, fields in spans if not _is_blank(fields)
-            ]
+    for chunk in _delimited_chunks(path, settings):
+        # The fast path checks whole chunks with map() in C and makes each Record only when the
+        # consumer asks for it: a list of a chunk's records would outlive the young garbage
+        # collections and make Python's full collections (of the whole Django heap) frequent.
+        if isinstance(chunk, _Plain):
+            lines: Sequence[str] = chunk.lines
+            numbers: Sequence[int] = range(chunk.first_line, chunk.first_line + len(lines))
+            if not all(map(blank_strip, lines)):
+                kept = [
+                    (n, line) for n, line in zip(numbers, lines, strict=True) if blank_strip(line)
+                ]
+                numbers, lines = [n for n, _line in kept], [line for _n, line in kept]
+            if not lines:
+                continue
+            if columns is None:
+                columns = lines[0].count(delimiter) + 1
+                if header_pending:
+                    header_pending, header_line = False, numbers[0]
+                    numbers, lines = numbers[1:], lines[1:]
+            if set(map(count_delimiters, lines)) - {columns - 1}:
+                for n, line in zip(numbers, lines, strict=True):
+                    if line.count(delimiter) != columns - 1:
+                        found = line.count(delimiter) + 1
+                        raise _ragged(n, found, columns, settings.has_header)
+            if count + len(lines) > limit:
+                raise _too_many_rows(numbers[limit - count], limit)
+            count += len(lines)
+            yield from map(_record, zip(numbers, map(split, lines), strict=True))
+            continue
+        records = [
+            _record((line, fields)) for line, _end, fields in chunk.spans if not _is_blank(fields)
+        ]
         if not records:
             continue
         if columns is None:
             columns = len(records[0].fields)
             if header_pending:
-                header_pending = False
-                header_line = records[0].line
+                header_pending, header_line = False, records[0].line
                 records = records[1:]
         for record in records:
             if len(record.fields) != columns:
@@ -696,9 +734,7 @@ def intake_records(path: Path, settings: FileSettings) -> Iterator[Record]:
         yield from records
     if count == 0:
         if header_line is not None:
-            raise _error(
-                "header_only", _("The file has a header row but no data rows."), header_line
-            )
+            raise _header_only(header_line)
         raise _error("empty_file", _("The file is empty: it has no rows with data."))
 
 
@@ -724,20 +760,33 @@ def intake_write_marked(
 
 
 def _appended(values: Sequence[str], delimiter: str) -> str:
-    joined = delimiter.join(values)
-    if (
-        '"' in joined
-        or "\n" in joined
-        or "\r" in joined
-        or joined.count(delimiter) != len(values) - 1
-    ):
-        joined = delimiter.join(
-            f'"{v.replace(chr(34), chr(34) * 2)}"'
-            if (delimiter in v or '"' in v or "\n" in v or "\r" in v)
-            else v
-            for v in values
-        )
-    return delimiter + joined
+    """The values as fields to append, quoted only where they hold the delimiter, a quote or a
+    line break."""
+    return delimiter + delimiter.join(
+        f'"{v.replace(chr(34), chr(34) * 2)}"'
+        if (delimiter in v or '"' in v or "\n" in v or "\r" in v)
+        else v
+        for v in values
+    )
+
+
+def _tails(batch: list[Sequence[str]], delimiter: str) -> Iterable[str]:
+    """The appended text of each record of a batch, joined in C unless a value needs quotes."""
+    joined = list(map(delimiter.join, batch))
+    blob = "\n".join(joined)
+    plain = (
+        '"' not in blob
+        and "\r" not in blob
+        and blob.count("\n") == len(batch) - 1
+        and blob.count(delimiter) == sum(map(len, batch)) - len(batch)
+    )
+    if plain:
+        return map((delimiter).__add__, joined)
+    return [_appended(values, delimiter) for values in batch]
+
+
+def _batches(n: int, size: int = 512) -> Iterator[slice]:
+    return (slice(start, start + size) for start in range(0, n, size))
 
 
 def _delimited_write_marked(
@@ -748,66 +797,67 @@ def _delimited_write_marked(
     marks: Iterator[Sequence[str]],
 ) -> None:
     delimiter = settings.delimiter
-    strip = delimiter + _BLANK
+    blank_strip = methodcaller("strip", delimiter + _BLANK)
     encoding = "utf-8" if settings.encoding == "utf-8-sig" else settings.encoding
     header_pending = settings.has_header
-    header_text = _appended(header, delimiter)
 
-    def appended() -> Iterator[str]:
-        for values in marks:
-            yield _appended(values, delimiter)
-        yield None  # type: ignore[misc]
-
-    tails = appended()
-
-    def tail() -> str:
-        nonlocal header_pending
-        if header_pending:
-            header_pending = False
-            return header_text
-        value = next(tails)
-        if value is None:
+    def take(n: int) -> Iterable[str]:
+        batch = list(islice(marks, n))
+        if len(batch) != n:
             raise ValueError("fewer marks than records")
-        return value
+        return _tails(batch, delimiter)
 
-    with path.open("rb") as f:
-        if settings.encoding == "utf-8-sig" and f.read(len(_BOM)) == _BOM:
-            sink.write(_BOM)
-    for chunk, slow in _delimited_spans(path, settings):
-        out: list[str] = []
-        if slow is None:
-            lines = chunk.text.split("\n")
-            last = lines.pop()  # "" when the chunk ends with a line break
-            for value in lines:
-                if not value.strip(strip + "\r"):
-                    out.append(value)
-                elif value.endswith("\r"):
-                    out.append(value[:-1] + tail() + "\r")
-                else:
-                    out.append(value + tail())
-            # The final line without a line break (else "", which restores the last break).
-            out.append(last + tail() if last.strip(strip) else last)
-            text = "\n".join(out)
+    if settings.encoding == "utf-8-sig":
+        with path.open("rb") as f:
+            if f.read(len(_BOM)) == _BOM:
+                sink.write(_BOM)
+    for chunk in _delimited_chunks(path, settings):
+        if isinstance(chunk, _Quoted):
+            keep = [not _is_blank(fields) for _line, _end, fields in chunk.spans]
+            bodies = []
+            start = 0
+            for _line, end, _fields in chunk.spans:
+                record = "".join(chunk.lines[start:end])
+                start = end
+                body = record.rstrip("\r\n")
+                bodies.append((body, record[len(body) :]))
         else:
-            lines, spans = slow
-            text = _write_slow(lines, spans, tail)
+            keep = list(map(bool, map(blank_strip, chunk.lines)))
+            bodies = None
+        if header_pending and any(keep):
+            first = keep.index(True)
+            keep[first] = False
+            header_pending = False
+            header_at = first
+        else:
+            header_at = None
+        if bodies is None and header_at is None and all(keep):
+            ending = chunk.ending
+            # Small batches: a chunk's worth of marks held at once would outlive the young
+            # garbage collections (see intake_records).
+            text = ending.join(
+                ending.join(map(operator.add, part, take(len(part))))
+                for part in map(chunk.lines.__getitem__, _batches(len(chunk.lines)))
+            )
+            if chunk.terminated:
+                text += ending
+        else:
+            tails = iter(take(sum(keep)))
+            if bodies is None:
+                ending = chunk.ending
+                bodies = [(line, ending) for line in chunk.lines]
+                if not chunk.terminated:
+                    bodies[-1] = (chunk.lines[-1], "")
+            out = []
+            for index, (body, end) in enumerate(bodies):
+                if index == header_at:
+                    out.append(body + _appended(header, delimiter) + end)
+                elif keep[index]:
+                    out.append(body + next(tails) + end)
+                else:
+                    out.append(body + end)
+            text = "".join(out)
         sink.write(text.encode(encoding))
-    if next(tails) is not None:
-        raise ValueError("more marks than records")
-
-
-def _write_slow(lines: list[str], spans, tail) -> str:
-    out: list[str] = []
-    start = 0
-    for _line, end, fields in spans:
-        record = "".join(lines[start:end])
-        start = end
-        if _is_blank(fields):
-            out.append(record)
-            continue
-        body = record.rstrip("\r\n")
-        out.append(body + tail() + record[len(body) :])
-    return "".join(out)
 
 
 # ---------------------------------------------------------------------------------------------
