@@ -18,7 +18,14 @@ from rest_framework.test import APIClient
 
 from billing.models import Invoice
 from billing.services import order_create, payment_start, payment_sync
-from campaigns.models import Download, DownloadKind, DownloadStatus
+from campaigns.models import (
+    CallFile,
+    CallFileStatus,
+    Download,
+    DownloadKind,
+    DownloadStatus,
+    FileKind,
+)
 from complaints.models import CaseAttachment, CaseChannel, CaseKind, Letter
 from complaints.services import case_file, case_public_link
 from licences.models import Licence, Membership, Role
@@ -144,6 +151,15 @@ PORTAL = [
     Row("GET", "/downloads/{download_of_a}/file/", objects_of_a()),
     # Only the call centre running the download's campaign extends it; A is the advertiser.
     Row("POST", "/downloads/{download_of_a}/extend/", objects_of_a(owner=404, member=404)),
+    Row("GET", "/campaigns/{campaign_of_a}/call-files/new/", objects_of_a()),
+    # No file sent: the form comes back with its message.
+    Row("POST", "/campaigns/{campaign_of_a}/call-files/new/", objects_of_a(owner=400, member=400)),
+    Row("GET", "/campaigns/call-files/{call_file_of_a}/", objects_of_a()),
+    # The file is marked already: its preview leads to its status page.
+    Row("GET", "/campaigns/call-files/{call_file_of_a}/preview/", objects_of_a(302, 302)),
+    Row("GET", "/campaigns/call-files/{call_file_of_a}/status/", objects_of_a()),
+    Row("GET", "/campaigns/call-files/{call_file_of_a}/result/", objects_of_a()),
+    Row("GET", "/campaigns/call-files/{call_file_of_a}/certificate/", objects_of_a()),
 ]
 
 KEYS = ("key_of_a", "key_of_b", "key_of_be", "no_key")
@@ -192,6 +208,11 @@ API = [
     Row("POST", "/api/v1/downloads", api(403, 403), data={"kind": "full"}),
     Row("GET", "/api/v1/downloads/{download_of_a}", api(of_b=404)),
     Row("GET", "/api/v1/downloads/{download_of_a}/file", api(of_b=404)),
+    # No file sent (a JSON body): a 400 for A; B may not even see A's campaign.
+    Row("POST", "/api/v1/campaigns/{campaign_of_a}/call-files", api(400, 404)),
+    Row("GET", "/api/v1/call-files/{call_file_of_a}", api(of_b=404)),
+    Row("GET", "/api/v1/call-files/{call_file_of_a}/result", api(of_b=404)),
+    Row("GET", "/api/v1/call-files/{call_file_of_a}/certificate", api(of_b=404)),
 ]
 
 
@@ -279,6 +300,36 @@ def download_of(company) -> dict:
         return {"download_of_a": download.pk}
 
 
+def call_file_of(campaign, user) -> dict:
+    """A marked call file of the campaign's company, with (stand-in) result and certificate."""
+    company = campaign.company
+    with scopes_disabled():
+        call_file = CallFile.objects.create(
+            register=company.register,
+            company=company,
+            campaign=campaign,
+            uploaded_by=user,
+            filename="access.csv",
+            sha256="0" * 64,
+            size=12,
+            kind=FileKind.DELIMITED,
+            encoding="utf-8",
+            delimiter=";",
+            status=CallFileStatus.DONE,
+            progress=100,
+            rows_total=1,
+            rows_blocked=0,
+            rows_callable=1,
+            rows_invalid=0,
+            rows_out_of_scope=0,
+            valid_until=timezone.localdate() + datetime.timedelta(days=28),
+            finished_at=timezone.now(),
+        )
+        call_file.result.save("access.result", ContentFile(b"0612345678;CALLABLE;;+31612345678;\n"))
+        call_file.certificate.save("access.pdf", ContentFile(b"%PDF-1.4\n"))
+        return {"call_file_of_a": call_file.pk}
+
+
 @pytest.fixture
 def world(fake_mollie, queued_deliveries_ignored):
     nl, be = get_register("nl"), get_register("be")
@@ -309,6 +360,7 @@ def world(fake_mollie, queued_deliveries_ignored):
     ids.update(case_of(a, users["owner"]))
     ids.update(registration_file_of(a))
     ids.update(download_of(a))
+    ids.update(call_file_of(campaign_of_a, users["owner"]))
     keys = {"key_of_a": "dnc_key_a", "key_of_b": "dnc_key_b", "key_of_be": "dnc_key_be"}
     ids["key_of_a"] = ApiKeyFactory(company=a, raw=keys["key_of_a"]).pk
     ApiKeyFactory(company=b, raw=keys["key_of_b"])
