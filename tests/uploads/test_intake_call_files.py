@@ -1,6 +1,6 @@
 """Reading call files (SPEC §8.1, §8.2, §8.4, §8.8): detection, records, the marked file back.
 
-(tests/uploads/test_intake.py is the registration-file upload of §11; this is uploads/intake.py.)
+(tests/uploads/test_intake.py is the registration-file upload of §11; this is uploads/intake/.)
 """
 
 import datetime
@@ -11,11 +11,11 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from uploads import intake
 from uploads.intake import (
     FileSettings,
     IntakeError,
     Record,
+    delimited,
     intake_detect,
     intake_records,
     intake_write_marked,
@@ -47,7 +47,7 @@ def marked(path: Path, settings: FileSettings, marks: list[list[str]]) -> bytes:
 @pytest.fixture(params=[1 << 20, 24], ids=["one-chunk", "tiny-chunks"])
 def chunk_bytes(request, monkeypatch):
     """Tiny chunks put chunk boundaries inside quoted records, CRLFs and the header."""
-    monkeypatch.setattr(intake, "_CHUNK_BYTES", request.param)
+    monkeypatch.setattr(delimited, "_CHUNK_BYTES", request.param)
     return request.param
 
 
@@ -357,7 +357,7 @@ def test_bad_bytes_after_the_detection_sample_are_found_while_reading(tmp_path):
 
 
 def test_unbalanced_quote_in_a_large_file_names_its_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(intake, "_CHUNK_BYTES", 4096)
+    monkeypatch.setattr(delimited, "_CHUNK_BYTES", 4096)
     lines = ["telefoon;naam"] + [f"06{n:08d};Jan" for n in range(20_000)]
     lines[100] = '0612345678;"Jan'
     path = write(tmp_path, "\n".join(lines) + "\n")

@@ -10,8 +10,15 @@ from unittest import mock
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from uploads import intake
-from uploads.intake import IntakeError, intake_detect, intake_records, intake_write_marked
+from uploads.intake import (
+    DELIMITERS,
+    FileSettings,
+    IntakeError,
+    delimited,
+    intake_detect,
+    intake_records,
+    intake_write_marked,
+)
 
 ENDINGS = ["\n", "\r\n", "\r"]
 # Characters that make files hard: every delimiter, quotes, line breaks, spaces, non-ASCII.
@@ -26,7 +33,7 @@ PHONE = st.from_regex(r"\A(\+31|0031|0)6[ -]?[0-9]{8}\Z")
 def delimited_files(draw) -> bytes:
     """Rows of fields joined by a delimiter (sometimes a different one), quoted or not, with
     random line endings, encoded; sometimes cut short, sometimes with a header."""
-    delimiter = draw(st.sampled_from(intake.DELIMITERS))
+    delimiter = draw(st.sampled_from(DELIMITERS))
     columns = draw(st.integers(1, 4))
     rows = []
     if draw(st.booleans()):
@@ -47,9 +54,7 @@ def delimited_files(draw) -> bytes:
         if draw(st.integers(0, 39)) == 0:
             # A mixed or extra delimiter: a ragged row or a different dialect.
             fields.append(draw(FIELD_TEXT))
-        row_delimiter = (
-            delimiter if draw(st.integers(0, 9)) else draw(st.sampled_from(intake.DELIMITERS))
-        )
+        row_delimiter = delimiter if draw(st.integers(0, 9)) else draw(st.sampled_from(DELIMITERS))
         rows.append(row_delimiter.join(fields))
     text = "".join(row + draw(st.sampled_from(ENDINGS)) for row in rows)
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "latin-1"]))
@@ -62,7 +67,7 @@ def delimited_files(draw) -> bytes:
 FILES = st.one_of(st.binary(max_size=400), delimited_files())
 
 
-def csv_records(data: bytes, found: intake.FileSettings) -> list[list[str]]:
+def csv_records(data: bytes, found: FileSettings) -> list[list[str]]:
     """What the csv module reads from the file with the same settings: the non-blank rows."""
     text = data.decode("utf-8-sig" if found.encoding == "utf-8-sig" else found.encoding)
     rows = [
@@ -77,7 +82,7 @@ def read(data: bytes, chunk_bytes: int):
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "calls.csv"
         path.write_bytes(data)
-        with mock.patch.object(intake, "_CHUNK_BYTES", chunk_bytes):
+        with mock.patch.object(delimited, "_CHUNK_BYTES", chunk_bytes):
             detected = intake_detect(path, filename="calls.csv")
             records = list(intake_records(path, detected.settings))
             sink = io.BytesIO()

@@ -1,0 +1,49 @@
+"""Reading call files (SPEC §8.1, §8.2, §8.8): detect the settings, stream the records, write the
+file back with columns appended. A utility that knows files, not what a scrub is."""
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from .base import DELIMITERS, ENCODINGS, Detected, FileSettings, IntakeError, Record
+from .delimited import delimited_records, delimited_write_marked
+from .detect import PREVIEW_RECORDS, intake_detect
+from .xlsx import xlsx_records, xlsx_write_marked
+
+__all__ = [
+    "DELIMITERS",
+    "ENCODINGS",
+    "PREVIEW_RECORDS",
+    "Detected",
+    "FileSettings",
+    "IntakeError",
+    "Record",
+    "intake_detect",
+    "intake_records",
+    "intake_write_marked",
+]
+
+
+def intake_records(path: Path, settings: FileSettings) -> Iterator[Record]:
+    """The data records in file order (header and blank lines skipped), streamed; IntakeError
+    with the line for what makes the file unreadable (SPEC §8.8)."""
+    if settings.kind == "xlsx":
+        return xlsx_records(path, settings)
+    return delimited_records(path, settings)
+
+
+def intake_write_marked(
+    path: Path,
+    settings: FileSettings,
+    sink: BinaryIO,
+    header: Sequence[str],
+    marks: Iterator[Sequence[str]],
+) -> None:
+    """The file again, with the columns `header` appended: every original byte kept."""
+    marks = iter(marks)
+    if settings.kind == "xlsx":
+        xlsx_write_marked(path, settings, sink, header, marks)
+    else:
+        delimited_write_marked(path, settings, sink, header, marks)
+    if next(marks, None) is not None:
+        raise ValueError("more marks than records")
