@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from campaigns.checks import checks_charge_credits
 from campaigns.forms import (
     DELIMITERS,
+    ENCODINGS,
     NO,
     YES,
     CallFileSettingsForm,
@@ -103,7 +104,7 @@ def call_file_new(request, campaign_id: int):
         {
             "campaign": campaign,
             "form": form,
-            "max_bytes": settings.CALL_FILE_MAX_BYTES,
+            "max_megabytes": settings.CALL_FILE_MAX_BYTES // (1024 * 1024),
             "max_rows": settings.CALL_FILE_MAX_ROWS,
             "mobile": mobile,
             "fixed": fixed,
@@ -247,6 +248,7 @@ def call_file_detail(request, call_file_id: int):
             "polling": _polling(call_file),
             "result_available": _result_available(call_file),
             "delimiter_name": _delimiter_name(call_file.delimiter),
+            "encoding_name": dict(ENCODINGS).get(call_file.encoding, call_file.encoding),
         },
     )
 

@@ -179,7 +179,7 @@ class CallFileSettingsForm(forms.Form):
     )
     has_header = forms.ChoiceField(
         label=_("First row"),
-        choices=[(YES, _("is a header with column names")), (NO, _("is data, like the rest"))],
+        choices=[(YES, _("column names")), (NO, _("data, like the rest"))],
     )
     # Numbers picked from the detected columns; whether a column exists is the intake's to say,
     # since another delimiter gives other columns.
