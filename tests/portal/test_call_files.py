@@ -6,6 +6,7 @@ import datetime
 import re
 
 import pytest
+import xlsxwriter
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
@@ -13,7 +14,14 @@ from campaigns.marking import call_file_mark, call_files_purge
 from campaigns.models import CallFile, CallFileStatus
 from licences.models import CreditEntry
 from register.models import BlockedNumber, Channel
-from tests.factories import CampaignFactory, CompanyFactory, CreditAccountFactory
+from tests.factories import (
+    CampaignFactory,
+    CompanyFactory,
+    CreditAccountFactory,
+    LicenceFactory,
+    get_product,
+    get_register,
+)
 from tests.portal.conftest import client_for, member_of
 
 pytestmark = pytest.mark.django_db
@@ -344,3 +352,53 @@ def test_the_call_centre_running_the_campaign_sees_and_uses_it(
     )
     assert stranger.get(detail).status_code == 404
     assert stranger.get(reverse("call_files:new", args=[campaign.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("licensed", [True, False], ids=["licence", "no-licence"])
+def test_in_be_the_upload_page_names_the_access_licence(licensed):
+    """be sells access licences, no credits (SPEC §7): the page says whether marking is
+    included, or that a file would be refused."""
+    be = get_register("be")
+    company = CompanyFactory(register=be, name="Bel BV")
+    campaign = CampaignFactory(company=company)
+    if licensed:
+        LicenceFactory(company=company, product=get_product(be, "advertiser-month"))
+    client = client_for(member_of(company, "owner", "owner@bel.example"), host="be.localhost")
+    response = client.get(reverse("call_files:new", args=[campaign.pk]))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "credits" not in text.split('id="licence-note"')[1].split("</p>")[0]
+    if licensed:
+        assert "Marking is included in your company's licence" in text
+    else:
+        assert "Your company has no licence in force: a file would be refused" in text
+
+
+def test_a_workbook_is_previewed_without_encoding_or_delimiter_and_marked(
+    owner_client, campaign, registered, django_capture_on_commit_callbacks, tmp_path
+):
+    path = tmp_path / "lijst.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet()
+    # A number typed as a number, as spreadsheets do, loses its leading zero.
+    rows = [["Naam", "Mobiel"], ["Jansen", "0612345678"], ["Bakker", 687654321]]
+    for row, values in enumerate(rows):
+        sheet.write_row(row, 0, values)
+    workbook.close()
+    upload(owner_client, campaign, path.read_bytes(), name="lijst.xlsx")
+    call_file = the_call_file()
+    response = owner_client.get(reverse("call_files:preview", args=[call_file.pk]))
+    assert response.status_code == 200
+    data = settings_of(response)
+    assert set(data) == {"has_header", "phone_column", "opt_in_column", "dialect"}
+    assert highlighted(response) == ["Mobiel (column 2)"]
+
+    mark(owner_client, call_file, data, django_capture_on_commit_callbacks)
+    marked = the_call_file()
+    assert (marked.rows_total, marked.rows_blocked, marked.rows_callable) == (2, 1, 1)
+    result = owner_client.get(reverse("call_files:result", args=[call_file.pk]))
+    assert result["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert result["Content-Disposition"] == 'attachment; filename="lijst-marked.xlsx"'
+    assert b"".join(result.streaming_content).startswith(b"PK")
