@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -142,13 +141,13 @@ def call_file_preview_view(request, call_file_id: int):
                 # keep numbers chosen from a list that no longer holds.
                 del overrides["phone_column"], overrides["opt_in_column"]
             try:
-                detected = _detect(call_file, overrides)
                 if same_columns and request.POST.get("action") == "mark":
                     call_file_confirm(call_file=call_file, overrides=overrides)
                     messages.success(
                         request, _("“%(name)s” is being marked.") % {"name": call_file.filename}
                     )
                     return redirect("call_files:detail", call_file_id=call_file.pk)
+                detected = _detect(call_file, overrides)
             except DomainError as error:
                 if error.code == "not_a_draft":
                     # Sent for marking by an earlier click (or another tab): follow that.
@@ -161,7 +160,6 @@ def call_file_preview_view(request, call_file_id: int):
                 form = CallFileSettingsForm(
                     _rebound(request.POST, detected, same_columns), detected=detected
                 )
-                form.is_valid()
                 if not same_columns:
                     notice = _(
                         "The columns were detected again for the new settings. Check them in the "
@@ -283,7 +281,6 @@ def call_file_status(request, call_file_id: int):
             "status": call_file.status,
             "progress": call_file_progress(call_file=call_file),
             "final": not _polling(call_file),
-            "url": reverse("call_files:detail", args=[call_file.pk]),
         }
     )
 
