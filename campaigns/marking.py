@@ -352,6 +352,15 @@ def call_file_mark(*, call_file_id: int) -> CallFile | None:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_SPACE + call_file_id])
 
 
+def call_file_awaits_worker(*, call_file_id: int) -> bool:
+    """Whether the job still has to run: a run that found its lock held asks again later, since
+    the holder may be the database session of a worker that died while waiting on a lock,
+    which PostgreSQL ends only when that wait is over."""
+    return CallFile.objects.filter(
+        pk=call_file_id, status__in=[CallFileStatus.QUEUED, CallFileStatus.RUNNING]
+    ).exists()
+
+
 def _finish_unpublished(call_file: CallFile, status: str, code: str, message: str) -> None:
     CallFile.objects.filter(pk=call_file.pk, status=CallFileStatus.RUNNING).update(
         status=status,
@@ -394,7 +403,9 @@ def _mark(call_file: CallFile) -> None:
     path = _path(call_file.file.name)
     file_settings = call_file_settings(call_file)
     progress = _Progress(call_file.pk)
-    result_name = f"call-files/{register.slug}/{secrets.token_urlsafe(24)}.result"
+    # Beside the upload, whose name is unguessable: a run taking over from a dead one writes
+    # the same name again rather than leaving the dead run's file behind.
+    result_name = f"{call_file.file.name}.marked"
     result_path = _path(result_name)
     partial = result_path.with_name(result_path.name + ".part")
     try:

@@ -27,12 +27,26 @@ def download_build_task(download_id: int) -> None:
         download_build(download_id=download_id)
 
 
-@shared_task(acks_late=True, time_limit=MARK_TIME_LIMIT, soft_time_limit=MARK_SOFT_TIME_LIMIT)
-def call_file_mark_task(call_file_id: int) -> None:
-    """Marks a queued call file; a second delivery finds it claimed (or finished) and leaves."""
+# A run that finds the file's lock held looks again this often, until the holder is done (or
+# proves dead) or the time limit has surely ended the holder.
+MARK_RETRY_SECONDS = 10
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    time_limit=MARK_TIME_LIMIT,
+    soft_time_limit=MARK_SOFT_TIME_LIMIT,
+    max_retries=MARK_TIME_LIMIT // MARK_RETRY_SECONDS + 6,
+)
+def call_file_mark_task(self, call_file_id: int) -> None:
+    """Marks a queued call file; a second delivery finds it finished, or its lock held and
+    comes back later in case the holder is a dead worker's lingering session."""
     # A task serves one call file by id; its register is the file's own.
     with scopes_disabled():
-        marking.call_file_mark(call_file_id=call_file_id)
+        marked = marking.call_file_mark(call_file_id=call_file_id)
+        if marked is None and marking.call_file_awaits_worker(call_file_id=call_file_id):
+            raise self.retry(countdown=MARK_RETRY_SECONDS)
 
 
 @shared_task(name="campaigns.tasks.call_files_purge")

@@ -14,6 +14,7 @@ from django_scopes import scope, scopes_disabled
 from campaigns.marking import (
     LOCK_SPACE,
     MARK_HEADER,
+    call_file_awaits_worker,
     call_file_confirm,
     call_file_get,
     call_file_mark,
@@ -213,6 +214,8 @@ def test_marking_charges_one_credit_per_record_offered_once(nl_campaign, nl_numb
     call_file = mark(call_file)
     # A second delivery of the task finds it done and charges nothing more.
     mark(call_file)
+    with scopes_disabled():
+        assert not call_file_awaits_worker(call_file_id=call_file.pk)
 
     with scopes_disabled():
         entries = list(CreditEntry.objects.filter(reference=f"call-file:{call_file.pk}"))
@@ -404,6 +407,8 @@ def test_a_job_whose_lock_is_held_is_left_to_its_holder(nl_campaign):
         with scopes_disabled():
             assert call_file_mark(call_file_id=call_file.pk) is None
             assert CallFile.objects.get(pk=call_file.pk).status == CallFileStatus.RUNNING
+            # The task asks again later: the holder may be a dead worker's lingering session.
+            assert call_file_awaits_worker(call_file_id=call_file.pk)
     finally:
         other.close()
 
