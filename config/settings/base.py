@@ -194,6 +194,7 @@ SPECTACULAR_SETTINGS = {
         "CaseKindEnum": "complaints.models.CaseKind",
         "DownloadKindEnum": "campaigns.models.DownloadKind",
         "DownloadStatusEnum": "campaigns.models.DownloadStatus",
+        "CallFileStatusEnum": "campaigns.call_file_api.API_STATUSES",
         "CheckStatusEnum": "campaigns.checks.CheckStatus",
         "CheckReasonEnum": "campaigns.checks.CheckReason",
         "RegistrationFileStatusEnum": "uploads.models.FileStatus",
