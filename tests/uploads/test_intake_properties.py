@@ -56,7 +56,11 @@ def delimited_files(draw) -> bytes:
             fields.append(draw(FIELD_TEXT))
         row_delimiter = delimiter if draw(st.integers(0, 9)) else draw(st.sampled_from(DELIMITERS))
         rows.append(row_delimiter.join(fields))
-    text = "".join(row + draw(st.sampled_from(ENDINGS)) for row in rows)
+    # One line ending for the whole file (as most files have), or any ending on any line.
+    endings = (
+        st.just(draw(st.sampled_from(ENDINGS))) if draw(st.booleans()) else st.sampled_from(ENDINGS)
+    )
+    text = "".join(row + draw(endings) for row in rows)
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "latin-1"]))
     data = text.encode(encoding, errors="replace")
     if draw(st.integers(0, 5)) == 0:

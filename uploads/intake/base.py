@@ -139,4 +139,5 @@ def line_of(data: bytes, offset: int) -> int:
 
 
 def is_blank(fields: Sequence[str]) -> bool:
-    return not any(field.strip(BLANK) for field in fields)
+    """Every field empty or only spaces and tabs."""
+    return not "".join(fields).strip(BLANK)

@@ -215,7 +215,7 @@ def _sample_records(text: str, delimiter: str, whole: bool) -> list[tuple[int, l
     # A sample cut from a larger file may end inside a quoted field; intake_records reads it whole.
     if incomplete_at is not None and whole:
         raise unbalanced_error(incomplete_at)
-    return [(line, fields) for line, _end, fields in spans[:_SAMPLE_RECORDS]]
+    return [(first + 1, fields) for first, _end, fields in spans[:_SAMPLE_RECORDS]]
 
 
 # Header names, normalised by _name_key (lower case, no accents, letters and digits only).
