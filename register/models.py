@@ -243,8 +243,16 @@ class BlockedNumber(models.Model):
     number = models.BigIntegerField(_("number"), primary_key=True)
     # No index of its own: every number's country code already tells its register, and the
     # bulk paths (import, export, scrub) filter by number ranges or join on the primary key.
+    # No database constraint either: PostgreSQL checks a foreign key with a trigger per row, at
+    # commit, which for an import of ten million numbers took longer than loading them. A
+    # register is never deleted (PROTECT here; its admin offers no delete) and every writer
+    # takes the register from its own row, so the check would never find anything.
     register = models.ForeignKey(
-        Register, on_delete=models.PROTECT, db_index=False, verbose_name=_("register")
+        Register,
+        on_delete=models.PROTECT,
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("register"),
     )
     categories = models.SmallIntegerField(_("categories"), default=ALL_CATEGORIES)
     registered_on = models.DateField(_("registered on"))
@@ -283,8 +291,13 @@ class EventAction(models.TextChoices):
 class RegisterEvent(models.Model):
     """One change to the register, append-only: the source of delta downloads and proof."""
 
+    # No database constraint, for the reason given on BlockedNumber.register.
     register = models.ForeignKey(
-        Register, on_delete=models.PROTECT, db_index=False, verbose_name=_("register")
+        Register,
+        on_delete=models.PROTECT,
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("register"),
     )
     number = models.BigIntegerField(_("number"))
     action = models.CharField(_("action"), max_length=10, choices=EventAction.choices)
