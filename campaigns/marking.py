@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from itertools import islice
+from operator import itemgetter, methodcaller
 from pathlib import Path
 
 from django.conf import settings
@@ -346,7 +347,7 @@ def call_file_mark(*, call_file_id: int) -> CallFile | None:
                     ),
                 )
                 raise
-        return call_file_certificate_render(call_file_id=call_file_id)
+        return call_file
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_SPACE + call_file_id])
@@ -412,6 +413,13 @@ def _mark(call_file: CallFile) -> None:
         # A savepoint in a caller's transaction; the worker's own transaction otherwise. The
         # temporary table lives as long as it, and goes with it if anything fails.
         with transaction.atomic(), connection.connection.cursor() as cursor:
+            # The sorts by number (the merge join) and by seq (file order) fit in memory. With
+            # that much memory the planner would rather hash the whole register (10,000,000
+            # rows, seconds) than walk its primary key in step with the sorted file: a merge
+            # or index lookups are what a register far larger than any file needs.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL jit = off")
             cursor.execute(
                 "CREATE TEMP TABLE call_file_rows"
                 ' (seq integer, number bigint, problem "char", opt_in date) ON COMMIT DROP'
@@ -455,20 +463,28 @@ def _load(cursor, path: Path, file_settings: FileSettings, register, progress) -
         "COPY call_file_rows (seq, number, problem, opt_in) FROM STDIN",
         writer=QueuedLibpqWriter(cursor),
     ) as copy:
-        while batch := list(islice(records, CHUNK)):
-            found = normaliser.many([record.fields[phone] for record in batch])
-            days = (
-                [_opt_in_day(record.fields[opt_in], record.line) for record in batch]
-                if opt_in is not None
-                else None
-            )
-            copy.write(_copy_text(seq, found, days))
-            seq += len(batch)
+        while True:
+            # Only the cells needed are kept, not the records: a chunk of records held at once
+            # outlives the young garbage collections and sets off full ones over the heap.
+            days = None
+            if opt_in is None:
+                phones = list(map(itemgetter(phone), map(_FIELDS, islice(records, CHUNK))))
+            else:
+                phones, days = [], []
+                for line, fields in islice(records, CHUNK):
+                    phones.append(fields[phone])
+                    days.append(_opt_in_day(fields[opt_in], line))
+            if not phones:
+                break
+            copy.write(_copy_text(seq, normaliser.many(phones), days))
+            seq += len(phones)
             progress(READ_SHARE * seq / max(expected, seq + 1))
     return seq
 
 
 _NULL = "\\N"
+_FIELDS = itemgetter(1)
+_SPLIT_FIELDS = methodcaller("split", "\t")
 
 
 def _copy_text(first: int, found, days: list[str] | None) -> str:
@@ -630,14 +646,18 @@ def _marks(pgconn, counts: Counter, rows_total: int, progress) -> Iterator[list[
             if length >= 0:
                 pending += data
             if pending and (length < 0 or len(pending) >= UPLOAD_BLOCK):
-                lines = pending.decode("ascii").split("\n")
+                text = pending.decode("ascii")
                 pending.clear()
+                lines = text.split("\n")
                 lines.pop()
-                rows = [line.split("\t") for line in lines]
-                counts.update([row[0] for row in rows])
-                done += len(rows)
+                # Counted in the text: a status is the first field of its line.
+                framed = "\n" + text
+                for status in CheckStatus.values:
+                    counts[status] += framed.count(f"\n{status}\t")
+                done += len(lines)
                 progress(READ_SHARE + (100 - READ_SHARE) * done / max(rows_total, 1))
-                yield from rows
+                # Split as the writer takes them, so the lists die young.
+                yield from map(_SPLIT_FIELDS, lines)
             if length < 0:
                 break
         finished = True
@@ -691,8 +711,18 @@ def _publish(call_file: CallFile, rows_total: int, counts: Counter, result_name:
         )
         if not published:
             raise RuntimeError(f"call file {call_file.pk} is no longer running")
+        # The result is ready now; the certificate follows in a task of its own. Should the
+        # worker die before queueing it, the redelivered job finds the file done without one
+        # and renders it.
+        transaction.on_commit(lambda: _queue_certificate(call_file.pk))
     for field, value in values.items():
         setattr(call_file, field, value)
+
+
+def _queue_certificate(call_file_id: int) -> None:
+    from campaigns.tasks import call_file_certificate_task
+
+    call_file_certificate_task.delay(call_file_id)
 
 
 def call_file_certificate_render(*, call_file_id: int) -> CallFile | None:

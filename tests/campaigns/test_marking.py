@@ -15,6 +15,7 @@ from campaigns.marking import (
     LOCK_SPACE,
     MARK_HEADER,
     call_file_awaits_worker,
+    call_file_certificate_render,
     call_file_confirm,
     call_file_get,
     call_file_mark,
@@ -271,13 +272,33 @@ def test_be_marking_with_an_access_licence_charges_nothing(be, media_root):
     )
 
 
-def test_marking_comes_with_a_certificate(nl_campaign, nl_numbers):
-    call_file = mark(upload(nl_campaign, b"phone\n0612345601\n"))
+def test_marking_comes_with_a_certificate_rendered_after_publishing(
+    nl_campaign, nl_numbers, django_capture_on_commit_callbacks
+):
+    call_file = upload(nl_campaign, b"phone\n0612345601\n")
+    with django_capture_on_commit_callbacks() as callbacks:
+        call_file = mark(call_file)
+    assert call_file.status == CallFileStatus.DONE and not call_file.certificate
+    assert len(callbacks) == 1
+
+    with scopes_disabled():
+        call_file = call_file_certificate_render(call_file_id=call_file.pk)
 
     with call_file.certificate.open("rb") as certificate:
         assert certificate.read(5) == b"%PDF-"
     assert call_file.certificate.name.endswith(".pdf")
     assert call_file.certificate.name != call_file.result.name
+    # The job delivered again renders a certificate only where it is missing.
+    rendered = call_file.certificate.name
+    assert mark(call_file).certificate.name == rendered
+
+
+def test_a_job_delivered_again_renders_a_missing_certificate(nl_campaign, nl_numbers):
+    # The worker died after publishing, before the certificate's task was queued.
+    call_file = mark(upload(nl_campaign, b"phone\n0612345601\n"))
+    assert not call_file.certificate
+
+    assert mark(call_file).certificate.name.endswith(".pdf")
 
 
 def test_a_bad_opt_in_date_rejects_the_file_naming_the_line(nl_campaign):
@@ -467,6 +488,8 @@ def test_the_purge_deletes_the_files_of_ended_and_unproductive_jobs_and_old_draf
     nl_campaign, nl_numbers
 ):
     done = mark(upload(nl_campaign, b"phone\n0612345601\n"))
+    with scopes_disabled():
+        done = call_file_certificate_render(call_file_id=done.pk)
     current = mark(upload(nl_campaign, b"phone\n0612345602\n"))
     rejected = mark(upload(nl_campaign, b"phone;opt_in\n0612345601;never\n"))
     fresh_rejected = mark(upload(nl_campaign, b"phone;opt_in\n0612345601;never\n"))
