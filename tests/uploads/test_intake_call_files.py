@@ -320,6 +320,7 @@ BAD_FILES = [
     ),
     ("ragged rows", b"telefoon;naam\n0612345678;Jan\n0687654321;Piet;Gent\n", "ragged_rows", 3),
     ("ragged without header", b"0612345678;Jan\n0687654321\n", "ragged_rows", 2),
+    ("ragged quoted line", b'telefoon;naam\n0612345678;Jan\n06;"a;b";c\n06;P\n', "ragged_rows", 3),
 ]
 
 
@@ -393,6 +394,9 @@ def test_exactly_the_row_limit_is_allowed(tmp_path, settings):
 
 # --- The marked file keeps every original byte (SPEC §8.4) -------------------------------------
 
+SPARSE = ["naam;telefoon\n"] + [
+    f'"Jé; {n}";06{n:08d}\n' if n % 7 == 3 else f"Jé {n};06{n:08d}\n" for n in range(40)
+]
 ROUND_TRIPS = [
     ("utf-8 semicolon LF", "naam;telefoon\nJé;0612345678\n\nPiet;0687654321\n", "utf-8"),
     ("utf-8 BOM CRLF", "\ufeffnaam;telefoon\r\nJé;0612345678\r\n;\r\nPiet;0687654321", "utf-8"),
@@ -403,6 +407,10 @@ ROUND_TRIPS = [
     ("lone CR", "telefoon;naam\r0612345678;Jan\r\r0687654321;Piet\r", "utf-8"),
     ("mixed endings", "telefoon;naam\r\n0612345678;Jan\n0687654321;Piet\r\n", "utf-8"),
     ("leading blank lines", "\n\ntelefoon;naam\n0612345678;Jan\n", "utf-8"),
+    # Every field quoted (some exporters do): the csv module reads every line.
+    ("all quoted", '"naam";"tel"\r\n"Jé";"0612345678"\r\n"";""\r\n"P";"0687654321"', "utf-8"),
+    # A few quoted lines among plain ones: only those go through the csv module.
+    ("few quoted", "".join(SPARSE), "cp1252"),
 ]
 
 

@@ -1,15 +1,21 @@
 """CSV/TXT call files: records streamed, and the file written back with columns appended.
 
-The file is read in chunks of bytes that end at a line break. A chunk without a quote character
-and with one kind of line ending is split with `str.split` (the fast path: what nearly every
-export looks like); any other chunk goes through the csv module line by line, so quoted
-delimiters and line breaks are honoured. All supported encodings are ASCII-compatible, so the
-delimiter, the quote and the line breaks are the same single bytes whatever the encoding.
+The file is read in chunks of bytes that end at a line break. Where a chunk has one kind of line
+ending (nearly every file), its lines without a quote character are split with `str.split` and
+checked with `map()`, in C; only runs of lines with quotes go through the csv module, which
+honours quoted delimiters and line breaks. A chunk with mixed or lone-CR line endings goes
+through the csv module whole. All supported encodings are ASCII-compatible, so the delimiter,
+the quote and the line breaks are the same single bytes whatever the encoding.
+
+Speed matters here (a scrub reads 1,000,000 records in a fraction of its few seconds), so the
+per-record work is left to C wherever Python allows, and records are made only when the consumer
+asks for them: a list of a chunk's records would outlive the young garbage collections and make
+Python's full collections (of the whole Django heap) frequent.
 """
 
 import csv
 import operator
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import chain, compress, islice, repeat
 from operator import methodcaller
@@ -39,77 +45,191 @@ from .base import (
 _CHUNK_BYTES = 1 << 20
 # A line longer than this is not a line of a call file; reading on would only fill memory.
 _MAX_LINE_BYTES = 16 << 20
-
-
 # Ends the input the csv module reads: it joins a field whose quote is never closed, and NUL
 # bytes are refused before decoding, so it cannot be part of a file's text.
 _SENTINEL = "\x00"
+# Marks taken from the consumer at a time (see the module's note on garbage collection).
+_MARK_BATCH = 512
+
+_has_quote = methodcaller("__contains__", '"')
+_strip_blank = methodcaller("strip", BLANK)
+# Builds a Record from a (line, fields) pair in C, without the Python-level __new__.
+_record = partial(tuple.__new__, Record)
 
 
-def parse_lines(
-    lines: list[str], delimiter: str, first_line: int
-) -> tuple[list[tuple[int, int, list[str]]], int | None]:
-    """Records of `lines` (whole physical lines with their endings) as (index of the first line,
-    index after the last, fields), via the csv module; and the number of the line where a record
-    left open by the end of the lines starts (else None)."""
-    reader = csv.reader(chain(lines, (_SENTINEL,)), delimiter=delimiter)
-    parsed: list[tuple[int, int, list[str]]] = []
-    start, end = 0, len(lines)
+# --- Parsing ---------------------------------------------------------------------------------
+
+
+class _Run(NamedTuple):
+    """Lines start..stop of a chunk as the csv module reads them: `rows` are the records and
+    `spans` their (start, stop) lines, or None when every record is one line."""
+
+    start: int
+    stop: int
+    rows: list[list[str]]
+    spans: list[tuple[int, int]] | None
+
+
+def csv_records(
+    lines: list[str],
+    first: int,
+    *,
+    ending: str,
+    delimiter: str,
+    first_line: int,
+    go_on: Callable[[int], object] | None = None,
+) -> tuple[_Run, int | None]:
+    """The records the csv module reads from lines[first:] (each with `ending` added, "" for
+    lines that keep theirs), for as long as `go_on(next line)` says; and the number of the line
+    where a record left open by the end of the lines starts (else None)."""
+    end = len(lines)
+    # map over a range starts at `first` at once, where islice would step through the list.
+    following = map(lines.__getitem__, range(first, end))
+    if ending:
+        following = map(operator.add, following, repeat(ending))
+    reader = csv.reader(chain(following, (_SENTINEL,)), delimiter=delimiter)
+    rows: list[list[str]] = []
+    spans: list[tuple[int, int]] = []
+    start = first
     try:
-        while start < end:
+        while start < end and (go_on is None or go_on(start)):
             fields = next(reader)
-            if reader.line_num > end:
-                return parsed, first_line + start
-            parsed.append((start, reader.line_num, fields))
-            start = reader.line_num
+            stop = first + reader.line_num
+            if stop > end:
+                return _Run(first, start, rows, spans), first_line + start
+            rows.append(fields)
+            spans.append((start, stop))
+            start = stop
     except csv.Error:
         # Only "field larger than field limit" is left with these lines: a quote never closed.
         raise unbalanced_error(first_line + start) from None
-    return parsed, None
+    return _Run(first, start, rows, spans), None
 
 
-def _parse_quoted_lines(
+def _one_record_per_line(
+    lines: Iterable[str], count: int, ending: str, delimiter: str
+) -> list[list[str]] | None:
+    """The records of `count` lines read in one go, if each is exactly one line; else None (a
+    quoted line break, or a quote left open: csv_records reads those record by record). A record
+    that starts and ends with its line is the same whatever lines come before and after it."""
+    source = map(operator.add, lines, repeat(ending))
+    reader = csv.reader(chain(source, (_SENTINEL,)), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error:
+        return None
+    if reader.line_num == len(rows) == count + 1 and rows[-1] == [_SENTINEL]:
+        rows.pop()
+        return rows
+    return None
+
+
+def _quoted_runs(
     lines: list[str], ending: str, delimiter: str, first_line: int
-) -> tuple[list[tuple[int, int, list[str]]], int | None]:
-    """Like parse_lines for lines without their (common) ending, but only from each line with a
-    quote on, for as many lines as its record takes; the other lines are left to str.split."""
-    quoted = list(map(methodcaller("__contains__", '"'), lines))
-    parsed: list[tuple[int, int, list[str]]] = []
-    end = len(lines)
-    start = 0
-    for first in compress(range(end), quoted):
-        if first < start:
-            continue  # inside a record read already
-        # map over a range starts at `first` at once, where islice would step through the list.
-        following = map(lines.__getitem__, range(first, end))
-        source = chain(map(operator.add, following, repeat(ending)), (_SENTINEL,))
-        reader = csv.reader(source, delimiter=delimiter)
-        start = first
-        try:
-            # The same reader goes on while the next line has a quote too.
-            while start < end and quoted[start]:
-                fields = next(reader)
-                stop = first + reader.line_num
-                if stop > end:
-                    return parsed, first_line + start
-                parsed.append((start, stop, fields))
-                start = stop
-        except csv.Error:
-            raise unbalanced_error(first_line + start) from None
-    return parsed, None
+) -> tuple[list[_Run], int | None]:
+    """The runs of lines with a quote (each with the lines its records take), read by the csv
+    module; the lines between are left to str.split."""
+    flags = bytes(map(_has_quote, lines))
+    runs: list[_Run] = []
+    position = 0
+    while (start := flags.find(1, position)) >= 0:
+        stop = flags.find(0, start)
+        stop = len(lines) if stop < 0 else stop
+        rows = _one_record_per_line(
+            map(lines.__getitem__, range(start, stop)), stop - start, ending, delimiter
+        )
+        if rows is not None:
+            runs.append(_Run(start, stop, rows, None))
+            position = stop
+            continue
+        # Record by record while the next line has a quote too.
+        run, open_at = csv_records(
+            lines,
+            start,
+            ending=ending,
+            delimiter=delimiter,
+            first_line=first_line,
+            go_on=flags.__getitem__,
+        )
+        if run.rows:
+            runs.append(run)
+        if open_at is not None:
+            return runs, open_at
+        position = run.stop
+    return runs, None
+
+
+class _Read:
+    """The fields of a line the csv module read, standing in for the line among lines to split:
+    it answers split, count and strip as a line would that held the same fields unquoted. So
+    the C loops over a chunk's lines (see _RecordChecks.split) stay C loops where a few lines
+    have quotes, calling Python only for those."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: list[str]):
+        self.fields = fields
+
+    def split(self, _delimiter: str) -> list[str]:
+        return self.fields
+
+    def count(self, _delimiter: str) -> int:
+        return len(self.fields) - 1
+
+    def strip(self, _chars: str) -> str:
+        return "".join(self.fields).strip(BLANK)
+
+
+def _read_quoted(
+    lines: list[str], ending: str, delimiter: str, first_line: int
+) -> tuple[list[_Run], list | None, int | None]:
+    """A chunk with quotes: its runs read by the csv module, or its lines with each quoted one
+    replaced by its fields (see _Read); and where a record left open at its end starts.
+
+    Nearly always every line is one record. Then, where most lines have quotes, all are read by
+    the csv module in one go; where few have, only those are, in one go, and the rest are split.
+    Otherwise (quoted line breaks, a quote left open) runs are read record by record."""
+    quoted = list(compress(range(len(lines)), map(_has_quote, lines)))
+    if 2 * len(quoted) > len(lines):
+        rows = _one_record_per_line(lines, len(lines), ending, delimiter)
+        if rows is not None:
+            return [_Run(0, len(lines), rows, None)], None, None
+    else:
+        rows = _one_record_per_line(map(lines.__getitem__, quoted), len(quoted), ending, delimiter)
+        if rows is not None:
+            mixed: list = lines.copy()
+            for index, row in zip(quoted, rows, strict=True):
+                mixed[index] = _Read(row)
+            return [], mixed, None
+    runs, open_at = _quoted_runs(lines, ending, delimiter, first_line)
+    return runs, None, open_at
 
 
 class _Lines(NamedTuple):
-    """A chunk of physical lines. With one kind of line ending (nearly every file) the lines are
-    without it and `parsed` holds only the records of lines with a quote; the lines between are
-    split with str.split. Otherwise `ending` is "", the lines keep their endings and `parsed`
-    holds every record."""
+    """A chunk of physical lines. With one kind of line ending the lines are without it;
+    otherwise `ending` is "", the lines keep theirs and one run holds every record."""
 
     first_line: int
     lines: list[str]
     ending: str
     terminated: bool  # whether the last line has its ending (only the file's last may not)
-    parsed: list[tuple[int, int, list[str]]]  # (index of first line, index after last, fields)
+    runs: list[_Run]
+    # The lines with each quoted one read already (see _Read), where every line is one record.
+    mixed: list | None = None
+
+    def segments(self) -> Iterator[tuple[int, int, _Run | None]]:
+        """(start, stop, run) in line order; run None for lines to split with str.split."""
+        position = 0
+        for run in self.runs:
+            if run.start > position:
+                yield position, run.start, None
+            yield run.start, run.stop, run
+            position = run.stop
+        if position < len(self.lines):
+            yield position, len(self.lines), None
+
+    def part(self, start: int, stop: int) -> list[str]:
+        return self.lines if start == 0 and stop == len(self.lines) else self.lines[start:stop]
 
 
 class _Piece(NamedTuple):
@@ -181,24 +301,23 @@ def _chunks(path: Path, settings: FileSettings) -> Iterator[_Lines]:
             terminated = lines[-1] == ""
             if terminated:
                 lines.pop()
-            parsed, open_at = (
-                _parse_quoted_lines(lines, ending, delimiter, first_line)
+            runs, mixed, open_at = (
+                _read_quoted(lines, ending, delimiter, first_line)
                 if '"' in text
-                else ([], None)
+                else ([], None, None)
             )
             if open_at is not None:
                 if final:
                     raise unbalanced_error(open_at)
                 used = open_at - first_line
-                leftover = ending.join(lines[used:]) + ending
-                leftover_line = open_at
+                leftover, leftover_line = ending.join(lines[used:]) + ending, open_at
                 lines = lines[:used]
-            yield _Lines(first_line, lines, ending, terminated, parsed)
+            yield _Lines(first_line, lines, ending, terminated, runs, mixed)
             continue
         if leftover:
             text, first_line = leftover + text, leftover_line
         lines = LINE.findall(text)
-        parsed, open_at = parse_lines(lines, delimiter, first_line)
+        run, open_at = csv_records(lines, 0, ending="", delimiter=delimiter, first_line=first_line)
         leftover = ""
         if open_at is not None:
             if final:
@@ -206,39 +325,19 @@ def _chunks(path: Path, settings: FileSettings) -> Iterator[_Lines]:
             used = open_at - first_line
             leftover, leftover_line = "".join(lines[used:]), open_at
             lines = lines[:used]
-        yield _Lines(first_line, lines, "", True, parsed)
+        yield _Lines(first_line, lines, "", True, [run] if run.rows else [])
     if leftover:
         raise unbalanced_error(leftover_line)
 
 
-def _segments(chunk: _Lines) -> Iterator[tuple[int, int, list[tuple[int, int, list[str]]]]]:
-    """The chunk as (start, stop, parsed): lines[start:stop] to split with str.split (when
-    parsed is empty), or a run of adjacent records read by the csv module."""
-    position = 0
-    run: list[tuple[int, int, list[str]]] = []
-    for record in chunk.parsed:
-        if record[0] > position:
-            if run:
-                yield run[0][0], position, run
-                run = []
-            yield position, record[0], []
-        run.append(record)
-        position = record[1]
-    if run:
-        yield run[0][0], position, run
-    if position < len(chunk.lines):
-        yield position, len(chunk.lines), []
-
-
-# Builds a Record from a (line, fields) pair in C, without the Python-level __new__.
-_record = partial(tuple.__new__, Record)
+# --- Records ---------------------------------------------------------------------------------
 
 
 class _RecordChecks:
     """What holds across chunks while reading records: the header, the width, the count."""
 
     def __init__(self, settings: FileSettings):
-        self.settings = settings
+        self.has_header = settings.has_header
         self.delimiter = settings.delimiter
         self.limit = django_settings.CALL_FILE_MAX_ROWS
         self.columns: int | None = None
@@ -246,50 +345,54 @@ class _RecordChecks:
         self.header_line: int | None = None
         self.count = 0
 
-    def split(self, first_line: int, lines: list[str]) -> Iterator[Record]:
-        """Records of lines without quotes: checked in C with map(), each Record made only when
-        the consumer asks for it. (A list of a chunk's records would outlive the young garbage
-        collections and make Python's full collections, of the whole Django heap, frequent.)"""
+    def split(self, first_line: int, lines: list) -> Iterator[Record]:
+        """Records of lines without quotes (or with them read already: see _Read)."""
         delimiter = self.delimiter
-        blank_strip = methodcaller("strip", delimiter + BLANK)
+        not_blank = methodcaller("strip", delimiter + BLANK)
         numbers: Sequence[int] = range(first_line, first_line + len(lines))
-        if not all(map(blank_strip, lines)):
-            kept = [(n, line) for n, line in zip(numbers, lines, strict=True) if blank_strip(line)]
+        if not all(map(not_blank, lines)):
+            kept = [(n, line) for n, line in zip(numbers, lines, strict=True) if not_blank(line)]
             numbers, lines = [n for n, _line in kept], [line for _n, line in kept]
         if not lines:
             return iter(())
         if self.columns is None:
             self.columns = lines[0].count(delimiter) + 1
-            if self.header_pending:
-                self.header_pending, self.header_line = False, numbers[0]
-                numbers, lines = numbers[1:], lines[1:]
+            numbers, lines = self._skip_header(numbers, lines)
         if set(map(methodcaller("count", delimiter), lines)) - {self.columns - 1}:
             for n, line in zip(numbers, lines, strict=True):
-                if line.count(delimiter) != self.columns - 1:
-                    raise ragged_error(
-                        n, line.count(delimiter) + 1, self.columns, self.settings.has_header
-                    )
-        self._count(len(lines), numbers)
+                found = line.count(delimiter) + 1
+                if found != self.columns:
+                    raise ragged_error(n, found, self.columns, self.has_header)
+        self._count(numbers)
         return map(_record, zip(numbers, map(methodcaller("split", delimiter), lines), strict=True))
 
-    def parsed(self, records: list[Record]) -> list[Record]:
-        """Records the csv module read, blank ones left out already."""
-        if records and self.columns is None:
-            self.columns = len(records[0].fields)
-            if self.header_pending:
-                self.header_pending, self.header_line = False, records[0].line
-                records = records[1:]
-        for record in records:
-            if len(record.fields) != self.columns:
-                found = len(record.fields)
-                raise ragged_error(record.line, found, self.columns, self.settings.has_header)
-        self._count(len(records), [record.line for record in records])
-        return records
+    def rows(self, numbers: Sequence[int], rows: list[list[str]]) -> Iterator[Record]:
+        """Records the csv module read, with their first lines."""
+        if not all(map(_strip_blank, map("".join, rows))):
+            kept = [(n, row) for n, row in zip(numbers, rows, strict=True) if not is_blank(row)]
+            numbers, rows = [n for n, _row in kept], [row for _n, row in kept]
+        if not rows:
+            return iter(())
+        if self.columns is None:
+            self.columns = len(rows[0])
+            numbers, rows = self._skip_header(numbers, rows)
+        if set(map(len, rows)) - {self.columns}:
+            for n, row in zip(numbers, rows, strict=True):
+                if len(row) != self.columns:
+                    raise ragged_error(n, len(row), self.columns, self.has_header)
+        self._count(numbers)
+        return map(_record, zip(numbers, rows, strict=True))
 
-    def _count(self, more: int, numbers: Sequence[int]) -> None:
-        if self.count + more > self.limit:
+    def _skip_header(self, numbers, items):
+        if not self.header_pending:
+            return numbers, items
+        self.header_pending, self.header_line = False, numbers[0]
+        return numbers[1:], items[1:]
+
+    def _count(self, numbers: Sequence[int]) -> None:
+        if self.count + len(numbers) > self.limit:
             raise too_many_rows_error(numbers[self.limit - self.count], self.limit)
-        self.count += more
+        self.count += len(numbers)
 
     def finish(self) -> None:
         if self.count == 0:
@@ -300,31 +403,26 @@ class _RecordChecks:
 
 def delimited_records(path: Path, settings: FileSettings) -> Iterator[Record]:
     """The data records of a CSV/TXT file (header and blank lines skipped), streamed."""
-    # chain runs in C from one part to the next: Python resumes only once per part, not once
-    # per record.
+    # chain runs in C from one part to the next: Python resumes once per part, not per record.
     return chain.from_iterable(_record_parts(path, settings))
 
 
 def _record_parts(path: Path, settings: FileSettings) -> Iterator[Iterable[Record]]:
     checks = _RecordChecks(settings)
     for chunk in _chunks(path, settings):
-        for start, stop, run in _segments(chunk):
-            if not run:
-                lines = (
-                    chunk.lines
-                    if start == 0 and stop == len(chunk.lines)
-                    else chunk.lines[start:stop]
-                )
-                yield checks.split(chunk.first_line + start, lines)
+        for start, stop, run in chunk.segments():
+            first = chunk.first_line + start
+            if run is None:
+                yield checks.split(first, chunk.mixed or chunk.part(start, stop))
+            elif run.spans is None:
+                yield checks.rows(range(first, first + len(run.rows)), run.rows)
             else:
-                yield checks.parsed(
-                    [
-                        _record((chunk.first_line + first, fields))
-                        for first, _stop, fields in run
-                        if not is_blank(fields)
-                    ]
-                )
+                numbers = [chunk.first_line + line for line, _stop in run.spans]
+                yield checks.rows(numbers, run.rows)
     checks.finish()
+
+
+# --- Writing the marked file -----------------------------------------------------------------
 
 
 def _appended(values: Sequence[str], delimiter: str) -> str:
@@ -338,27 +436,7 @@ def _appended(values: Sequence[str], delimiter: str) -> str:
     )
 
 
-def _tails(batch: list[Sequence[str]], delimiter: str) -> Iterable[str]:
-    """The appended text of each record of a batch, joined in C unless a value needs quotes."""
-    joined = list(map(delimiter.join, batch))
-    blob = "\n".join(joined)
-    plain = (
-        '"' not in blob
-        and "\r" not in blob
-        and blob.count("\n") == len(batch) - 1
-        and blob.count(delimiter) == sum(map(len, batch)) - len(batch)
-    )
-    if plain:
-        return map(delimiter.__add__, joined)
-    return [_appended(values, delimiter) for values in batch]
-
-
-# Marks taken at a time: a chunk's worth held at once would outlive the young garbage
-# collections (see _RecordChecks.split).
-_MARK_BATCH = 512
-
-
-class _Marks:
+class _Tails:
     """The appended text per record, in record order; the header's for the first record."""
 
     def __init__(self, settings: FileSettings, header: Sequence[str], marks: Iterator):
@@ -373,7 +451,18 @@ class _Marks:
         batch = list(islice(self.marks, n))
         if len(batch) != n:
             raise ValueError("fewer marks than records")
-        return iter(_tails(batch, self.delimiter))
+        delimiter = self.delimiter
+        joined = list(map(delimiter.join, batch))
+        blob = "\n".join(joined)
+        # Joined in C unless some value needs quotes.
+        if (
+            '"' not in blob
+            and "\r" not in blob
+            and blob.count("\n") == n - 1
+            and blob.count(delimiter) == sum(map(len, batch)) - n
+        ):
+            return map(delimiter.__add__, joined)
+        return iter([_appended(values, delimiter) for values in batch])
 
 
 def delimited_write_marked(
@@ -383,8 +472,8 @@ def delimited_write_marked(
     header: Sequence[str],
     marks: Iterator[Sequence[str]],
 ) -> None:
-    tails = _Marks(settings, header, marks)
-    blank_strip = methodcaller("strip", settings.delimiter + BLANK)
+    tails = _Tails(settings, header, marks)
+    not_blank = methodcaller("strip", settings.delimiter + BLANK)
     encoding = "utf-8" if settings.encoding == "utf-8-sig" else settings.encoding
     if settings.encoding == "utf-8-sig":
         with path.open("rb") as f:
@@ -392,40 +481,46 @@ def delimited_write_marked(
                 sink.write(BOM)
     for chunk in _chunks(path, settings):
         out: list[str] = []
-        ending, lines = chunk.ending, chunk.lines
-        for start, stop, run in _segments(chunk):
-            last = stop == len(lines) and not chunk.terminated
-            if run:
-                keep = [not is_blank(fields) for _first, _stop, fields in run]
-                appended = tails.take(sum(keep))
-                for (first, after, _fields), marked in zip(run, keep, strict=True):
-                    body, end = _record_text(chunk, first, after)
-                    out.append(body + next(appended) + end if marked else body + end)
+        for start, stop, run in chunk.segments():
+            if run is not None and run.spans is not None:
+                out.extend(_write_records(chunk, run, tails))
                 continue
-            part = lines if start == 0 and stop == len(lines) else lines[start:stop]
-            if all(map(blank_strip, part)):
-                for index in range(0, len(part), _MARK_BATCH):
-                    batch = part[index : index + _MARK_BATCH]
-                    out.append(ending.join(map(operator.add, batch, tails.take(len(batch)))))
-                    out.append(ending)
+            # One line per record: the line, its appended fields, its ending.
+            part = chunk.part(start, stop)
+            if run is None:
+                keep = list(map(bool, map(not_blank, chunk.mixed or part)))
             else:
-                keep = list(map(bool, map(blank_strip, part)))
-                appended = tails.take(sum(keep))
-                out.extend(
-                    line + next(appended) + ending if marked else line + ending
-                    for line, marked in zip(part, keep, strict=True)
-                )
-            if last:
-                out[-1] = out[-1][: -len(ending)]
+                keep = list(map(bool, map(_strip_blank, map("".join, run.rows))))
+            out.extend(_write_lines(part, keep, chunk.ending, tails))
+            if stop == len(chunk.lines) and not chunk.terminated:
+                out[-1] = out[-1].removesuffix(chunk.ending)
         sink.write("".join(out).encode(encoding))
 
 
-def _record_text(chunk: _Lines, first: int, after: int) -> tuple[str, str]:
-    """A record the csv module read: its text and its line ending."""
-    if chunk.ending:
-        body = chunk.ending.join(chunk.lines[first:after])
-        last = after == len(chunk.lines) and not chunk.terminated
-        return body, "" if last else chunk.ending
-    body = "".join(chunk.lines[first:after])
-    content = body.rstrip("\r\n")
-    return content, body[len(content) :]
+def _write_lines(part: list[str], keep: list[bool], ending: str, tails: _Tails) -> Iterator[str]:
+    if all(keep):
+        for index in range(0, len(part), _MARK_BATCH):
+            batch = part[index : index + _MARK_BATCH]
+            yield ending.join(map(operator.add, batch, tails.take(len(batch))))
+            yield ending
+        return
+    appended = tails.take(sum(keep))
+    for line, marked in zip(part, keep, strict=True):
+        yield line + next(appended) + ending if marked else line + ending
+
+
+def _write_records(chunk: _Lines, run: _Run, tails: _Tails) -> Iterator[str]:
+    """Records over several lines (or lines with their own endings): the tail goes before the
+    record's last line ending."""
+    keep = [not is_blank(row) for row in run.rows]
+    appended = tails.take(sum(keep))
+    for (start, stop), marked in zip(run.spans, keep, strict=True):
+        if chunk.ending:
+            body = chunk.ending.join(chunk.lines[start:stop])
+            last = stop == len(chunk.lines) and not chunk.terminated
+            end = "" if last else chunk.ending
+        else:
+            raw = "".join(chunk.lines[start:stop])
+            body = raw.rstrip("\r\n")
+            end = raw[len(body) :]
+        yield body + next(appended) + end if marked else body + end

@@ -27,7 +27,7 @@ from .base import (
     unbalanced_error,
     undecodable_error,
 )
-from .delimited import parse_lines
+from .delimited import csv_records
 from .xlsx import xlsx_texts
 
 PREVIEW_RECORDS = 10
@@ -210,12 +210,12 @@ def _choose_delimiter(text: str, overrides: Mapping[str, object]) -> str:
 
 def _sample_records(text: str, delimiter: str, whole: bool) -> list[tuple[int, list[str]]]:
     """The records of the sample (with their first line); blank ones included."""
-    lines = LINE.findall(text)
-    spans, incomplete_at = parse_lines(lines, delimiter, 1)
+    run, open_at = csv_records(LINE.findall(text), 0, ending="", delimiter=delimiter, first_line=1)
     # A sample cut from a larger file may end inside a quoted field; intake_records reads it whole.
-    if incomplete_at is not None and whole:
-        raise unbalanced_error(incomplete_at)
-    return [(first + 1, fields) for first, _end, fields in spans[:_SAMPLE_RECORDS]]
+    if open_at is not None and whole:
+        raise unbalanced_error(open_at)
+    spans = run.spans[:_SAMPLE_RECORDS]
+    return [(start + 1, fields) for (start, _stop), fields in zip(spans, run.rows, strict=False)]
 
 
 # Header names, normalised by _name_key (lower case, no accents, letters and digits only).
