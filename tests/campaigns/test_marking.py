@@ -7,9 +7,12 @@ import io
 import os
 
 import pytest
+import xlsxwriter
 from django.db import connections
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
+from pypdf import PdfReader
+from python_calamine import CalamineWorkbook
 
 from campaigns.marking import (
     LOCK_SPACE,
@@ -285,7 +288,22 @@ def test_marking_comes_with_a_certificate_rendered_after_publishing(
         call_file = call_file_certificate_render(call_file_id=call_file.pk)
 
     with call_file.certificate.open("rb") as certificate:
-        assert certificate.read(5) == b"%PDF-"
+        pdf = PdfReader(certificate)
+        text = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
+    # What an inspector asks for (SPEC §8.7), in Dutch and English.
+    assert len(pdf.pages) == 1
+    for shown in (
+        "Bewijs van raadpleging / Certificate of consultation",
+        nl_campaign.company.name,
+        nl_campaign.name,
+        "calls.csv",
+        call_file.sha256[:32],
+        "Bruikbaar tot en met / Valid until",
+        f"{call_file.valid_until:%Y-%m-%d}",
+        "Totaal aangeboden / Total offered 1",
+        "Stand van het register / Register as of",
+    ):
+        assert shown in text
     assert call_file.certificate.name.endswith(".pdf")
     assert call_file.certificate.name != call_file.result.name
     # The job delivered again renders a certificate only where it is missing.
@@ -523,3 +541,32 @@ def test_the_purge_deletes_the_files_of_ended_and_unproductive_jobs_and_old_draf
 def test_progress_reads_the_stored_value_while_running():
     assert call_file_progress(call_file=CallFile(status=CallFileStatus.RUNNING, progress=42)) == 42
     assert call_file_progress(call_file=CallFile(status=CallFileStatus.QUEUED)) == 0
+
+
+def test_a_workbook_comes_back_as_a_workbook_with_the_marks_appended(nl_campaign, nl_numbers):
+    content = io.BytesIO()
+    book = xlsxwriter.Workbook(content, {"in_memory": True})
+    sheet = book.add_worksheet()
+    date = book.add_format({"num_format": "dd-mm-yyyy"})
+    sheet.write_row(0, 0, ["naam", "telefoonnummer", "toestemming"])
+    sheet.write_row(1, 0, ["Jansen", "06-12345601"])
+    # A number typed as a number, and an opt-in date typed as a date.
+    sheet.write_number(2, 1, 612345604)
+    sheet.write_string(2, 0, "de Vries")
+    sheet.write_datetime(2, 2, datetime.datetime(2016, 1, 1), date)
+    book.close()
+
+    call_file = mark(upload(nl_campaign, content.getvalue(), filename="bellijst.xlsx"))
+
+    assert call_file.status == CallFileStatus.DONE, call_file.error_message
+    assert call_file_result_filename(call_file) == "bellijst-marked.xlsx"
+    with call_file.result.open("rb") as result:
+        rows = CalamineWorkbook.from_filelike(result).get_sheet_by_index(0).to_python()
+    assert rows[0][3:] == list(MARK_HEADER)
+    assert rows[1][3:] == ["BLOCKED", "REGISTERED", "+31612345601", "2015-03-02"]
+    assert rows[2][3:] == [
+        "CALLABLE",
+        "OPT_IN_AFTER_REGISTRATION",
+        "+31612345604",
+        "2015-03-02",
+    ]
