@@ -8,6 +8,8 @@ import os
 
 import pytest
 import xlsxwriter
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import connections
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
@@ -570,3 +572,28 @@ def test_a_workbook_comes_back_as_a_workbook_with_the_marks_appended(nl_campaign
         "+31612345604",
         "2015-03-02",
     ]
+
+
+def test_staff_read_call_files_in_the_admin_and_change_nothing(nl_campaign, nl_numbers, client):
+    call_file = mark(upload(nl_campaign, b"phone\n0612345601\n"))
+    user = get_user_model().objects.create_user(
+        username="desk@example.com", password="pw-desk-2026", is_staff=True
+    )
+    user.user_permissions.add(Permission.objects.get(codename="view_callfile"))
+    nl_campaign.register.staff.add(user)
+    client.force_login(user)
+
+    listing = client.get("/admin/campaigns/callfile/", HTTP_HOST="nl.localhost")
+    detail = client.get(
+        f"/admin/campaigns/callfile/{call_file.pk}/change/", HTTP_HOST="nl.localhost"
+    )
+    posted = client.post(
+        f"/admin/campaigns/callfile/{call_file.pk}/change/",
+        {"status": "failed"},
+        HTTP_HOST="nl.localhost",
+    )
+
+    assert listing.status_code == detail.status_code == 200
+    assert "calls.csv" in listing.content.decode()
+    assert call_file.sha256 in detail.content.decode()
+    assert posted.status_code == 403
