@@ -38,7 +38,6 @@ from psycopg import pq
 from psycopg.copy import QueuedLibpqWriter
 
 from campaigns.checks import CheckReason, CheckStatus, checks_charge_credits
-from campaigns.downloads import _covers_until
 from campaigns.models import (
     CallFile,
     CallFileStatus,
@@ -431,7 +430,7 @@ def _mark(call_file: CallFile) -> None:
                 raise _Rejected(error.code, str(error.message)) from error
             _require_licence(call_file, rows_total)
             cursor.execute("ANALYZE call_file_rows")
-            register_as_of = _covers_until(cursor)
+            register_as_of = _register_as_of(cursor)
             result_path.parent.mkdir(parents=True, exist_ok=True)
             with partial.open("wb") as sink:
                 counts = _write_marked(
@@ -567,6 +566,20 @@ def _require_licence(call_file: CallFile, rows_total: int) -> None:
             "licence_required",
             _g("Marking call files needs an active licence of this register."),
         )
+
+
+def _register_as_of(cursor) -> datetime.datetime:
+    """The moment before which every change of the register is in the match about to run.
+
+    A change is dated by its transaction's start but seen only once committed (an import runs
+    for minutes), so the moment is the start of the oldest transaction still open, if earlier
+    than now: the same reasoning as a download's `covers_until`.
+    """
+    cursor.execute(
+        "SELECT least(clock_timestamp(), min(xact_start)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return cursor.fetchone()[0]
 
 
 def _match_query(call_file: CallFile) -> str:
