@@ -160,6 +160,10 @@ PHONE_HEADER_CASES = [
     "Phone number",
     "Mobile",
     "Telephone",
+    # Bare "number" in each language, when no column says more
+    "Nummer",
+    "Numéro",
+    "Number",
 ]
 
 
@@ -170,6 +174,11 @@ def test_phone_column_is_found_by_its_header_name(tmp_path, name):
     detected = detect(path)
     assert detected.settings.has_header is True
     assert detected.settings.phone_column == 2
+
+
+def test_a_column_named_phone_wins_over_one_named_number(tmp_path):
+    path = write(tmp_path, "Nummer;Naam;Mobiel\n1234567890;Jan;0612345678\n")
+    assert detect(path).settings.phone_column == 3
 
 
 def test_phone_column_is_found_by_content_when_the_header_names_nothing_known(tmp_path):

@@ -23,10 +23,8 @@ LINE_BREAKS = re.compile(rb"\r\n|\r|\n")
 
 
 class IntakeError(DomainError):
-    """A call file that cannot be read as it is; the message names the line where there is one."""
-
-    code = "invalid_file"
-    status = 400
+    """A call file that cannot be read as it is (SPEC §8.8), or an impossible setting for it: the
+    message names the line where there is one. 413 for a file over the size limit, else 400."""
 
     def __init__(self, message: str, *, code: str, line: int | None = None):
         super().__init__(message, code=code, status=413 if code == "too_large" else 400)

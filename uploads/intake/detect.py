@@ -218,64 +218,66 @@ def _sample_records(text: str, delimiter: str, whole: bool) -> list[tuple[int, l
     return [(start + 1, fields) for (start, _stop), fields in zip(spans, run.rows, strict=False)]
 
 
-# Header names, normalised by _name_key (lower case, no accents, letters and digits only).
-_PHONE_NAMES = {
-    # Dutch
-    "telefoon",
-    "telefoonnummer",
-    "telefoonnr",
-    "telnr",
-    "tel",
-    "telefoonnummer1",
-    "mobiel",
-    "mobielnummer",
-    "mobieltelefoonnummer",
-    "mobiel06",
-    "gsm",
-    "gsmnummer",
-    "nummer",
-    "vastnummer",
-    # French
-    "telephone",
-    "numerodetelephone",
-    "numerotelephone",
-    "notelephone",
-    "numero",
-    "portable",
-    "mobile",
-    "numerogsm",
-    "numerodegsm",
-    # English
-    "phone",
-    "phonenumber",
-    "phoneno",
-    "telephonenumber",
-    "mobilenumber",
-    "mobilephone",
-    "cell",
-    "cellphone",
-    "number",
-    "msisdn",
-}
-_PHONE_PARTS = ("telefoon", "telephone", "phone", "mobiel", "gsm", "msisdn")
-_OPT_IN_NAMES = {
-    "optin",
-    "optindatum",
-    "optindate",
-    "dateoptin",
-    "datumoptin",
-    "toestemming",
-    "toestemmingsdatum",
-    "datumtoestemming",
-    "consent",
-    "consentdate",
-    "dateofconsent",
-    "consentement",
-    "dateconsentement",
-    "datedeconsentement",
-    "dateduconsentement",
-}
-_OPT_IN_PARTS = ("optin", "toestemming", "consent")
+# Header names, normalised by _name_key (lower case, no accents, letters and digits only), in
+# tiers: a name that says "phone" wins over one that contains such a word, and both win over a
+# bare "number", which may as well be a customer or house number.
+_PHONE_NAMES = (
+    {
+        # Dutch
+        "telefoon",
+        "telefoonnummer",
+        "telefoonnr",
+        "telnr",
+        "tel",
+        "mobiel",
+        "mobielnummer",
+        "mobieletelefoon",
+        "gsm",
+        "gsmnummer",
+        # French
+        "telephone",
+        "numerodetelephone",
+        "numerotelephone",
+        "notelephone",
+        "portable",
+        "mobile",
+        "numerogsm",
+        "numerodegsm",
+        # English
+        "phone",
+        "phonenumber",
+        "phoneno",
+        "telephonenumber",
+        "mobilenumber",
+        "mobilephone",
+        "cell",
+        "cellphone",
+        "msisdn",
+    },
+    ("telefoon", "telephone", "phone", "mobiel", "gsm", "msisdn"),
+    {"nummer", "numero", "number"},
+)
+_OPT_IN_NAMES = (
+    {
+        "optin",
+        "optindatum",
+        "optindate",
+        "dateoptin",
+        "datumoptin",
+        "toestemming",
+        "toestemmingsdatum",
+        "datumtoestemming",
+        "consent",
+        "consentdate",
+        "dateofconsent",
+        "consentement",
+        "dateconsentement",
+        "datedeconsentement",
+        "dateduconsentement",
+    },
+    ("optin", "toestemming", "consent"),
+    set(),
+)
 
 
 def _name_key(name: str) -> str:
@@ -283,22 +285,25 @@ def _name_key(name: str) -> str:
     return "".join(c for c in plain.lower() if c.isalnum())
 
 
-def _find_by_name(header: Sequence[str], names: set[str], parts: tuple[str, ...]) -> int | None:
-    """The 0-based column whose header is a known name, else one containing a known part."""
+def _find_by_name(header: Sequence[str], names: tuple[set[str], tuple[str, ...], set[str]]):
+    """The 0-based column whose header is a known name, by the tiers of `names`; else None."""
     keys = [_name_key(cell) for cell in header]
-    for index, key in enumerate(keys):
-        if key in names:
-            return index
-    for index, key in enumerate(keys):
-        if any(part in key for part in parts):
-            return index
+    exact, parts, generic = names
+    for matches in (
+        lambda key: key in exact,
+        lambda key: any(part in key for part in parts),
+        lambda key: key in generic,
+    ):
+        for index, key in enumerate(keys):
+            if matches(key):
+                return index
     return None
 
 
 def _header_by_name(cells: Sequence[str]) -> bool:
     return (
-        _find_by_name(cells, _PHONE_NAMES, _PHONE_PARTS) is not None
-        or _find_by_name(cells, _OPT_IN_NAMES, _OPT_IN_PARTS) is not None
+        _find_by_name(cells, _PHONE_NAMES) is not None
+        or _find_by_name(cells, _OPT_IN_NAMES) is not None
     )
 
 
@@ -376,7 +381,7 @@ def _choose_columns(
     if "phone_column" in overrides:
         phone = _parse_column("phone_column", overrides["phone_column"], header, columns)
     else:
-        found = _find_by_name(header, _PHONE_NAMES, _PHONE_PARTS) if header else None
+        found = _find_by_name(header, _PHONE_NAMES) if header else None
         if found is None:
             found = _phone_column_by_content(data, columns)
         if found is None:
@@ -397,7 +402,7 @@ def _choose_columns(
             else _parse_column("opt_in_column", value, header, columns)
         )
     else:
-        found = _find_by_name(header, _OPT_IN_NAMES, _OPT_IN_PARTS) if header else None
+        found = _find_by_name(header, _OPT_IN_NAMES) if header else None
         opt_in = None if found is None else found + 1
     if opt_in == phone:
         if "opt_in_column" in overrides:

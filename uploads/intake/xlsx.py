@@ -112,7 +112,8 @@ def xlsx_write_marked(
             if appended is None:
                 raise ValueError("fewer marks than records")
         for index, value in enumerate(appended):
-            sheet.write_string(row_index, offset + len(row) + index, value)
+            if value:  # an empty cell is no cell
+                sheet.write_string(row_index, offset + len(row) + index, value)
     workbook.close()
 
 
