@@ -11,12 +11,13 @@ import xlsxwriter
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connections
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
 from campaigns.marking import (
+    CHUNK,
     LOCK_SPACE,
     MARK_HEADER,
     call_file_awaits_worker,
@@ -337,13 +338,14 @@ def test_a_bad_opt_in_date_rejects_the_file_naming_the_line(nl_campaign):
 
 
 def test_a_file_bad_past_the_detection_is_rejected_by_the_job_and_costs_nothing(nl_campaign):
-    # Ragged far down the file: detection samples the head, the job reads every line.
-    content = b"name;phone\n" + b"x;0612345601\n" * 5_000 + b"x;0612345601;extra\n"
+    # Ragged far down the file, after a first chunk went to PostgreSQL: detection samples the
+    # head, the job reads every line.
+    content = b"name;phone\n" + b"x;0612345601\n" * (CHUNK + 1) + b"x;0612345601;extra\n"
 
     call_file = mark(upload(nl_campaign, content))
 
     assert (call_file.status, call_file.error_code) == (CallFileStatus.REJECTED, "ragged_rows")
-    assert "5002" in call_file.error_message
+    assert f"{CHUNK + 3}" in call_file.error_message
     with scopes_disabled():
         assert not CreditEntry.objects.filter(reason="scrub").exists()
 
@@ -598,3 +600,22 @@ def test_staff_read_call_files_in_the_admin_and_change_nothing(nl_campaign, nl_n
     assert "calls.csv" in listing.content.decode()
     assert call_file.sha256 in detail.content.decode()
     assert posted.status_code == 403
+
+
+def test_a_job_failing_on_our_side_is_failed_and_charges_nothing(nl_campaign):
+    # The job writes its message in the uploader's language.
+    with translation.override("en"):
+        call_file = upload(nl_campaign, b"phone\n0612345601\n")
+    assert call_file.language == "en"
+    # The stored upload lost, as a broken disk would: not the user's fault.
+    os.remove(call_file.file.path)
+
+    with pytest.raises(FileNotFoundError), scopes_disabled():
+        call_file_mark(call_file_id=call_file.pk)
+
+    with scopes_disabled():
+        call_file.refresh_from_db()
+        assert not CreditEntry.objects.filter(reason="scrub").exists()
+    assert (call_file.status, call_file.error_code) == (CallFileStatus.FAILED, "internal_error")
+    assert "nothing was charged" in call_file.error_message
+    assert call_file_progress(call_file=call_file) == 100
