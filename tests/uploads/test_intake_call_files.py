@@ -19,6 +19,7 @@ from uploads.intake import (
     intake_detect,
     intake_records,
     intake_write_marked,
+    xlsx,
 )
 
 MARK_HEADER = ["dnc_status", "dnc_reason"]
@@ -543,6 +544,33 @@ def test_unreadable_xlsx_is_refused(tmp_path, data, name):
     with pytest.raises(IntakeError) as error:
         detect(path)
     assert error.value.code == "unreadable_xlsx"
+
+
+def test_xlsx_over_the_cell_limit_is_too_large_413(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_XLSX_CELLS", 8)
+    path = workbook(tmp_path, {0: ["Telefoon", "Naam"], 1: [612345678, "Jan"]})
+    assert detect(path).settings.phone_column == 1  # 4 cells
+    path = workbook(tmp_path, {row: [612345678, "Jan", "Utrecht"] for row in range(3)})
+    with pytest.raises(IntakeError) as error:
+        detect(path)
+    assert (error.value.code, error.value.status) == ("too_large", 413)
+    assert "CSV" in str(error.value)
+
+
+def test_xlsx_over_the_row_limit_names_the_first_row_too_many(tmp_path, settings):
+    settings.CALL_FILE_MAX_ROWS = 2
+    path = workbook(tmp_path, {row: [612345678 + row] for row in range(4)})
+    settings_of_file = detect(path).settings
+    with pytest.raises(IntakeError) as error:
+        list(intake_records(path, settings_of_file))
+    assert (error.value.code, error.value.line) == ("too_many_rows", 3)
+
+
+def test_empty_xlsx_is_empty(tmp_path):
+    path = workbook(tmp_path, {})
+    with pytest.raises(IntakeError) as error:
+        detect(path)
+    assert error.value.code == "empty_file"
 
 
 def test_xlsx_header_only(tmp_path):

@@ -1,6 +1,8 @@
 """XLSX call files: the first sheet read with calamine, written back with XlsxWriter."""
 
 import datetime
+import re
+import zipfile
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -8,12 +10,14 @@ from typing import BinaryIO
 
 import xlsxwriter
 from django.conf import settings as django_settings
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from python_calamine import CalamineError, CalamineWorkbook
 
 from .base import (
     BLANK,
     FileSettings,
+    IntakeError,
     Record,
     error,
     header_only_error,
@@ -21,21 +25,92 @@ from .base import (
     too_many_rows_error,
 )
 
+# calamine holds the whole first sheet in memory (about 90 bytes a cell, measured), so a sheet
+# is read only up to this many cells: about 180 MB, within a worker's 300 MB.
+MAX_XLSX_CELLS = 2_000_000
+# Sheet XML takes at least this many bytes a cell (a shared string: <c r="A1" t="s"><v>1</v></c>).
+_XML_BYTES_PER_CELL = 30
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?"')
+
+
+def _unreadable(problem: str) -> IntakeError:
+    return error(
+        "unreadable_xlsx",
+        _("The Excel file cannot be read (%(problem)s). Save it again as .xlsx or as CSV.")
+        % {"problem": problem},
+    )
+
 
 def xlsx_sheet(path: Path) -> tuple[int, Iterator[tuple[int, list]]]:
     """The first sheet: the column its cells start at (0-based) and its rows with their sheet
     row numbers, as calamine reads the values."""
+    _check_cells(path)
     try:
         sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
         rows = sheet.iter_rows()
     except (CalamineError, OSError, ValueError) as e:
-        raise error(
-            "unreadable_xlsx",
-            _("The Excel file cannot be read (%(problem)s). Save it again as .xlsx or as CSV.")
-            % {"problem": type(e).__name__},
-        ) from None
+        raise _unreadable(type(e).__name__) from None
     # iter_rows starts at the sheet's first row but at the first used column (calamine 0.9).
-    return sheet.start[1], enumerate(rows, 1)
+    return (sheet.start or (0, 0))[1], enumerate(rows, 1)
+
+
+def _check_cells(path: Path) -> None:
+    """Refuses a first sheet with more than MAX_XLSX_CELLS cells before calamine loads it: by
+    the sheet's own dimension, else by the size of its XML and of the shared strings."""
+    try:
+        with zipfile.ZipFile(path) as workbook:
+            sizes = {info.filename: info.file_size for info in workbook.infolist()}
+            part = _first_sheet_part(workbook)
+            head = b""
+            if part in sizes:
+                with workbook.open(part) as sheet_xml:
+                    head = sheet_xml.read(4096)
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, EOFError) as e:
+        raise _unreadable(type(e).__name__) from None
+    found = _DIMENSION.search(head)
+    if found and found.group(3):
+        first_column, first_row, last_column, last_row = found.groups()
+        rows = int(last_row) - int(first_row) + 1
+        cells = rows * (_column_number(last_column) - _column_number(first_column) + 1)
+    else:
+        sheets = [size for name, size in sizes.items() if name.startswith("xl/worksheets/")]
+        sheet = sizes[part] if part in sizes else max(sheets, default=0)
+        cells = (sheet + sizes.get("xl/sharedStrings.xml", 0)) // _XML_BYTES_PER_CELL
+    if cells > MAX_XLSX_CELLS:
+        raise IntakeError(
+            _(
+                "The workbook's first sheet has more than %(limit)s cells, the most an Excel "
+                "file may have here. Save it as CSV UTF-8 and upload that."
+            )
+            % {"limit": number_format(MAX_XLSX_CELLS, force_grouping=True)},
+            code="too_large",
+        )
+
+
+def _first_sheet_part(workbook: zipfile.ZipFile) -> str | None:
+    """The zip entry of the workbook's first sheet, from workbook.xml and its relationships (read
+    with regular expressions: no XML parser meets the upload); None where they do not say."""
+    with workbook.open("xl/workbook.xml") as f:
+        sheets = f.read(1 << 20)
+    first = re.search(rb'<(?:\w+:)?sheet\b[^>]*?\b\w+:id="([^"]+)"', sheets)
+    if first is None or "xl/_rels/workbook.xml.rels" not in workbook.namelist():
+        return None
+    with workbook.open("xl/_rels/workbook.xml.rels") as f:
+        relationships = f.read(1 << 20)
+    for relationship in re.findall(rb"<(?:\w+:)?Relationship\b[^>]*>", relationships):
+        if re.search(rb'\bId="' + re.escape(first.group(1)) + rb'"', relationship):
+            target = re.search(rb'\bTarget="([^"]+)"', relationship)
+            if target:
+                name = target.group(1).decode(errors="replace")
+                return name.lstrip("/") if name.startswith("/") else f"xl/{name}"
+    return None
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - ord("A") + 1
+    return number
 
 
 def cell_text(value) -> str:
