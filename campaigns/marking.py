@@ -592,39 +592,44 @@ def _match_query(call_file: CallFile) -> str:
         else ALL_CATEGORIES
     )
     s, r = CheckStatus, CheckReason
-    # Only integers are formatted into the statement.
+    # Only integers are formatted into the statement. The inner query sorts narrow rows into
+    # file order; the marks' text is made after the sort, not carried through it.
     return f"""
         COPY (
             SELECT
                 CASE
-                    WHEN o.number IS NOT NULL THEN '{s.BLOCKED}'
-                    WHEN t.problem = 'i' THEN '{s.INVALID}'
-                    WHEN t.problem IS NOT NULL THEN '{s.OUT_OF_SCOPE}'
-                    WHEN b.categories & {int(purpose_bits)} <> 0
-                        AND t.opt_in > b.registered_on THEN '{s.CALLABLE}'
-                    WHEN b.categories & {int(purpose_bits)} <> 0 THEN '{s.BLOCKED}'
+                    WHEN m.opted_out THEN '{s.BLOCKED}'
+                    WHEN m.problem = 'i' THEN '{s.INVALID}'
+                    WHEN m.problem IS NOT NULL THEN '{s.OUT_OF_SCOPE}'
+                    WHEN m.covered AND m.opt_in > m.registered_on THEN '{s.CALLABLE}'
+                    WHEN m.covered THEN '{s.BLOCKED}'
                     ELSE '{s.CALLABLE}'
                 END,
                 CASE
-                    WHEN o.number IS NOT NULL THEN '{r.COMPANY_OPT_OUT}'
-                    WHEN t.problem = 'i' THEN '{r.INVALID_NUMBER}'
-                    WHEN t.problem = 'f' THEN '{r.FOREIGN_NUMBER}'
-                    WHEN t.problem IS NOT NULL THEN ''
-                    WHEN b.categories & {int(purpose_bits)} <> 0
-                        AND t.opt_in > b.registered_on THEN '{OPT_IN_AFTER_REGISTRATION}'
-                    WHEN b.categories & {int(purpose_bits)} <> 0 THEN '{r.REGISTERED}'
+                    WHEN m.opted_out THEN '{r.COMPANY_OPT_OUT}'
+                    WHEN m.problem = 'i' THEN '{r.INVALID_NUMBER}'
+                    WHEN m.problem = 'f' THEN '{r.FOREIGN_NUMBER}'
+                    WHEN m.problem IS NOT NULL THEN ''
+                    WHEN m.covered AND m.opt_in > m.registered_on
+                        THEN '{OPT_IN_AFTER_REGISTRATION}'
+                    WHEN m.covered THEN '{r.REGISTERED}'
                     ELSE ''
                 END,
-                CASE WHEN t.number IS NULL THEN '' ELSE '+' || t.number END,
-                coalesce(to_char(b.registered_on, 'YYYY-MM-DD'), '')
-            -- Looked up in number order: neighbouring lookups share the index's pages.
-            FROM (SELECT * FROM call_file_rows ORDER BY number) t
-            LEFT JOIN register_blockednumber b
-                ON b.number = t.number AND b.register_id = {int(register.pk)}
-                AND t.problem IS NULL
-            LEFT JOIN campaigns_companyoptout o
-                ON o.number = t.number AND o.company_id = {int(call_file.company_id)}
-            ORDER BY t.seq
+                CASE WHEN m.number IS NULL THEN '' ELSE '+' || m.number END,
+                coalesce(to_char(m.registered_on, 'YYYY-MM-DD'), '')
+            FROM (
+                SELECT t.seq, t.number, t.problem, t.opt_in, b.registered_on,
+                       coalesce(b.categories & {int(purpose_bits)} <> 0, false) AS covered,
+                       o.number IS NOT NULL AS opted_out
+                -- Looked up in number order: neighbouring lookups share the index's pages.
+                FROM (SELECT * FROM call_file_rows ORDER BY number) t
+                LEFT JOIN register_blockednumber b
+                    ON b.number = t.number AND b.register_id = {int(register.pk)}
+                    AND t.problem IS NULL
+                LEFT JOIN campaigns_companyoptout o
+                    ON o.number = t.number AND o.company_id = {int(call_file.company_id)}
+                ORDER BY t.seq
+            ) m
         ) TO STDOUT
     """  # noqa: S608 - integers and this module's constants only
 
