@@ -39,7 +39,11 @@ def intake_write_marked(
     header: Sequence[str],
     marks: Iterator[Sequence[str]],
 ) -> None:
-    """The file again, with the columns `header` appended: every original byte kept."""
+    """The file again with the columns `header` appended, one `marks` item per data record in
+    record order (the header row gets the names). CSV/TXT: byte for byte as it was (delimiter,
+    quoting, line endings, encoding, BOM, blank lines), the appended fields before each record's
+    line ending. XLSX: a new workbook with the first sheet's values. ValueError when `marks` has
+    fewer or more items than there are records: a bug, not bad input."""
     marks = iter(marks)
     if settings.kind == "xlsx":
         xlsx_write_marked(path, settings, sink, header, marks)
