@@ -5,8 +5,7 @@ the export, psql's `\\copy (SELECT …) TO` of the same rows. Runs in a scratch 
 own, `dnc_bench_import`, never the developer's: it empties the register between runs.
 BENCH_IMPORT_ROWS sets the file size (default 10,000,000), BENCH_IMPORT_ROUNDS how often
 baseline and import are measured, one after the other (default 2): the machine is shared, so
-one figure alone says little. BENCH_IMPORT_WITHOUT_FK=1 adds a run with the register_id
-foreign keys dropped, to show what their row-by-row checks cost.
+one figure alone says little.
 """
 
 import logging
@@ -38,7 +37,9 @@ def _psql(database: str, *commands: str) -> None:
 
 def _empty_register() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE register_blockednumber, register_registerevent")
+        cursor.execute(
+            "TRUNCATE register_blockednumber, register_registerevent, register_registerimport"
+        )
         cursor.execute("CHECKPOINT")
 
 
@@ -53,7 +54,7 @@ class _Phases(logging.Handler):
         self.phases.append(record.args)
 
     def summary(self, total: float) -> str:
-        # What no phase covers is mostly the commit, where the deferred foreign key checks run.
+        # What no phase covers is mostly the commit.
         rest = total - sum(seconds for _name, seconds in self.phases)
         return ", ".join(
             f"{name} {seconds:.1f} s" for name, seconds in [*self.phases, ("commit", rest)]
@@ -93,30 +94,6 @@ def _import(register, path, rows: int, phases: _Phases) -> float:
     if report.loaded != rows or report.skipped_total:
         raise AssertionError(f"loaded {report.loaded} of {rows}, skipped {report.skipped}")
     return seconds
-
-
-def _without_foreign_keys(register, path, rows: int, phases: _Phases) -> float:
-    """The import with the register_id foreign keys of the register and its history dropped,
-    as `db_constraint=False` would have them: their checks run row by row at commit."""
-    tables = ("register_blockednumber", "register_registerevent")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
-            " FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)"
-            " AND conkey = ARRAY[(SELECT attnum FROM pg_attribute"
-            "   WHERE attrelid = conrelid AND attname = 'register_id')]",
-            [list(tables)],
-        )
-        constraints = cursor.fetchall()
-        for table, name, _definition in constraints:
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    try:
-        return _import(register, path, rows, phases)
-    finally:
-        _empty_register()
-        with connection.cursor() as cursor:
-            for table, name, definition in constraints:
-                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
 
 def _exports(database: str, register) -> tuple[float, float]:
@@ -165,11 +142,4 @@ def run() -> Iterator[str]:
         f"export: psql \\copy (SELECT …) TO {psql_export:.1f} s, "
         f"export_register {export:.1f} s: {export / psql_export:.2f}x"
     )
-    if os.environ.get("BENCH_IMPORT_WITHOUT_FK"):
-        without = _without_foreign_keys(register, path, rows, phases)
-        yield from [
-            f"without the register_id foreign keys: import_register {without:.1f} s: "
-            f"{without / baseline:.2f}x the last baseline",
-            f"  phases: {phases.summary(without)}",
-        ]
     _empty_register()

@@ -366,6 +366,8 @@ def full_download_query(register: Register) -> tuple[str, list]:
 def _delta_query(register: Register, since: datetime.datetime) -> tuple[str, list]:
     # The last event of each number since the moment says whether it changed; its current row
     # says how it stands now, so a number blocked and unblocked again since is one removal.
+    # A number an import loaded has its block event in the import until it next changes
+    # (register.models.RegisterImport): nothing has happened to such a number since.
     categories = ", m.codes" if register.has_categories else ""
     labels = (
         "LEFT JOIN unnest(%s::smallint[], %s::text[]) AS m(mask, codes) ON m.mask = b.categories"
@@ -379,8 +381,16 @@ def _delta_query(register: Register, since: datetime.datetime) -> tuple[str, lis
                to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
         FROM (
             SELECT DISTINCT ON (number) number, occurred_at
-            FROM register_registerevent
-            WHERE register_id = %s AND occurred_at >= %s
+            FROM (
+                SELECT number, occurred_at, id
+                FROM register_registerevent
+                WHERE register_id = %s AND occurred_at >= %s
+                UNION ALL
+                SELECT b.number, i.occurred_at, 0
+                FROM register_registerimport i
+                JOIN register_blockednumber b ON b.imported_in_id = i.id
+                WHERE i.register_id = %s AND i.occurred_at >= %s
+            ) changes
             ORDER BY number, occurred_at DESC, id DESC
         ) e
         LEFT JOIN register_blockednumber b ON b.number = e.number
@@ -388,6 +398,8 @@ def _delta_query(register: Register, since: datetime.datetime) -> tuple[str, lis
         ORDER BY e.occurred_at, e.number
         """,  # noqa: S608 - the parts are this module's constants
         [
+            register.pk,
+            since,
             register.pk,
             since,
             *(_category_labels(register) if register.has_categories else []),

@@ -1,8 +1,18 @@
 from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from register.models import BlockedNumber, BlockRequest, Register, RegisterEvent
+from register.models import (
+    BlockedNumber,
+    BlockRequest,
+    Channel,
+    EventAction,
+    Register,
+    RegisterEvent,
+    RegisterImport,
+)
 from register.phone import format_international, normalise
 from register.services import blocked_numbers_unblock_by_staff
 
@@ -58,6 +68,7 @@ class BlockedNumberAdmin(NumberSearchMixin, ReadOnlyAdmin):
     list_display = ["international_number", "category_list", "registered_on", "channel"]
     list_filter = ["channel", "registered_on"]
     exclude = ["email"]
+    readonly_fields = ["history"]
     show_full_result_count = False
     # Deleting is not offered: the unblock action writes the history.
     actions = ["unblock"]
@@ -94,6 +105,40 @@ class BlockedNumberAdmin(NumberSearchMixin, ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("register")
+
+    @admin.display(description=_("history"))
+    def history(self, obj):
+        """Every change to the number, oldest first: a block its import still holds (see
+        RegisterImport) comes before the events written since."""
+        changes = [
+            (event.occurred_at, event.get_action_display(), event.get_channel_display())
+            for event in RegisterEvent.objects.filter(
+                register=obj.register, number=obj.number
+            ).order_by("occurred_at", "id")
+        ]
+        if obj.imported_in is not None:
+            changes.insert(
+                0,
+                (
+                    obj.imported_in.occurred_at,
+                    EventAction.BLOCK.label,
+                    Channel.IMPORT.label,
+                ),
+            )
+        return format_html_join(
+            "\n",
+            "<div>{} {} ({})</div>",
+            (
+                (f"{timezone.localtime(at):%Y-%m-%d %H:%M}", action, channel)
+                for at, action, channel in changes
+            ),
+        )
+
+
+@admin.register(RegisterImport)
+class RegisterImportAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "file_name", "imported_by", "loaded", "skipped"]
+    show_full_result_count = False
 
 
 @admin.register(RegisterEvent)

@@ -3,12 +3,15 @@
 The import streams the file once into a temporary staging table through COPY. Lines already in
 the register's own shape (the country's E.164 digits, an ISO date, category codes) go to COPY as
 the file has them, whole runs at a time; only other lines are read one by one by the normaliser.
-PostgreSQL then judges the staged lines by the few distinct number prefixes, dates and category
-lists they hold, which Python classifies once each; it drops repeats and numbers already
-registered and sends the rows to load back sorted by number, which come in again through COPY
-into the register and its history. All of it is one transaction.
+PostgreSQL then judges the staged numbers by the ranges of the number plan they fall in
+(`register.phone.e164_ranges`), and the dates and category lists by the few distinct ones the
+file holds, which Python reads once each; it drops repeats and numbers already registered and
+sends the rows to load back sorted by number, which come in again through COPY into the
+register. The history gets one row, the RegisterImport, which the loaded numbers point to. All
+of it is one transaction.
 """
 
+import hashlib
 import logging
 import re
 import tempfile
@@ -25,24 +28,18 @@ from zoneinfo import ZoneInfo
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 from psycopg.copy import QueuedLibpqWriter
 
 from register.errors import DomainError
-from register.models import ALL_CATEGORIES, Channel, EventAction, Register
-from register.phone import Normaliser, Problem
+from register.models import ALL_CATEGORIES, Channel, Register, RegisterImport
+from register.phone import CONSUMER, PER_NUMBER, Normaliser, Problem, e164_ranges
 
 logger = logging.getLogger(__name__)
 
 BLOCK_BYTES = 8 << 20
 # A line the normaliser refused, or an empty one: a row without a number keeps the staging
-# table's line numbering equal to the file's.
-_NO_ROW = "\\N;\\N;\\N\n"
-# Staged numbers written with a plus are the normaliser's output; bare digits are the file's own.
-_CHECKED = "+"
-# A prefix whose digits the normaliser reads as a national number: its lines are read one by one.
-_NATIONAL = "national"
-_OK = "ok"
+# table's rows one for each line of the file.
+_NO_ROW = ";;\n"
 
 
 class SkipReason(models.TextChoices):
@@ -86,123 +83,6 @@ class ImportFileError(DomainError):
     message = _("The file cannot be imported.")
 
 
-def _pattern_depth(items, start: float = 0) -> tuple[float, float] | None:
-    """How far into a number (a digit string) a regular expression looks at the digits.
-
-    Returns (depth, end): every position from `depth` on is matched by a plain `\\d`, so two
-    numbers of the same length that agree on their first `depth` digits match alike; `end` is the
-    furthest position the expression reaches. None when no such bound exists.
-    """
-    from re import _constants as c
-
-    depth, end = 0.0, start
-    for op, value in items:
-        if op is c.IN and value == [(c.CATEGORY, c.CATEGORY_DIGIT)]:
-            end += 1
-        elif op in (c.LITERAL, c.IN, c.NOT_LITERAL):
-            end += 1
-            depth = max(depth, end)
-        elif op is c.SUBPATTERN:
-            inner = _pattern_depth(value[-1], end)
-            if inner is None:
-                return None
-            depth, end = max(depth, inner[0]), inner[1]
-        elif op is c.BRANCH:
-            branches = [_pattern_depth(branch, end) for branch in value[1]]
-            if None in branches:
-                return None
-            depth = max([depth, *(b[0] for b in branches)])
-            end = max(b[1] for b in branches)
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
-            _low, high, sub = value
-            once = _pattern_depth(sub, 0)
-            if once is None:
-                return None
-            if once[0] and (high is c.MAXREPEAT or end == float("inf")):
-                return None
-            reach = float("inf") if high is c.MAXREPEAT else high * once[1]
-            if once[0]:
-                depth = max(depth, end + (high - 1) * once[1] + once[0])
-            end += reach
-        elif op is c.AT:
-            continue
-        else:
-            return None
-        if depth == float("inf"):
-            return None
-    return depth, end
-
-
-class _CanonicalVerdicts:
-    """The normaliser's verdict on numbers already written as E.164 digits, memoised by prefix.
-
-    A register file holds millions of numbers like `31612345678`; asking the normaliser for each
-    would dominate the import. libphonenumber decides validity and type with patterns that only
-    look at the first few digits and the length, so the verdict of one number holds for every
-    number of the same length and prefix. Used only where the country code is the region's alone.
-    """
-
-    def __init__(self, normaliser: Normaliser, country_code: int):
-        self.normaliser = normaliser
-        self.code = str(country_code)
-        self.verdicts: dict[tuple[str, int], Problem | bool | None] = {}
-        self.depth = self._depth(normaliser.region)
-
-    def _depth(self, region: str) -> int | None:
-        if COUNTRY_CODE_TO_REGION_CODE.get(int(self.code)) != (region,):
-            return None
-        from re import _parser
-
-        metadata = PhoneMetadata.metadata_for_region(region)
-        patterns = [
-            getattr(metadata, name).national_number_pattern
-            for name in (
-                "general_desc",
-                "fixed_line",
-                "mobile",
-                "toll_free",
-                "premium_rate",
-                "shared_cost",
-                "personal_number",
-                "voip",
-                "pager",
-                "uan",
-                "voicemail",
-            )
-            if getattr(metadata, name) is not None
-        ]
-        # Parsing first tries to strip a national prefix: its pattern shifts what follows.
-        patterns.append(metadata.national_prefix_for_parsing or metadata.national_prefix or "")
-        depths = [
-            _pattern_depth(_parser.parse(pattern)) if pattern else (0, 0) for pattern in patterns
-        ]
-        if None in depths:
-            return None
-        *numbers, prefix = depths
-        return len(self.code) + int(prefix[0] + max(depth for depth, _end in numbers))
-
-    def __call__(self, digits: str) -> Problem | bool | None:
-        """The problem of a canonical number, or False when `digits` are not canonical here."""
-        if (
-            self.depth is None
-            or not digits.startswith(self.code)
-            or not (digits.isascii() and digits.isdigit())
-            or digits[len(self.code) : len(self.code) + 1] in ("", "0")
-        ):
-            return False
-        key = (digits[: self.depth], len(digits))
-        try:
-            return self.verdicts[key]
-        except KeyError:
-            pass
-        # Digits alone may read as a national number (`318003819` is 0318 003819, not the
-        # toll-free 31 800 3819): such a prefix stays with the normaliser, line by line.
-        verdict = self.normaliser(digits)
-        problem = verdict.problem if verdict.number == int(digits) else False
-        self.verdicts[key] = problem
-        return problem
-
-
 class _Lines:
     """Reads the lines that are not in canonical shape, one by one."""
 
@@ -229,9 +109,13 @@ class _Lines:
         except ValueError:
             return None
 
+    def categories(self, mask: int) -> str:
+        """The categories field as staged: the codes in the register's order, empty for all."""
+        return "" if mask == ALL_CATEGORIES else ",".join(self.register.category_codes(mask))
+
     def rows(self, lines: list[str], first: int, skipped: list[SkippedLine]) -> tuple[str, int]:
         """COPY text for `lines` (numbered from `first`), one row each, and how many carry a
-        number; the lines whose number is refused go to `skipped`."""
+        number; the lines refused go to `skipped`."""
         out = []
         append = out.append
         normaliser = self.normaliser
@@ -239,44 +123,88 @@ class _Lines:
         for offset, line in enumerate(lines):
             fields = line.split(";")
             number_text = fields[0].strip()
+            reason = None
             if len(fields) > 3:
-                skipped.append(SkippedLine(first + offset, SkipReason.TOO_MANY_FIELDS, line))
-            elif not number_text and len(fields) == 1:
-                pass
-            else:
+                reason = SkipReason.TOO_MANY_FIELDS
+            elif number_text or len(fields) > 1:
                 number, problem = normaliser(number_text)
-                if problem is None:
-                    day = fields[1].strip() if len(fields) > 1 else ""
-                    cats = fields[2].strip() if len(fields) > 2 else ""
-                    append(f"{_CHECKED}{number};{_escape(day)};{_escape(cats)}\n")
+                day = self.date(fields[1].strip() if len(fields) > 1 else "")
+                mask = self.mask(fields[2].strip() if len(fields) > 2 else "")
+                if problem is not None:
+                    reason = _PROBLEM_REASONS[problem]
+                elif day is None:
+                    reason = SkipReason.BAD_DATE
+                elif mask is None:
+                    reason = SkipReason.UNKNOWN_CATEGORY
+                else:
+                    append(f"-{number};{day.isoformat()};{self.categories(mask)}\n")
                     staged += 1
                     continue
-                skipped.append(SkippedLine(first + offset, _PROBLEM_REASONS[problem], line))
+            if reason is not None:
+                skipped.append(SkippedLine(first + offset, reason, line))
             append(_NO_ROW)
         return "".join(out), staged
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\") if "\\" in text else text
+# Month and day of a date that exists in every year: 29 February is left to Python.
+_MONTH_DAY = (
+    "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    "|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+)
 
 
-def _canonical_lines(register: Register, depth: int | None) -> re.Pattern[bytes] | None:
-    """A run of lines in the register's canonical shape: `number[;date[;categories]]` with the
-    number in E.164 digits of the register's country (at most 15), the date YYYY-MM-DD shaped.
+def _below(digits: str) -> str:
+    """A regular expression for the digit strings of the same length less than `digits`."""
+    if not digits:
+        return "(?!)"
+    head, rest = int(digits[0]), digits[1:]
+    smaller = f"[0-{head - 1}][0-9]{{{len(rest)}}}" if head else "(?!)"
+    return f"(?:{smaller}|{head}{_below(rest)})" if rest else smaller
 
-    Such lines hold nothing COPY would read differently from the text (no backslash) and nothing
-    the classification in SQL cannot judge; None when numbers cannot be judged by their prefix.
+
+def _dates_until(today: date) -> str:
+    """A regular expression for the YYYY-MM-DD dates from 0001-01-01 to `today`, but 29 February."""
+    year, month, day = today.isoformat().split("-")
+    tomorrow = f"{int(day) + 1:02d}"
+    # Earlier years first, the file's usual case; this year's dates checked twice over.
+    return (
+        f"(?:(?!0000){_below(year)}-{_MONTH_DAY}"
+        f"|{year}-(?={_MONTH_DAY}(?![0-9]))(?:{_below(month)}-[0-9]{{2}}|{month}-{_below(tomorrow)}))"
+    )
+
+
+def _canonical_lines(
+    register: Register, ranges: tuple[tuple[int, ...], tuple[str, ...]] | None, today: date
+) -> re.Pattern[bytes] | None:
+    """A run of lines in the register's canonical shape, which COPY can stage as they are.
+
+    `number[;date[;categories]]`: the number in E.164 digits of the register's country (at most
+    15); the date empty or one that exists and is not after `today`; the categories empty or the
+    register's codes in its order, as the export writes them. Such lines hold nothing COPY would
+    read differently from the text (no backslash) and nothing to refuse but their number, which
+    SQL judges by its range; None when numbers cannot be judged by their range.
     """
-    if depth is None:
+    if ranges is None:
         return None
     code = str(register.calling_code)
+    masks = range(1, 1 << len(register.categories))
+    lists = sorted((",".join(register.category_codes(mask)) for mask in masks), key=len)
+    categories = "|".join(re.escape(codes) for codes in reversed(lists))
     # Possessive everywhere: a line either matches or stops the run, nothing to backtrack into.
     return re.compile(
         (
             rf"(?:{code}[1-9][0-9]{{0,{14 - len(code)}}}+"
-            r"(?:;(?:[0-9]{4}-[0-9]{2}-[0-9]{2})?+(?:;[a-z0-9_,-]*+)?+)?+\r?+\n)*+"
+            rf"(?:;(?:{_dates_until(today)})?+(?:;(?:{categories})?+)?+)?+\r?+\n)*+"
         ).encode()
     )
+
+
+def _category_lists(register: Register) -> tuple[list[str], list[int]]:
+    """The categories fields of canonical lines and their masks (all of them: ALL_CATEGORIES)."""
+    masks = range(1, 1 << len(register.categories))
+    lists = [",".join(register.category_codes(mask)) for mask in masks]
+    return lists, [register.category_mask(codes.split(",")) for codes in lists]
 
 
 _TWO_FIELDS = re.compile(rb"^([0-9]++;[^;\n]*+)$", re.MULTILINE)
@@ -386,51 +314,61 @@ def register_import(
     report: TextIO | None = None,
     today: date | None = None,
     shown: int = 20,
+    imported_by: str = "",
+    file_name: str = "",
 ) -> ImportReport:
     """Load `number[;registered_on[;categories]]` lines into the register, all or nothing.
 
     Every skipped line is counted by reason; the first `shown` are kept in the result and all
-    of them, as `line;reason`, are written to `report` when given.
+    of them, as `line;reason`, are written to `report` when given. The import is recorded as a
+    RegisterImport, which holds the block event of every number it loaded.
     """
     if today is None:
         today = timezone.localtime(timezone.now(), ZoneInfo(register.time_zone)).date()
     lines = _Lines(register, today)
-    verdicts = _CanonicalVerdicts(lines.normaliser, register.calling_code)
+    ranges = e164_ranges(register.country)
     result = ImportReport()
+    digest = hashlib.sha256()
     # Lines refused while parsing, spooled so memory stays flat whatever the file holds.
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool, transaction.atomic():
+        record = RegisterImport.objects.create(
+            register=register, imported_by=imported_by, file_name=file_name
+        )
         connection.ensure_connection()
         with connection.connection.cursor() as cursor:
             # The sort of the rows to load is the big one: in memory it is a quicksort.
             cursor.execute("SET LOCAL work_mem = '1GB'")
+            cursor.execute("SET LOCAL jit = off")
+            # One row per line of the file, in the file's order, and nothing ever updates or
+            # deletes one: so the rows' physical order (ctid) is the lines' order, and a line
+            # number column (a sequence call per row, a third of the staging time) is not needed.
+            # Numbers the normaliser read are staged negated, the file's own E.164 digits as
+            # they are; an empty field is NULL (no date: today; no categories: all).
             cursor.execute(
-                "CREATE TEMP TABLE register_import_staging ("
-                " line bigint GENERATED ALWAYS AS IDENTITY,"
-                " number text, day text, categories text, problem text"
-                ")"
+                "CREATE TEMP TABLE register_import_staging"
+                " (number bigint, day date, categories text)"
             )
             with (
                 _phase("stage"),
                 cursor.copy(
-                    "COPY register_import_staging (number, day, categories) FROM STDIN"
-                    " (DELIMITER ';')",
+                    "COPY register_import_staging FROM STDIN (DELIMITER ';', NULL '')",
                     writer=QueuedLibpqWriter(cursor),
                 ) as copy,
             ):
-                stager = _Stager(copy, lines, _canonical_lines(register, verdicts.depth), spool)
+                canonical = _canonical_lines(register, ranges, today)
+                stager = _Stager(copy, lines, canonical, spool)
                 for data, offset in _blocks(source):
+                    digest.update(data)
                     stager.block(data, offset)
+            judge = _Judge(cursor, register, ranges or ((0,), (PER_NUMBER,)), today)
             with _phase("classify"):
-                _classify(cursor, lines, verdicts)
-            with _phase("select"):
-                _select(cursor, verdicts.depth or 0)
-            with _phase("load"):
-                result.loaded = _load(cursor, register)
+                judge.classify(lines)
+            result.loaded = judge.load(record=record)
             with _phase("report"):
                 spool.seek(0)
                 sql_skips: Iterator[SkippedLine] = iter(())
                 if result.loaded < stager.staged:
-                    sql_skips = _skipped_by_database(cursor, verdicts.depth or 0)
+                    sql_skips = judge.skipped(record=record)
                 for line in merge(_read_spool(spool), sql_skips, key=lambda skip: skip.line):
                     result.skipped[line.reason] += 1
                     if len(result.first_skipped) < shown:
@@ -438,10 +376,11 @@ def register_import(
                     if report is not None:
                         report.write(f"{line.line};{line.reason}\n")
             # Dropped here, not on commit: a caller's transaction may hold a second import.
-            cursor.execute(
-                "DROP TABLE register_import_staging, register_import_prefixes,"
-                " register_import_days, register_import_categories, register_import_rows"
-            )
+            cursor.execute("DROP TABLE register_import_staging, register_import_numbers")
+        record.sha256 = digest.hexdigest()
+        record.loaded = result.loaded
+        record.skipped = result.skipped_total
+        record.save(update_fields=["sha256", "loaded", "skipped"])
     return result
 
 
@@ -451,182 +390,184 @@ def _read_spool(spool: TextIO) -> Iterator[SkippedLine]:
         yield SkippedLine(int(line), SkipReason(reason), text)
 
 
-def _classify(cursor, lines: _Lines, verdicts: "_CanonicalVerdicts") -> None:
-    """Judge the distinct number prefixes, dates and category lists of the staged lines.
+def _bounds(ranges: tuple[tuple[int, ...], tuple[str, ...]], verdict: str) -> list[int]:
+    """Where numbers enter and leave `verdict`'s ranges: `width_bucket` over these is odd
+    exactly for the numbers inside, a binary search on integers (looking up the verdict in a
+    text array instead costs four times as much)."""
+    bounds: list[int] = []
+    for start, each in zip(*ranges, strict=True):
+        if (each == verdict) != (len(bounds) % 2 == 1):
+            bounds.append(start)
+    # width_bucket needs one bound at least; this one no number reaches.
+    return bounds or [2**63 - 1]
 
-    Fills register_import_prefixes (prefix, length, verdict), register_import_days (text, day)
-    and register_import_categories (text, mask), a NULL day or mask where the text is refused,
-    and reads the lines of national-looking prefixes again one by one.
+
+class _Judge:
+    """Judges the staged lines in SQL and loads the good ones.
+
+    A staged number written as the register's E.164 digits is judged by the range it falls in
+    (`e164_ranges`, by `width_bucket`); where its range says so it is read by the normaliser
+    into register_import_numbers, by its row. Dates and categories of staged lines need no
+    judging: canonical lines have good ones by their shape, and the others were read in Python.
     """
-    depth = verdicts.depth or 0
-    cursor.execute(
-        "CREATE TEMP TABLE register_import_prefixes (prefix text, length int, verdict text);"
-        "CREATE TEMP TABLE register_import_days (text text, day date);"
-        "CREATE TEMP TABLE register_import_categories (text text, mask smallint)"
-    )
-    prefixes, days, masks = [], [], []
-    # One pass over the staging table for all three, in hash tables: statistics on the prefix
-    # tell the planner they are few, else it sorts ten million texts by collation (a minute).
-    cursor.execute(
-        "CREATE STATISTICS register_import_staging_prefix"
-        f" ON (left(number, {depth})), (length(number)) FROM register_import_staging"
-    )
-    cursor.execute("ANALYZE register_import_staging")
-    cursor.execute(
-        f"""
-        SELECT left(number, {depth}), length(number), min(number COLLATE "C"), day, categories,
-               GROUPING(day, categories)
-        FROM register_import_staging
-        GROUP BY GROUPING SETS ((left(number, {depth}), length(number)), day, categories)
-        """  # noqa: S608 - depth is an int
-    )
-    for prefix, length, sample, day, categories, grouping in cursor.fetchall():
-        if grouping == 0b11:
-            if prefix is not None and not prefix.startswith(_CHECKED):
-                problem = verdicts(sample)
-                verdict = _NATIONAL if problem is False else (problem or _OK)
-                prefixes.append((prefix, length, str(verdict)))
-        elif grouping == 0b01 and day is not None:
-            days.append((day, lines.date(day)))
-        elif grouping == 0b10 and categories is not None:
-            masks.append((categories, lines.mask(categories)))
-    for table, rows in (
-        ("register_import_prefixes", prefixes),
-        ("register_import_days", days),
-        ("register_import_categories", masks),
+
+    def __init__(
+        self,
+        cursor,
+        register: Register,
+        ranges: tuple[tuple[int, ...], tuple[str, ...]],
+        today: date,
     ):
-        with cursor.copy(f"COPY {table} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(f"ANALYZE {table}")
-    if any(verdict == _NATIONAL for _prefix, _length, verdict in prefixes):
-        _read_national(cursor, lines, depth)
+        self.cursor = cursor
+        self.register = register
+        lists, masks = _category_lists(register)
+        self.params = {
+            "consumer": _bounds(ranges, CONSUMER),
+            "per_number": _bounds(ranges, PER_NUMBER),
+            "starts": list(ranges[0]),
+            "verdicts": list(ranges[1]),
+            "lists": lists,
+            "masks": masks,
+            "today": today,
+        }
+        self.per_number = False
 
-
-def _read_national(cursor, lines: _Lines, depth: int) -> None:
-    """Give the lines whose prefix reads as a national number the normaliser's own verdict."""
-    with tempfile.TemporaryFile() as national:
-        with cursor.copy(
-            f"""
-            COPY (
-                SELECT s.line, s.number
-                FROM register_import_staging s
-                JOIN register_import_prefixes p
-                    ON p.prefix = left(s.number, {depth}) AND p.length = length(s.number)
-                WHERE p.verdict = '{_NATIONAL}'
-            ) TO STDOUT
-            """  # noqa: S608 - depth is an int
-        ) as copy:
-            for data in copy:
-                national.write(data)
-        national.seek(0)
+    def classify(self, lines: _Lines) -> None:
+        cursor = self.cursor
         cursor.execute(
-            "CREATE TEMP TABLE register_import_national (line bigint, number text, problem text)"
+            "CREATE TEMP TABLE register_import_numbers (line tid, number bigint, problem text)"
         )
-        with cursor.copy("COPY register_import_national FROM STDIN") as copy:
-            for row in national:
-                line, digits = row.decode().rstrip("\n").split("\t")
-                number, problem = lines.normaliser(digits)
-                if problem is None:
-                    copy.write_row((line, f"{_CHECKED}{number}", None))
-                else:
-                    copy.write_row((line, None, _PROBLEM_REASONS[problem].value))
-    cursor.execute(
-        "UPDATE register_import_staging s SET number = n.number, problem = n.problem"
-        " FROM register_import_national n WHERE s.line = n.line;"
-        "DROP TABLE register_import_national"
-    )
+        cursor.execute(
+            "SELECT EXISTS (SELECT FROM register_import_staging"
+            " WHERE width_bucket(number, %(per_number)s::bigint[]) %% 2 = 1)",
+            self.params,
+        )
+        self.per_number = cursor.fetchone()[0]
+        if self.per_number:
+            self._read_per_number(lines)
+            cursor.execute("ANALYZE register_import_numbers")
 
-
-def _valid_rows(depth: int) -> str:
-    """The staged lines that pass every check, with their number, date and mask."""
-    return f"""
-        SELECT s.line, s.number::bigint AS number, d.day AS registered_on, c.mask AS categories
-        FROM register_import_staging s
-        LEFT JOIN register_import_prefixes p
-            ON p.prefix = left(s.number, {depth}) AND p.length = length(s.number)
-        JOIN register_import_days d ON d.text = s.day
-        JOIN register_import_categories c ON c.text = s.categories
-        WHERE (p.verdict = '{_OK}' OR starts_with(s.number, '{_CHECKED}'))
-            AND d.day IS NOT NULL AND c.mask IS NOT NULL
-    """  # noqa: S608 - depth is an int
-
-
-def _select(cursor, depth: int) -> None:
-    """Collect the rows to load, sorted by number, in register_import_rows."""
-    # A number registered by someone else while this runs makes the load fail on the primary
-    # key and the import roll back whole.
-    cursor.execute(
-        f"""
-        CREATE TEMP TABLE register_import_rows AS
-        SELECT DISTINCT ON (v.number) v.number, v.line, v.registered_on, v.categories
-        FROM ({_valid_rows(depth)}) v
-        WHERE NOT EXISTS (SELECT FROM register_blockednumber b WHERE b.number = v.number)
-        ORDER BY v.number, v.line
-        """  # noqa: S608 - depth is an int
-    )
-
-
-def _load(cursor, register: Register) -> int:
-    """Copy the selected rows into the register and its history, in number order."""
-    loaded = 0
-    for table, columns, select in (
-        (
-            "register_blockednumber",
-            "number, register_id, categories, registered_on, channel",
-            "number, %(register)s::bigint, categories, registered_on, %(channel)s::varchar",
-        ),
-        (
-            "register_registerevent",
-            "number, register_id, categories, action, channel",
-            "number, %(register)s::bigint, categories, %(action)s::varchar, %(channel)s::varchar",
-        ),
-    ):
-        params = {"register": register.pk, "channel": Channel.IMPORT, "action": EventAction.BLOCK}
-        # Through the client: COPY writes in batches what INSERT … SELECT writes row by row.
-        with tempfile.TemporaryFile() as rows:
+    def _read_per_number(self, lines: _Lines) -> None:
+        """The normaliser's own reading of the numbers whose range calls for one."""
+        cursor = self.cursor
+        with tempfile.TemporaryFile() as numbers:
             with cursor.copy(
-                f"COPY (SELECT {select} FROM register_import_rows) TO STDOUT (FORMAT binary)",  # noqa: S608
-                params,
+                "COPY (SELECT ctid, number FROM register_import_staging"
+                " WHERE width_bucket(number, %(per_number)s::bigint[]) %% 2 = 1) TO STDOUT",
+                self.params,
             ) as copy:
+                for data in copy:
+                    numbers.write(data)
+            numbers.seek(0)
+            with cursor.copy("COPY register_import_numbers FROM STDIN") as copy:
+                for row in numbers:
+                    line, digits = row.decode().rstrip("\n").split("\t")
+                    number, problem = lines.normaliser(digits)
+                    reason = None if problem is None else _PROBLEM_REASONS[problem].value
+                    copy.write_row((line, number if problem is None else None, reason))
+
+    def _valid(self) -> str:
+        """The staged lines that pass every check: their number, row, date and categories."""
+        fields = """
+            coalesce(s.day, %(today)s::date) AS registered_on,
+            coalesce(
+                (%(masks)s::smallint[])[array_position(%(lists)s::text[], s.categories)], -1
+            )::smallint AS mask
+        """
+        rows = f"""
+            SELECT abs(s.number) AS number, s.ctid AS line, {fields}
+            FROM register_import_staging s
+            WHERE s.number < 0 OR width_bucket(s.number, %(consumer)s::bigint[]) %% 2 = 1
+        """  # noqa: S608 - the module's constants
+        if self.per_number:
+            rows += f"""
+                UNION ALL
+                SELECT n.number, s.ctid, {fields}
+                FROM register_import_numbers n
+                JOIN register_import_staging s ON s.ctid = n.line
+                WHERE n.problem IS NULL
+            """  # noqa: S608 - the module's constants
+        return rows
+
+    def load(self, *, record: RegisterImport) -> int:
+        """Copy the good lines into the register, each number once from its first line, in
+        number order; returns how many."""
+        cursor = self.cursor
+        params = {
+            **self.params,
+            "register": self.register.pk,
+            "channel": Channel.IMPORT,
+            "import": record.pk,
+        }
+        # A number registered by someone else while this runs makes the load fail on the
+        # primary key and the import roll back whole. Through the client and a file: COPY
+        # writes rows in batches where INSERT … SELECT writes them one by one (five times
+        # slower for ten million), and one connection cannot run two COPYs at once.
+        select = f"""
+            SELECT DISTINCT ON (v.number) v.number, %(register)s::bigint, v.mask,
+                v.registered_on, %(channel)s::varchar, %(import)s::bigint
+            FROM ({self._valid()}) v
+            WHERE NOT EXISTS (SELECT FROM register_blockednumber b WHERE b.number = v.number)
+            ORDER BY v.number, v.line
+        """  # noqa: S608 - the module's constants
+        columns = "number, register_id, categories, registered_on, channel, imported_in_id"
+        with tempfile.TemporaryFile() as rows:
+            with (
+                _phase("select"),
+                cursor.copy(f"COPY ({select}) TO STDOUT (FORMAT binary)", params) as copy,
+            ):
                 for data in copy:
                     rows.write(data)
             rows.seek(0)
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)") as copy:
+            with (
+                _phase("load"),
+                cursor.copy(
+                    f"COPY register_blockednumber ({columns}) FROM STDIN (FORMAT binary)"
+                ) as copy,
+            ):
                 while data := rows.read(1 << 20):
                     copy.write(data)
-            loaded = cursor.rowcount
-    return loaded
+        return cursor.rowcount
 
-
-def _skipped_by_database(cursor, depth: int) -> Iterator[SkippedLine]:
-    """Staged lines not loaded: refused by their prefix, date or categories, repeated in the
-    file, or registered before."""
-    with cursor.copy(
-        f"""
-        COPY (
-            SELECT s.line, ltrim(s.number, '{_CHECKED}'), CASE
-                WHEN s.problem IS NOT NULL THEN s.problem
-                WHEN p.verdict <> '{_OK}' THEN p.verdict
-                WHEN d.day IS NULL THEN '{SkipReason.BAD_DATE}'
-                WHEN c.mask IS NULL THEN '{SkipReason.UNKNOWN_CATEGORY}'
-                WHEN r.number IS NULL THEN '{SkipReason.REGISTERED}'
-                ELSE '{SkipReason.DUPLICATE}'
-            END
-            FROM register_import_staging s
-            LEFT JOIN register_import_prefixes p
-                ON p.prefix = left(s.number, {depth}) AND p.length = length(s.number)
-            LEFT JOIN register_import_days d ON d.text = s.day
-            LEFT JOIN register_import_categories c ON c.text = s.categories
-            LEFT JOIN register_import_rows r ON r.number = ltrim(s.number, '{_CHECKED}')::bigint
-            WHERE s.problem IS NOT NULL
-                OR (s.number IS NOT NULL AND r.line IS DISTINCT FROM s.line)
-            ORDER BY s.line
-        ) TO STDOUT
-        """  # noqa: S608 - depth is an int
-    ) as copy:
-        for line, number, reason in copy.rows():
-            yield SkippedLine(int(line), SkipReason(reason), number or "")
+    def skipped(self, *, record: RegisterImport) -> Iterator[SkippedLine]:
+        """Staged lines not loaded: refused by their number, repeated in the file, or
+        registered before."""
+        params = {**self.params, "import": record.pk}
+        with self.cursor.copy(
+            f"""
+            COPY (
+                WITH judged AS (
+                    SELECT row_number() OVER (ORDER BY s.ctid) AS line,
+                        coalesce(n.number, abs(s.number)) AS number,
+                        CASE WHEN n.line IS NOT NULL THEN n.problem
+                            WHEN s.number > 0 THEN nullif(
+                                (%(verdicts)s::text[])[
+                                    width_bucket(s.number, %(starts)s::bigint[])
+                                ],
+                                '{CONSUMER}'
+                            )
+                        END AS problem
+                    FROM register_import_staging s
+                    LEFT JOIN register_import_numbers n ON n.line = s.ctid
+                ), reasons AS (
+                    SELECT j.line, j.number, CASE
+                        WHEN j.problem IS NOT NULL THEN j.problem
+                        WHEN b.imported_in_id IS DISTINCT FROM %(import)s
+                            THEN '{SkipReason.REGISTERED}'
+                        WHEN j.line > min(j.line) FILTER (WHERE j.problem IS NULL)
+                            OVER (PARTITION BY j.number) THEN '{SkipReason.DUPLICATE}'
+                    END AS reason
+                    FROM judged j
+                    LEFT JOIN register_blockednumber b ON b.number = j.number
+                    WHERE j.number IS NOT NULL
+                )
+                SELECT line, number, reason FROM reasons WHERE reason IS NOT NULL ORDER BY line
+            ) TO STDOUT
+            """,  # noqa: S608 - the module's constants
+            params,
+        ) as copy:
+            for line, number, reason in copy.rows():
+                yield SkippedLine(int(line), SkipReason(reason), number or "")
 
 
 def register_export(*, register: Register, sink: BinaryIO) -> int:

@@ -233,6 +233,37 @@ class Channel(models.TextChoices):
     ADMIN = "admin", _("service desk")
 
 
+class RegisterImport(models.Model):
+    """One admin import of a register file (SPEC §5), and the block event of every number it loaded.
+
+    An import of millions of numbers writes no RegisterEvent per number: writing ten million
+    history rows and their number index cost as much as loading the register itself. Each
+    BlockedNumber it loaded points here instead (`imported_in`) and stands, with this row, for
+    its block event: action block, channel import, the number's categories, at `occurred_at`.
+    The moment such a number is next changed or unblocked, that event is written to
+    RegisterEvent first (`register.services.imported_blocks_materialise`), so every number's
+    history stays complete and in order; readers of the history (delta downloads, the admin)
+    read both.
+    """
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    occurred_at = models.DateTimeField(_("occurred at"), db_default=Now())
+    imported_by = models.CharField(_("imported by"), max_length=150, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    loaded = models.PositiveIntegerField(_("numbers loaded"), default=0)
+    skipped = models.PositiveIntegerField(_("lines skipped"), default=0)
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("register import")
+        verbose_name_plural = _("register imports")
+
+    def __str__(self) -> str:
+        return f"{self.file_name or self.sha256[:12]} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
 class BlockedNumber(models.Model):
     """The current state of one blocked number; the history is RegisterEvent (SPEC §5).
 
@@ -260,12 +291,31 @@ class BlockedNumber(models.Model):
     # Only to manage a web registration (SPEC §5 privacy): never in downloads or results.
     email = models.EmailField(_("e-mail"), blank=True, db_default="")
     updated_at = models.DateTimeField(_("updated at"), db_default=Now())
+    # Set while the number's block event is its import's (see RegisterImport); cleared when
+    # that event is written to RegisterEvent. No database constraint, for the reason on
+    # `register`: imports are never deleted either.
+    imported_in = models.ForeignKey(
+        RegisterImport,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("imported in"),
+    )
 
     objects = ScopedManager(register="register")
 
     class Meta:
         verbose_name = _("blocked number")
         verbose_name_plural = _("blocked numbers")
+        indexes = [
+            # Delta downloads: the numbers an import since a moment still holds the block
+            # event of. An import appends its rows together, so a BRIN index finds their pages
+            # and costs the import nothing per row, where a B-tree would cost a second index.
+            BrinIndex(fields=["imported_in"], name="blocked_number_import"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(categories=0), name="blocked_number_blocks_something"

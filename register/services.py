@@ -193,6 +193,41 @@ INSERT_NEW_NUMBERS = """
 """
 
 
+# The block event an import holds for each of the numbers (see RegisterImport), written to the
+# history, and the numbers let go of their import. Only rows untouched since their import still
+# point to it, so their categories are the ones the import gave them.
+MATERIALISE_IMPORTED_BLOCKS = """
+    WITH released AS (
+        UPDATE register_blockednumber b SET imported_in_id = NULL
+        FROM register_registerimport i
+        WHERE b.number = ANY(%(numbers)s) AND b.register_id = %(register)s
+            AND i.id = b.imported_in_id
+        RETURNING b.number, b.categories, i.occurred_at
+    )
+    INSERT INTO register_registerevent
+        (register_id, number, action, categories, channel, occurred_at)
+    SELECT %(register)s, number, %(action)s, categories, %(channel)s, occurred_at FROM released
+"""
+
+
+def imported_blocks_materialise(*, register: Register, numbers: list[int]) -> None:
+    """Writes the block event of each of `numbers` its import still holds to RegisterEvent.
+
+    Call it, inside the transaction and with the numbers' rows locked, before writing an event
+    that changes or removes them, so that their history reads block first, then the change.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            MATERIALISE_IMPORTED_BLOCKS,
+            {
+                "numbers": numbers,
+                "register": register.pk,
+                "action": EventAction.BLOCK,
+                "channel": Channel.IMPORT,
+            },
+        )
+
+
 @dataclass(frozen=True)
 class Confirmation:
     numbers: list[int]
@@ -244,12 +279,18 @@ def block_request_confirm(*, register: Register, token: str) -> Confirmation:
         existing = BlockedNumber.objects.select_for_update().filter(
             register=register, number__in=[n for n in block_request.numbers if n not in inserted]
         )
+        changed = []
         for blocked in existing:
             merged = register.category_mask(
                 register.category_codes(blocked.categories | block_request.categories)
             )
-            if merged == blocked.categories:
-                continue
+            if merged != blocked.categories:
+                changed.append((blocked, merged))
+        # Before the rows change: an import's block event carries the categories it gave.
+        imported_blocks_materialise(
+            register=register, numbers=[blocked.number for blocked, _merged in changed]
+        )
+        for blocked, merged in changed:
             blocked.categories = merged
             blocked.updated_at = now
             blocked.save(update_fields=["categories", "updated_at"])
@@ -388,6 +429,7 @@ def blocked_numbers_unblock_by_staff(*, register: Register, numbers: list[int]) 
             .filter(register=register, number__in=numbers)
             .values_list("number", flat=True)
         )
+        imported_blocks_materialise(register=register, numbers=removed)
         BlockedNumber.objects.filter(register=register, number__in=removed).delete()
         RegisterEvent.objects.bulk_create(
             RegisterEvent(

@@ -25,8 +25,17 @@ from campaigns.downloads import (
 from campaigns.models import Campaign, Download, DownloadKind, DownloadStatus, ProviderStatus
 from campaigns.tasks import download_build_task
 from licences.models import CompanyType
+from register.bulk import register_import
 from register.errors import DomainError, LicenceRequired, NotFound
-from register.models import ALL_CATEGORIES, BlockedNumber, Channel, EventAction, RegisterEvent
+from register.models import (
+    ALL_CATEGORIES,
+    BlockedNumber,
+    Channel,
+    EventAction,
+    RegisterEvent,
+    RegisterImport,
+)
+from register.services import blocked_numbers_unblock_by_staff
 from tests.factories import CampaignFactory, CompanyFactory, LicenceFactory, get_product
 
 pytestmark = pytest.mark.django_db
@@ -228,6 +237,37 @@ def test_a_delta_lists_additions_and_removals_since_a_date_in_the_order_they_hap
 
     assert lines(download) == DELTA_SINCE_MARCH
     assert download.rows == 4
+
+
+def test_a_delta_lists_the_numbers_an_import_loaded_and_their_later_removal(
+    nl, history, django_capture_on_commit_callbacks
+):
+    company, campaign = nl_company_with_licences(nl)
+    with scopes_disabled():
+        register_import(
+            register=nl,
+            source=io.StringIO("31612340605;2024-03-02;commercial\n31612340606\n"),
+            today=datetime.date(2024, 3, 4),
+        )
+        RegisterImport.objects.update(occurred_at=SINCE + _hours(60))
+        blocked_numbers_unblock_by_staff(register=nl, numbers=[31612340606])
+        RegisterEvent.objects.filter(action=EventAction.UNBLOCK, number=31612340606).update(
+            occurred_at=SINCE + _hours(70)
+        )
+
+    download = requested(
+        company,
+        django_capture_on_commit_callbacks,
+        kind=DownloadKind.DELTA,
+        since=SINCE,
+        campaign=campaign,
+    )
+
+    assert lines(download) == [
+        *DELTA_SINCE_MARCH,
+        "add;31612340605;2024-03-02;commercial;2024-03-03T12:00:00Z",
+        "remove;31612340606;;;2024-03-03T22:00:00Z",
+    ]
 
 
 def test_a_delta_without_a_date_starts_where_the_last_download_ended(

@@ -1,11 +1,14 @@
 """The register in the staff admin: per-register access, number search, service-desk unblock."""
 
+import io
+
 import pytest
 from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django_scopes import scopes_disabled
 
+from register.bulk import register_import
 from register.models import BlockedNumber, Channel, EventAction, RegisterEvent
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +75,27 @@ def test_the_service_desk_unblocks_with_history_and_audit_log(client, staff_nl, 
         event = RegisterEvent.objects.get(number=31612345678)
     assert (event.action, event.channel) == (EventAction.UNBLOCK, Channel.ADMIN)
     assert LogEntry.objects.filter(action_flag=DELETION, object_id="31612345678").exists()
+
+
+def test_a_numbers_history_shows_the_block_its_import_holds_then_later_events(client, staff_nl, nl):
+    with scopes_disabled():
+        register_import(register=nl, source=io.StringIO("31612345678;2020-01-01\n"))
+        number = BlockedNumber.objects.get(number=31612345678)
+        RegisterEvent.objects.create(
+            register=nl,
+            number=31612345678,
+            action=EventAction.CHANGE,
+            categories=1,
+            channel=Channel.WEB,
+        )
+    client.force_login(staff_nl)
+
+    page = client.get(
+        f"/admin/register/blockednumber/{number.pk}/change/",
+        HTTP_HOST="nl.localhost",
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).text
+
+    assert page.index("blocked (admin import)") < page.index("categories changed (website)")
+    imports = client.get("/admin/register/registerimport/", HTTP_HOST="nl.localhost")
+    assert imports.status_code == 200

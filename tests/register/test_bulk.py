@@ -1,7 +1,10 @@
 """Register import and export (SPEC §5 admin import, §16 commands)."""
 
+import hashlib
 import io
 import random
+import re
+from bisect import bisect_right
 from datetime import date
 
 import pytest
@@ -13,12 +16,14 @@ from django_scopes import scopes_disabled
 from register.bulk import (
     ImportFileError,
     SkipReason,
-    _CanonicalVerdicts,
+    _dates_until,
     register_export,
     register_import,
 )
-from register.models import ALL_CATEGORIES, BlockedNumber, RegisterEvent
-from register.phone import Normaliser
+from register.models import ALL_CATEGORIES, BlockedNumber, RegisterEvent, RegisterImport
+from register.phone import CONSUMER, PER_NUMBER, Normaliser, e164_ranges
+from register.services import block_request_confirm, blocked_numbers_unblock_by_staff
+from tests.register.test_consumer import make_request
 
 pytestmark = pytest.mark.django_db
 
@@ -114,19 +119,26 @@ def test_the_belgian_register_has_no_categories_to_name(be):
     assert _stored(be) == [(32471234567, date(2019, 3, 4), ALL_CATEGORIES)]
 
 
-def test_each_loaded_number_gets_one_block_event_from_the_import_channel(nl):
-    _import(nl, "31612345678;2019-03-04;commercial\n31201234567\n31612345678\n")
+def test_an_import_is_recorded_once_and_holds_the_block_event_of_each_number_it_loaded(nl):
+    text = "31612345678;2019-03-04;commercial\n31201234567\n31612345678\n"
+
+    _import(nl, text, imported_by="operator", file_name="nl.txt")
 
     with scopes_disabled():
-        events = sorted(
-            RegisterEvent.objects.filter(register=nl).values_list(
-                "number", "action", "categories", "channel"
-            )
+        record = RegisterImport.objects.get(register=nl)
+        imported = sorted(
+            BlockedNumber.objects.filter(register=nl).values_list("number", "imported_in")
         )
-    assert events == [
-        (31201234567, "block", ALL_CATEGORIES, "import"),
-        (31612345678, "block", 0b001, "import"),
-    ]
+        events = RegisterEvent.objects.filter(register=nl).count()
+    assert (record.imported_by, record.file_name, record.loaded, record.skipped) == (
+        "operator",
+        "nl.txt",
+        2,
+        1,
+    )
+    assert record.sha256 == hashlib.sha256(text.encode()).hexdigest()
+    assert imported == [(31201234567, record.pk), (31612345678, record.pk)]
+    assert events == 0
 
 
 def test_the_file_is_read_as_utf8_with_or_without_bom(nl):
@@ -149,21 +161,23 @@ def test_an_undecodable_file_is_refused_whole(nl):
 
 
 def test_an_import_that_fails_leaves_nothing_behind(nl):
-    # The history insert fails after the numbers went in: the numbers must go too.
+    # The import's record is completed after the numbers went in: if that fails they must go.
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE FUNCTION bulk_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$"
-            " BEGIN RAISE EXCEPTION 'event insert failed'; END $$"
+            " BEGIN RAISE EXCEPTION 'import record failed'; END $$"
         )
         cursor.execute(
-            "CREATE TRIGGER bulk_test_fail BEFORE INSERT ON register_registerevent"
+            "CREATE TRIGGER bulk_test_fail BEFORE UPDATE ON register_registerimport"
             " FOR EACH ROW EXECUTE FUNCTION bulk_test_fail()"
         )
 
-    with pytest.raises(Exception, match="event insert failed"):
+    with pytest.raises(Exception, match="import record failed"):
         _import(nl, "31612345678\n31612345679\n")
 
     assert _stored(nl) == []
+    with scopes_disabled():
+        assert not RegisterImport.objects.exists()
 
 
 def test_skipped_lines_beyond_the_first_ones_are_counted_and_all_go_to_the_report(nl):
@@ -261,18 +275,29 @@ def test_digits_that_read_as_a_national_number_get_the_normalisers_reading(nl):
     assert _stored(nl) == [(31318003819, date(2019, 3, 4), ALL_CATEGORIES)]
 
 
-def test_canonical_numbers_get_the_normalisers_verdict():
-    normaliser = Normaliser("NL")
-    verdicts = _CanonicalVerdicts(normaliser, 31)
+@pytest.mark.parametrize("region", ["NL", "BE"])
+def test_canonical_numbers_get_the_normalisers_verdict_from_their_range(region):
+    normaliser = Normaliser(region)
+    starts, verdicts = e164_ranges(region)
+    code = {"NL": "31", "BE": "32"}[region]
     rng = random.Random(4)
     numbers = [
-        f"31{rng.choice(['6', '66', '97', '85', '91', '80', '90', '14', '8', '2', '1'])}"
-        f"{rng.randrange(10**9):09d}"[: rng.choice([9, 10, 11, 12, 13])]
+        f"{code}{rng.choice(['6', '66', '97', '85', '91', '80', '90', '14', '8', '2', '1', '4'])}"
+        f"{rng.randrange(10**11):011d}"[: rng.choice([9, 10, 11, 12, 13])]
         for _ in range(20_000)
     ]
+    judged = 0
 
     for number in numbers:
-        assert verdicts(number) in (False, normaliser(number).problem), number
+        verdict = verdicts[bisect_right(starts, int(number)) - 1]
+        if verdict == PER_NUMBER:
+            continue
+        judged += 1
+        reading = normaliser(number)
+        assert reading.number == int(number), number
+        assert verdict == (reading.problem or CONSUMER), number
+    # Enough of them are consumer and service numbers judged by their range.
+    assert judged > 2_000
 
 
 def test_import_command_prints_the_counts_and_the_first_skipped_lines(nl, tmp_path, english):
@@ -327,3 +352,77 @@ def test_export_command_writes_to_stdout_or_a_file(nl, tmp_path, english):
     assert out.getvalue() == line
     assert (tmp_path / "nl.txt").read_text() == line
     assert err.getvalue() == "Exported: 1\n"
+
+
+@pytest.mark.parametrize("today", [date(2024, 5, 1), date(2024, 12, 31), date(2025, 1, 9)])
+def test_the_canonical_shape_takes_exactly_the_dates_that_exist_until_today(today):
+    # Apart from 29 February, which Python reads: its lines only leave the canonical run.
+    pattern = re.compile(_dates_until(today))
+    rng = random.Random(today.toordinal())
+    for _ in range(20_000):
+        year = rng.choice([rng.randrange(10_000), today.year - 1, today.year, today.year + 1])
+        text = f"{year:04d}-{rng.randrange(14):02d}-{rng.randrange(33):02d}"
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            day = None
+        expected = day is not None and day <= today and (day.month, day.day) != (2, 29)
+        assert (pattern.fullmatch(text) is not None) == expected, text
+
+
+def test_a_leap_day_and_today_load_from_canonical_lines(nl):
+    report = _import(nl, "31612345671;2024-02-29\n31612345672;2024-05-01\n")
+
+    assert (report.loaded, report.skipped_total) == (2, 0)
+    assert [day for _number, day, _mask in _stored(nl)] == [date(2024, 2, 29), TODAY]
+
+
+def _history(register, number):
+    with scopes_disabled():
+        return list(
+            RegisterEvent.objects.filter(register=register, number=number)
+            .order_by("id")
+            .values_list("action", "categories", "channel", "occurred_at")
+        )
+
+
+def test_an_imported_number_gets_its_block_event_written_before_a_staff_unblock(nl):
+    _import(nl, "31612345678;2019-03-04;charity\n31612345679\n")
+    with scopes_disabled():
+        record = RegisterImport.objects.get()
+
+        blocked_numbers_unblock_by_staff(register=nl, numbers=[31612345678])
+
+    block, unblock = _history(nl, 31612345678)
+    assert block == ("block", 0b100, "import", record.occurred_at)
+    assert unblock[:3] == ("unblock", None, "admin")
+    # The other number's block event stays with the import, written nowhere twice.
+    assert _history(nl, 31612345679) == []
+    assert _stored(nl) == [(31612345679, TODAY, ALL_CATEGORIES)]
+
+
+def test_an_imported_number_gets_its_block_event_written_before_a_consumer_adds_categories(nl):
+    _import(nl, "31612345678;2019-03-04;charity\n")
+    token = make_request(nl, numbers=[31612345678], categories=["commercial"])
+
+    with scopes_disabled():
+        block_request_confirm(register=nl, token=token)
+        blocked = BlockedNumber.objects.get(number=31612345678)
+
+    assert [event[:3] for event in _history(nl, 31612345678)] == [
+        ("block", 0b100, "import"),
+        ("change", 0b101, "web"),
+    ]
+    assert (blocked.categories, blocked.imported_in) == (0b101, None)
+
+
+def test_reblocking_an_imported_number_with_its_categories_leaves_its_event_with_the_import(nl):
+    _import(nl, "31612345678\n")
+    token = make_request(nl, numbers=[31612345678], categories=["charity"])
+
+    with scopes_disabled():
+        block_request_confirm(register=nl, token=token)
+        blocked = BlockedNumber.objects.get(number=31612345678)
+
+    assert _history(nl, 31612345678) == []
+    assert blocked.imported_in is not None
