@@ -503,12 +503,18 @@ class _Judge:
         # primary key and the import roll back whole. Through the client and a file: COPY
         # writes rows in batches where INSERT … SELECT writes them one by one (five times
         # slower for ten million), and one connection cannot run two COPYs at once.
+        # The columns every row has alike are added after the sort, which they would widen.
         select = f"""
-            SELECT DISTINCT ON (v.number) v.number, %(register)s::bigint, v.mask,
-                v.registered_on, %(channel)s::varchar, %(import)s::bigint
-            FROM ({self._valid()}) v
-            WHERE NOT EXISTS (SELECT FROM register_blockednumber b WHERE b.number = v.number)
-            ORDER BY v.number, v.line
+            SELECT number, %(register)s::bigint, mask, registered_on, %(channel)s::varchar,
+                %(import)s::bigint
+            FROM (
+                SELECT DISTINCT ON (v.number) v.number, v.mask, v.registered_on
+                FROM ({self._valid()}) v
+                WHERE NOT EXISTS (
+                    SELECT FROM register_blockednumber b WHERE b.number = v.number
+                )
+                ORDER BY v.number, v.line
+            ) sorted
         """  # noqa: S608 - the module's constants
         columns = "number, register_id, categories, registered_on, channel, imported_in_id"
         with tempfile.TemporaryFile() as rows:
