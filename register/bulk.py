@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,6 +40,7 @@ from register.phone import CONSUMER, PER_NUMBER, Normaliser, Problem, e164_range
 logger = logging.getLogger(__name__)
 
 BLOCK_BYTES = 8 << 20
+_BOM = b"\xef\xbb\xbf"
 # A line the normaliser refused, or an empty one: a row without a number keeps the staging
 # table's rows one for each line of the file.
 _NO_ROW = ";;\n"
@@ -234,9 +236,9 @@ def _blocks(source: BinaryIO | TextIO) -> Iterator[tuple[bytes, int]]:
             data = data.encode("utf-8")
         if first:
             first = False
-            if data.startswith(b"\xef\xbb\xbf"):
-                data = data[3:]
-                offset = 3
+            if data.startswith(_BOM):
+                data = data[len(_BOM) :]
+                offset = len(_BOM)
         if not data:
             break
         data = carry + data
@@ -357,11 +359,20 @@ def register_import(
                     "COPY register_import_staging FROM STDIN (DELIMITER ';', NULL '')",
                     writer=QueuedLibpqWriter(cursor),
                 ) as copy,
+                ThreadPoolExecutor(max_workers=1) as hashing,
             ):
                 canonical = _canonical_lines(register, ranges, today)
                 stager = _Stager(copy, lines, canonical, spool)
+                # The digest in a thread of its own (hashlib lets go of the GIL), a block at a
+                # time and in order, while this one stages the block.
+                hashed = None
                 for data, offset in _blocks(source):
-                    digest.update(data)
+                    if hashed is not None:
+                        hashed.result()
+                    elif offset:
+                        # The first block starts after a byte order mark: the file has it.
+                        digest.update(_BOM)
+                    hashed = hashing.submit(digest.update, data)
                     stager.block(data, offset)
             judge = _Judge(cursor, register, ranges or ((0,), (PER_NUMBER,)), today)
             with _phase("classify"):

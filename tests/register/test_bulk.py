@@ -151,6 +151,9 @@ def test_the_file_is_read_as_utf8_with_or_without_bom(nl):
     assert [(s.line, s.reason, s.text) for s in report.first_skipped] == [
         (2, SkipReason.INVALID, "€")
     ]
+    with scopes_disabled():
+        record = RegisterImport.objects.get()
+    assert record.sha256 == hashlib.sha256("\ufeff31612345678\n€\n".encode()).hexdigest()
 
 
 def test_an_undecodable_file_is_refused_whole(nl):
