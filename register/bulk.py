@@ -1,14 +1,14 @@
 """Register import and export at COPY speed (SPEC §5 admin import, §16 commands).
 
 The import streams the file once into a temporary staging table through COPY. Lines already in
-the register's own shape (the country's E.164 digits, an ISO date, category codes) go to COPY as
-the file has them, whole runs at a time; only other lines are read one by one by the normaliser.
-PostgreSQL then judges the staged numbers by the ranges of the number plan they fall in
-(`register.phone.e164_ranges`), and the dates and category lists by the few distinct ones the
-file holds, which Python reads once each; it drops repeats and numbers already registered and
-sends the rows to load back sorted by number, which come in again through COPY into the
-register. The history gets one row, the RegisterImport, which the loaded numbers point to. All
-of it is one transaction.
+the register's own shape (the country's E.164 digits, a date that exists and is not in the
+future, the register's category codes in its order) go to COPY as the file has them, whole runs
+at a time; only other lines are read one by one, by the normaliser and Python's date and
+category rules. PostgreSQL then judges the staged numbers by the ranges of the number plan they
+fall in (`register.phone.e164_ranges`), keeps each number's first line, leaves out numbers
+already registered and sends the rows to load back sorted by number, which come in again
+through COPY into the register. The history gets one row, the RegisterImport, which the loaded
+numbers point to. All of it is one transaction.
 """
 
 import hashlib
