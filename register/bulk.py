@@ -11,6 +11,7 @@ through COPY into the register. The history gets one row, the RegisterImport, wh
 numbers point to. All of it is one transaction.
 """
 
+import calendar
 import hashlib
 import logging
 import re
@@ -150,12 +151,14 @@ class _Lines:
         return "".join(out), staged
 
 
-# Month and day of a date that exists in every year: 29 February is left to Python.
+# Month and day of a date that exists in every year; 29 February and the leap years.
 _MONTH_DAY = (
     "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
     "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
     "|02-(?:0[1-9]|1[0-9]|2[0-8]))"
 )
+_LEAP_DAY = "02-29"
+_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
 
 
 def _below(digits: str) -> str:
@@ -168,13 +171,16 @@ def _below(digits: str) -> str:
 
 
 def _dates_until(today: date) -> str:
-    """A regular expression for the YYYY-MM-DD dates from 0001-01-01 to `today`, but 29 February."""
+    """A regular expression for the YYYY-MM-DD dates from 0001-01-01 to `today`."""
     year, month, day = today.isoformat().split("-")
     tomorrow = f"{int(day) + 1:02d}"
+    this_year = f"(?:{_MONTH_DAY}|{_LEAP_DAY})" if calendar.isleap(today.year) else _MONTH_DAY
     # Earlier years first, the file's usual case; this year's dates checked twice over.
     return (
         f"(?:(?!0000){_below(year)}-{_MONTH_DAY}"
-        f"|{year}-(?={_MONTH_DAY}(?![0-9]))(?:{_below(month)}-[0-9]{{2}}|{month}-{_below(tomorrow)}))"
+        f"|(?!0000)(?={_below(year)}-){_LEAP_YEAR}-{_LEAP_DAY}"
+        f"|{year}-(?={this_year}(?![0-9]))"
+        f"(?:{_below(month)}-[0-9]{{2}}|{month}-{_below(tomorrow)}))"
     )
 
 
@@ -192,9 +198,7 @@ def _canonical_lines(
     if ranges is None:
         return None
     code = str(register.calling_code)
-    masks = range(1, 1 << len(register.categories))
-    lists = sorted((",".join(register.category_codes(mask)) for mask in masks), key=len)
-    categories = "|".join(re.escape(codes) for codes in reversed(lists))
+    categories = _subsets(register.categories) or ""
     # Possessive everywhere: a line either matches or stops the run, nothing to backtrack into.
     return re.compile(
         (
@@ -202,6 +206,18 @@ def _canonical_lines(
             rf"(?:;(?:{_dates_until(today)})?+(?:;(?:{categories})?+)?+)?+\r?+\n)*+"
         ).encode()
     )
+
+
+def _subsets(codes: list[str]) -> str | None:
+    """A regular expression for the codes of a non-empty subset of `codes`, comma-separated in
+    their order; a tree on the first code, so that the next character always says the way."""
+    if not codes:
+        return None
+    rest = _subsets(codes[1:])
+    first = re.escape(codes[0])
+    if rest is None:
+        return first
+    return f"(?:{first}(?:,{rest})?+|{rest})"
 
 
 def _category_lists(register: Register) -> tuple[list[str], list[int]]:
@@ -215,11 +231,11 @@ _TWO_FIELDS = re.compile(rb"^([0-9]++;[^;\n]*+)$", re.MULTILINE)
 _ONE_FIELD = re.compile(rb"^([0-9]++)$", re.MULTILINE)
 
 
-def _three_fields(run: bytes) -> bytes:
-    """A run of canonical lines with the fields left out written empty, as COPY needs them."""
+def _three_fields(run: bytes, lines: int) -> bytes:
+    """A run of `lines` canonical lines with the fields left out written empty, as COPY needs."""
     if b"\r" in run:
         run = run.replace(b"\r", b"")
-    if run.count(b";") != 2 * run.count(b"\n"):
+    if run.count(b";") != 2 * lines:
         run = _ONE_FIELD.sub(rb"\1;;", _TWO_FIELDS.sub(rb"\1;", run))
     return run
 
@@ -284,21 +300,28 @@ class _Stager:
         position = 0
         size = len(data)
         match = self.canonical.match if self.canonical is not None else None
+        # Where the canonical run starting at `position` ends: each run is matched once.
+        run_end = match(data, 0).end() if match is not None else 0
         while position < size:
-            end = match(data, position).end() if match is not None else position
-            if end > position:
-                run = data[position:end]
-                self.copy.write(_three_fields(run))
+            if run_end > position:
+                run = data[position:run_end]
                 lines = run.count(b"\n")
+                self.copy.write(_three_fields(run, lines))
                 self.count += lines
                 self.staged += lines
-                position = end
-            # The other lines up to the next canonical one, parsed in one go.
-            while end < size and (match is None or match(data, end).end() == end):
+                position = run_end
+                if position == size:
+                    break
+            # The line here is not canonical: it and those after it up to the next canonical
+            # one, parsed in one go.
+            end = position
+            while end < size:
                 end = data.index(b"\n", end) + 1
-            if end > position:
-                self.parse(data[position:end], offset + position)
-                position = end
+                run_end = match(data, end).end() if match is not None else end
+                if run_end > end:
+                    break
+            self.parse(data[position:end], offset + position)
+            position = end
 
     def parse(self, data: bytes, offset: int) -> None:
         lines = _decode(data, offset).split("\n")[:-1]

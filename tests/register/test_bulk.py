@@ -357,19 +357,24 @@ def test_export_command_writes_to_stdout_or_a_file(nl, tmp_path, english):
     assert err.getvalue() == "Exported: 1\n"
 
 
-@pytest.mark.parametrize("today", [date(2024, 5, 1), date(2024, 12, 31), date(2025, 1, 9)])
+@pytest.mark.parametrize(
+    "today", [date(2024, 5, 1), date(2024, 2, 29), date(2024, 2, 28), date(2025, 1, 9)]
+)
 def test_the_canonical_shape_takes_exactly_the_dates_that_exist_until_today(today):
-    # Apart from 29 February, which Python reads: its lines only leave the canonical run.
     pattern = re.compile(_dates_until(today))
     rng = random.Random(today.toordinal())
     for _ in range(20_000):
         year = rng.choice([rng.randrange(10_000), today.year - 1, today.year, today.year + 1])
-        text = f"{year:04d}-{rng.randrange(14):02d}-{rng.randrange(33):02d}"
+        month, day_of_month = rng.choice([(rng.randrange(14), rng.randrange(33)), (2, 29)])
+        text = f"{year:04d}-{month:02d}-{day_of_month:02d}"
         try:
             day = date.fromisoformat(text)
         except ValueError:
             day = None
-        expected = day is not None and day <= today and (day.month, day.day) != (2, 29)
+        expected = day is not None and day <= today
+        assert (pattern.fullmatch(text) is not None) == expected, text
+    for text in ("2000-02-29", "1996-02-29", "1900-02-29", "2023-02-29", "0000-02-29"):
+        expected = text in ("2000-02-29", "1996-02-29")
         assert (pattern.fullmatch(text) is not None) == expected, text
 
 
