@@ -53,8 +53,9 @@ def start_worker(queue: str, name: str, media_root) -> subprocess.Popen:
             "solo",
             "--loglevel",
             "WARNING",
+            # The job's own queue, and the default one for the certificate that follows it.
             "--queues",
-            queue,
+            f"{queue},celery",
             "--hostname",
             hostname,
         ],
