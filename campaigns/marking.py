@@ -347,7 +347,8 @@ def call_file_mark(*, call_file_id: int) -> CallFile | None:
                     ),
                 )
                 raise
-        return call_file
+        # Rendered once the result is published: the file is ready while this runs.
+        return call_file_certificate_render(call_file_id=call_file_id)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_SPACE + call_file_id])
@@ -745,18 +746,8 @@ def _publish(call_file: CallFile, rows_total: int, counts: Counter, result_name:
         )
         if not published:
             raise RuntimeError(f"call file {call_file.pk} is no longer running")
-        # The result is ready now; the certificate follows in a task of its own. Should the
-        # worker die before queueing it, the redelivered job finds the file done without one
-        # and renders it.
-        transaction.on_commit(lambda: _queue_certificate(call_file.pk))
     for field, value in values.items():
         setattr(call_file, field, value)
-
-
-def _queue_certificate(call_file_id: int) -> None:
-    from campaigns.tasks import call_file_certificate_task
-
-    call_file_certificate_task.delay(call_file_id)
 
 
 def call_file_certificate_render(*, call_file_id: int) -> CallFile | None:

@@ -54,10 +54,3 @@ def call_files_purge() -> int:
     """Daily: deletes the call files whose use period has ended (SPEC §8.9)."""
     with scopes_disabled():
         return marking.call_files_purge()
-
-
-@shared_task(acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60)
-def call_file_certificate_task(call_file_id: int) -> None:
-    """Renders a finished scrub's certificate; a second delivery finds it rendered."""
-    with scopes_disabled():
-        marking.call_file_certificate_render(call_file_id=call_file_id)

@@ -53,9 +53,8 @@ def start_worker(queue: str, name: str, media_root) -> subprocess.Popen:
             "solo",
             "--loglevel",
             "WARNING",
-            # The job's own queue, and the default one for the certificate that follows it.
             "--queues",
-            f"{queue},celery",
+            queue,
             "--hostname",
             hostname,
         ],
@@ -155,7 +154,7 @@ def test_a_job_whose_worker_is_killed_is_finished_by_another_and_charged_once(nl
         # finds its client gone and ends, its transaction undone.
         holder.rollback()
         done = wait_for(
-            # Done with its certificate, which is rendered right after publishing.
+            # Done with its certificate, rendered right after the result is published.
             lambda: (
                 (
                     (state := call_file_state(call_file.pk)).status
