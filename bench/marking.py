@@ -53,6 +53,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -548,7 +549,7 @@ def _describe(marked: dict) -> str:
     )
 
 
-def run() -> list[str]:
+def run() -> Iterator[str]:
     import duckdb
 
     from config.celery_app import app
@@ -572,7 +573,7 @@ def run() -> list[str]:
     company, campaign, loaded = _scratch(register_rows)
     table, table_seconds = _duckdb_register(register)
     threads = duckdb.execute("SELECT current_setting('threads')").fetchone()[0]
-    lines = [
+    yield from [
         f"register: {register_rows:,} numbers"
         + (f" (loaded by import_register in {loaded:.0f} s)" if loaded else " (reused)")
         + (f"; DuckDB table loaded in {table_seconds:.0f} s" if table_seconds else ""),
@@ -593,19 +594,19 @@ def run() -> list[str]:
 
         calls, opt_outs = files[small_rows]
         _opt_outs_load(company, opt_outs)
-        lines.append(f"{small_rows:,} rows ({calls.stat().st_size / 1e6:.0f} MB):")
+        yield f"{small_rows:,} rows ({calls.stat().st_size / 1e6:.0f} MB):"
         jobs = []
         for round_ in range(1, 4):
             marked = _mark(worker, company, campaign, calls, small_rows)
             jobs.append(marked["job"])
-            lines.append(f"  round {round_}: {_describe(marked)}")
+            yield f"  round {round_}: {_describe(marked)}"
             _forget_files(marked["call_file"])
-        lines.append(f"  job time best {min(jobs):.2f} s, worst {max(jobs):.2f} s (target < 1 s)")
+        yield f"  job time best {min(jobs):.2f} s, worst {max(jobs):.2f} s (target < 1 s)"
 
         calls, opt_outs = files[rows]
         _opt_outs_load(company, opt_outs)
         call_file = None
-        lines.append(f"{rows:,} rows ({calls.stat().st_size / 1e6:.0f} MB):")
+        yield f"{rows:,} rows ({calls.stat().st_size / 1e6:.0f} MB):"
         ratios = {"file": [], "table": []}
         for round_ in range(1, rounds + 1):
             marked = _mark(worker, company, campaign, calls, rows)
@@ -614,7 +615,7 @@ def run() -> list[str]:
             ours = marked["end_to_end"]
             ratios["file"].append(ours / from_file)
             ratios["table"].append(ours / from_table)
-            lines += [
+            yield from [
                 f"  round {round_}: ours {_describe(marked)}",
                 f"    DuckDB, register from its file {from_file:.2f} s: ours "
                 f"{ratios['file'][-1]:.2f}x; register preloaded {from_table:.2f} s: ours "
@@ -625,7 +626,7 @@ def run() -> list[str]:
             call_file = marked["call_file"]
         differing = _disagreements(Path(call_file.result.path), with_file)
         _forget_files(call_file)
-        lines += [
+        yield from [
             f"  best: ours/DuckDB {min(ratios['file']):.2f}x with the register read from its file, "
             f"{min(ratios['table']):.2f}x with it preloaded (target at most 4x, aim 2x)",
             "  rows where DuckDB's simpler rules give another status or reason: "
@@ -640,7 +641,7 @@ def run() -> list[str]:
             calls, opt_outs = files[size]
             _opt_outs_load(company, opt_outs)
             marked = _mark(worker, company, campaign, calls, size)
-            lines.append(
+            yield (
                 f"{size:,} rows ({calls.stat().st_size / 1e6:.0f} MB): {_describe(marked)} "
                 f"(target < 300 MB)"
             )
@@ -649,4 +650,3 @@ def run() -> list[str]:
         worker.stop()
         with_file.unlink(missing_ok=True)
         with_table.unlink(missing_ok=True)
-    return lines
