@@ -135,8 +135,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # A task whose worker died (acks_late) goes back to the queue after this many seconds; the
 # jobs' own claims make a redelivery of work still running elsewhere a no-op.
+# kombu looks for such tasks every 10 s times the throttle (100 s by default).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=30 * 60)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=30 * 60),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
 CELERY_BEAT_SCHEDULE = {
     "purge-unconfirmed-blocks": {
