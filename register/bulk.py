@@ -413,7 +413,10 @@ def register_import(
                     if report is not None:
                         report.write(f"{line.line};{line.reason}\n")
             # Dropped here, not on commit: a caller's transaction may hold a second import.
-            cursor.execute("DROP TABLE register_import_staging, register_import_numbers")
+            cursor.execute(
+                "DROP TABLE IF EXISTS register_import_staging, register_import_numbers,"
+                " register_import_skipped"
+            )
         record.sha256 = digest.hexdigest()
         record.loaded = result.loaded
         record.skipped = result.skipped_total
@@ -602,41 +605,61 @@ class _Judge:
         return cursor.rowcount
 
     def skipped(self, *, record: RegisterImport) -> Iterator[SkippedLine]:
-        """Staged lines not loaded: refused by their number, repeated in the file, or
-        registered before."""
+        """Staged lines not loaded: refused by their number, registered before, or repeated in
+        the file. Found without sorting the file: the refused ones by a scan, the registered
+        ones by the primary key, the repeats by grouping the good lines' numbers."""
+        cursor = self.cursor
         params = {**self.params, "import": record.pk}
-        with self.cursor.copy(
+        valid = self._valid()
+        cursor.execute(
             f"""
-            COPY (
-                WITH judged AS (
-                    SELECT row_number() OVER (ORDER BY s.ctid) AS line,
-                        coalesce(n.number, abs(s.number)) AS number,
-                        CASE WHEN n.line IS NOT NULL THEN n.problem
-                            WHEN s.number > 0 THEN nullif(
-                                (%(verdicts)s::text[])[
-                                    width_bucket(s.number, %(starts)s::bigint[])
-                                ],
-                                '{CONSUMER}'
-                            )
-                        END AS problem
-                    FROM register_import_staging s
-                    LEFT JOIN register_import_numbers n ON n.line = s.ctid
-                ), reasons AS (
-                    SELECT j.line, j.number, CASE
-                        WHEN j.problem IS NOT NULL THEN j.problem
-                        WHEN b.imported_in_id IS DISTINCT FROM %(import)s
-                            THEN '{SkipReason.REGISTERED}'
-                        WHEN j.line > min(j.line) FILTER (WHERE j.problem IS NULL)
-                            OVER (PARTITION BY j.number) THEN '{SkipReason.DUPLICATE}'
-                    END AS reason
-                    FROM judged j
-                    LEFT JOIN register_blockednumber b ON b.number = j.number
-                    WHERE j.number IS NOT NULL
-                )
-                SELECT line, number, reason FROM reasons WHERE reason IS NOT NULL ORDER BY line
-            ) TO STDOUT
+            CREATE TEMP TABLE register_import_skipped AS
+            SELECT s.ctid AS line, coalesce(n.number, abs(s.number)) AS number,
+                coalesce(
+                    n.problem,
+                    (%(verdicts)s::text[])[width_bucket(s.number, %(starts)s::bigint[])]
+                ) AS reason
+            FROM register_import_staging s
+            LEFT JOIN register_import_numbers n ON n.line = s.ctid
+            WHERE CASE WHEN n.line IS NOT NULL THEN n.problem IS NOT NULL
+                ELSE s.number > 0 AND width_bucket(s.number, %(consumer)s::bigint[]) %% 2 = 0
+            END;
+            INSERT INTO register_import_skipped
+            SELECT v.line, v.number, '{SkipReason.REGISTERED}'
+            FROM ({valid}) v
+            WHERE EXISTS (
+                SELECT FROM register_blockednumber b
+                WHERE b.number = v.number AND b.imported_in_id IS DISTINCT FROM %(import)s
+            );
+            INSERT INTO register_import_skipped
+            SELECT v.line, v.number, '{SkipReason.DUPLICATE}'
+            FROM ({valid}) v
+            JOIN (
+                SELECT w.number, min(w.line) AS first
+                FROM ({valid}) w
+                GROUP BY w.number
+                HAVING count(*) > 1
+            ) repeated ON repeated.number = v.number AND v.line <> repeated.first
+            WHERE EXISTS (
+                SELECT FROM register_blockednumber b
+                WHERE b.number = v.number AND b.imported_in_id = %(import)s
+            )
             """,  # noqa: S608 - the module's constants
             params,
+        )
+        # Line numbers from the rows' order (see the staging table).
+        with cursor.copy(
+            """
+            COPY (
+                SELECT lines.line, k.number, k.reason
+                FROM (
+                    SELECT row_number() OVER (ORDER BY ctid) AS line, ctid
+                    FROM register_import_staging
+                ) lines
+                JOIN register_import_skipped k ON k.line = lines.ctid
+                ORDER BY lines.line
+            ) TO STDOUT
+            """
         ) as copy:
             for line, number, reason in copy.rows():
                 yield SkippedLine(int(line), SkipReason(reason), number or "")
