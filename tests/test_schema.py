@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
 
 from billing.fake_mollie import FakeMollieServer
 from billing.services import order_create, payment_start
+from campaigns.marking import call_file_certificate_render, call_file_mark, call_file_upload
 from complaints.models import CaseChannel, CaseKind
 from complaints.services import case_file
 from tests.factories import (
@@ -89,9 +90,10 @@ def licensed_company(db, fake_mollie, monkeypatch):
 
 
 @pytest.fixture
-def known_ids(licensed_company) -> dict[str, int]:
+def known_ids(licensed_company, media_root) -> dict[str, int]:
     """Objects of the company, for the operations that read one: a campaign, an order with its
-    payment started, a request to the service desk and a processed registration file."""
+    payment started, a request to the service desk, a processed registration file and a marked
+    call file with its certificate."""
     company = licensed_company
     with scopes_disabled():
         campaign = company.campaigns.get()
@@ -116,12 +118,37 @@ def known_ids(licensed_company) -> dict[str, int]:
             ),
         )
         registration_file_process(file_id=registration_file.pk)
+        call_file = call_file_upload(
+            company=company,
+            campaign=campaign,
+            uploaded_by=None,
+            upload=ContentFile(b"name;phone\nA;0612345678\nB;0201234567\n"),
+            filename="schema.csv",
+            confirm=True,
+        )
+        call_file_mark(call_file_id=call_file.pk)
+        call_file_certificate_render(call_file_id=call_file.pk)
     return {
         "campaign_id": campaign.pk,
         "order_id": order.pk,
         "case_id": case.pk,
         "file_id": registration_file.pk,
+        "call_file_id": call_file.pk,
     }
+
+
+def _closing(application):
+    """Closes each response once its body is read, as a WSGI server must: schemathesis reads
+    the body but leaves the closing out, so a served file (FileResponse) would stay open."""
+
+    def closing_application(environ, start_response):
+        response = application(environ, start_response)
+        try:
+            yield from response
+        finally:
+            response.close()
+
+    return closing_application
 
 
 @pytest.fixture
@@ -134,7 +161,7 @@ def api_schema(licensed_company):
     try:
         with scopes_disabled():
             schema = schemathesis.openapi.from_wsgi(
-                "/api/v1/schema", get_wsgi_application(), headers={"Host": HOST}
+                "/api/v1/schema", _closing(get_wsgi_application()), headers={"Host": HOST}
             )
         yield schema
     finally:
