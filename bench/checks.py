@@ -50,7 +50,10 @@ def _load_register(rows: int) -> list[str]:
         nl = Register.objects.get(slug="nl")
         if BlockedNumber.objects.filter(register=nl).count() != rows:
             with connection.cursor() as cursor:
-                cursor.execute("TRUNCATE register_blockednumber, register_registerevent")
+                cursor.execute(
+                    "TRUNCATE register_blockednumber, register_registerevent,"
+                    " register_registerimport"
+                )
             with path.open("rb") as source:
                 report = register_import(register=nl, source=source)
             if report.loaded != rows:

@@ -38,7 +38,9 @@ def _register_of_size(register, rows: int) -> float | None:
         return None
     path = nl_register_file(rows)
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE register_blockednumber, register_registerevent")
+        cursor.execute(
+            "TRUNCATE register_blockednumber, register_registerevent, register_registerimport"
+        )
     started = time.perf_counter()
     with path.open("rb") as source:
         report = register_import(register=register, source=source)
