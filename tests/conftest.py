@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 from django_scopes import scopes_disabled
 
 from billing.fake_mollie import FakeMollieServer
@@ -35,6 +36,14 @@ def pytest_collection_modifyitems(items):
             )
         if "django_db_serialized_rollback" not in item.fixturenames:
             item.fixturenames.append("django_db_serialized_rollback")
+
+
+@pytest.fixture(autouse=True)
+def project_language():
+    """Each test starts in the project's language: one that another test activated and left
+    behind would make a message's wording depend on the order the tests run in."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from django.utils import translation
 from python_calamine import CalamineWorkbook
 
 from uploads.intake import (
@@ -23,6 +24,13 @@ from uploads.intake import (
 )
 
 MARK_HEADER = ["dnc_status", "dnc_reason"]
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English, the source language (the project's default is Dutch)."""
+    with translation.override("en"):
+        yield
 
 
 def write(tmp_path: Path, data: bytes | str, name: str = "calls.csv", encoding="utf-8") -> Path:
