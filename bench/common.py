@@ -33,7 +33,8 @@ def use_scratch_database(name: str = SCRATCH_DATABASE, *, migrate: bool = True) 
     benchmark that empties tables passes a name of its own, so that it never races another.
     """
     default = settings.DATABASES["default"]
-    with connections["default"].cursor() as cursor:
+    # Through the server's maintenance database: the developer's own need not exist yet.
+    with connections["default"]._nodb_cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')
