@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.downloads import (
+    download_file_available,
     download_filename,
     download_get,
     download_progress,
@@ -46,7 +47,7 @@ class DownloadSerializer(serializers.Serializer):
         return download_progress(download=download)
 
     def get_file_url(self, download) -> str | None:
-        if download.status != DownloadStatus.DONE:
+        if not download_file_available(download):
             return None
         return self.context["request"].build_absolute_uri(
             reverse("api-download-file", args=[download.pk])
@@ -130,6 +131,7 @@ class DownloadFileView(APIView):
             401: ErrorSerializer,
             404: ErrorSerializer,
             409: ErrorSerializer,
+            410: ErrorSerializer,
         },
     )
     def get(self, request, download_id: int):
@@ -137,6 +139,12 @@ class DownloadFileView(APIView):
         if download.status != DownloadStatus.DONE:
             raise DomainError(
                 _not_ready_message(download), code="not_ready", status=status.HTTP_409_CONFLICT
+            )
+        if not download_file_available(download):
+            raise DomainError(
+                _("The file was deleted when its use period ended; request a new download."),
+                code="gone",
+                status=status.HTTP_410_GONE,
             )
         return FileResponse(
             download.file.open("rb"),

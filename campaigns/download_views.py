@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns.downloads import (
     download_extend,
+    download_file_available,
     download_filename,
     download_get,
     download_layout,
@@ -139,7 +140,7 @@ def download_status(request, download_id: int):
 @company_required(STAFF)
 def download_file(request, download_id: int):
     download = _get(request, download_id)
-    if download.status != DownloadStatus.DONE:
+    if not download_file_available(download):
         raise Http404
     return FileResponse(
         download.file.open("rb"),

@@ -269,6 +269,36 @@ def download_extend(*, download: Download, provider_company: Company) -> Downloa
     return download
 
 
+def download_file_available(download: Download) -> bool:
+    """Whether the download's file can still be fetched: built, and not yet purged."""
+    return download.status == DownloadStatus.DONE and bool(download.file.name)
+
+
+def downloads_purge(*, today: datetime.date | None = None) -> int:
+    """Deletes the files of downloads whose use period has ended; returns how many.
+
+    A copy of the register is personal data the licensee may only use until `usable_until`
+    (SPEC §9, §17), so it is not kept past it; the record (who, when, licence, rows, SHA-256)
+    stays as proof of what was downloaded.
+    """
+    from register.models import Register
+
+    purged = 0
+    for register in Register.objects.all():
+        day = today or register_today(register)
+        ended = Download.objects.filter(
+            Q(extended_until__lt=day) | Q(extended_until__isnull=True, valid_until__lt=day),
+            register=register,
+            status=DownloadStatus.DONE,
+        ).exclude(file="")
+        for download in ended.iterator():
+            default_storage.delete(download.file.name)
+            download.file.name = ""
+            download.save(update_fields=["file"])
+            purged += 1
+    return purged
+
+
 # The build
 
 

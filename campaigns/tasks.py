@@ -4,7 +4,7 @@ from celery import shared_task
 from django_scopes import scopes_disabled
 
 from campaigns import marking
-from campaigns.downloads import STALE_AFTER, download_build
+from campaigns.downloads import STALE_AFTER, download_build, downloads_purge
 
 # A 5,000,000-record file marks in well under a minute; the limits are far above that and below
 # the broker's visibility timeout (30 minutes), after which a task whose worker died is delivered
@@ -54,3 +54,10 @@ def call_files_purge() -> int:
     """Daily: deletes the call files whose use period has ended (SPEC §8.9)."""
     with scopes_disabled():
         return marking.call_files_purge()
+
+
+@shared_task(name="campaigns.tasks.downloads_purge")
+def downloads_purge_task() -> int:
+    """Daily: deletes the download files whose use period has ended."""
+    with scopes_disabled():
+        return downloads_purge()

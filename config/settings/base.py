@@ -157,6 +157,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.call_files_purge",
         "schedule": crontab(hour=2, minute=25),
     },
+    "purge-downloads": {
+        "task": "campaigns.tasks.downloads_purge",
+        "schedule": crontab(hour=2, minute=35),
+    },
     "expire-licences": {
         "task": "licences.tasks.expire_licences",
         "schedule": crontab(hour=1, minute=5),

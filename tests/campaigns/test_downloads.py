@@ -21,6 +21,7 @@ from campaigns.downloads import (
     download_extend,
     download_request,
     downloads_for_company,
+    downloads_purge,
 )
 from campaigns.models import Campaign, Download, DownloadKind, DownloadStatus, ProviderStatus
 from campaigns.tasks import download_build_task
@@ -715,3 +716,56 @@ def test_a_real_worker_builds_a_download(be, celery_worker_process, settings):
     finally:
         if path is not None:
             path.unlink(missing_ok=True)
+
+
+# Retention (SPEC §9, §17): a copy of the register is not kept past its use period.
+@pytest.mark.parametrize(
+    ("days_after_valid_until", "extended_by_days", "deleted"),
+    [
+        (0, None, False),  # the last day of use
+        (1, None, True),  # the day after
+        (1, 28, False),  # extended by the call centre: in use four weeks more
+        (29, 28, True),  # the day after the extension
+    ],
+)
+def test_a_download_file_is_deleted_the_day_after_its_use_period_and_its_record_stays(
+    nl, django_capture_on_commit_callbacks, days_after_valid_until, extended_by_days, deleted
+):
+    company, campaign = nl_company_with_licences(nl)
+    download = requested(
+        company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL, campaign=campaign
+    )
+    path = Path(download.file.path)
+    if extended_by_days is not None:
+        download.extended_until = download.valid_until + datetime.timedelta(days=extended_by_days)
+        download.extended_by = CompanyFactory(register=nl)
+        with scopes_disabled():
+            download.save(update_fields=["extended_until", "extended_by"])
+
+    with scopes_disabled():
+        purged = downloads_purge(
+            today=download.valid_until + datetime.timedelta(days=days_after_valid_until)
+        )
+        download.refresh_from_db()
+
+    assert purged == int(deleted)
+    assert path.exists() is not deleted
+    assert (download.file.name == "") is deleted
+    assert (download.status, download.sha256) == (DownloadStatus.DONE, download.sha256)
+
+
+def test_a_purged_download_is_gone_in_the_api_and_on_the_page(
+    be, django_capture_on_commit_callbacks
+):
+    company = be_company_with_access(be)
+    download = requested(company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL)
+    with scopes_disabled():
+        downloads_purge(today=download.valid_until + datetime.timedelta(days=1))
+    client = api_client(company)
+
+    detail = client.get(f"/api/v1/downloads/{download.pk}").json()
+    served = client.get(f"/api/v1/downloads/{download.pk}/file")
+
+    assert detail["status"] == "done"
+    assert detail["file_url"] is None
+    assert (served.status_code, served.json()["code"]) == (410, "gone")
