@@ -10,6 +10,7 @@ one figure alone says little.
 
 import logging
 import os
+import resource
 import subprocess
 import tempfile
 import time
@@ -133,7 +134,8 @@ def run() -> Iterator[str]:
             f"round {round_}: baseline psql \\copy + ADD PRIMARY KEY {baseline:.1f} s, "
             f"import_register {imported:.1f} s: {imported / baseline:.2f}x "
             f"(target at most 2x, aim 1.5x); load average {os.getloadavg()[0]:.1f}",
-            f"  phases: {phases.summary(imported)}",
+            f"  phases: {phases.summary(imported)}; peak memory of the process so far "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
         ]
     # The last round's import is still there to export.
     with scopes_disabled():

@@ -1,18 +1,20 @@
 """Register import and export at COPY speed (SPEC §5 admin import, §16 commands).
 
-The import streams the file once into a temporary staging table through COPY. Lines already in
-the register's own shape (the country's E.164 digits, a date that exists and is not in the
-future, the register's category codes in its order) go to COPY as the file has them, whole runs
-at a time; only other lines are read one by one, by the normaliser and Python's date and
-category rules. PostgreSQL then judges the staged numbers by the ranges of the number plan they
-fall in (`register.phone.e164_ranges`), keeps each number's first line, leaves out numbers
-already registered and sends the rows to load back sorted by number, which come in again
-through COPY into the register. The history gets one row, the RegisterImport, which the loaded
-numbers point to. All of it is one transaction.
+The import reads the file once, in blocks, into numpy arrays: one row for each line that carries
+a number, with its line number. Lines already in the register's own shape (the country's E.164
+digits, a date that exists and is not in the future, the register's category codes in its
+order) are parsed vectorised, whole runs at a time, and their numbers judged by the ranges of
+the number plan they fall in (`register.phone.e164_ranges`); only other lines, and numbers whose
+range calls for it, are read one by one by the normaliser and Python's date and category rules.
+Then, in the client, each number keeps its first line, numbers already registered are left out,
+and the rows go sorted by number through one binary COPY into the register, written straight
+from a numpy array in PostgreSQL's binary row layout. The history gets one row, the
+RegisterImport, which the loaded numbers point to. All of it is one transaction.
 """
 
 import calendar
 import hashlib
+import io
 import logging
 import re
 import tempfile
@@ -27,10 +29,12 @@ from heapq import merge
 from typing import BinaryIO, TextIO
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import psycopg
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from numpy.lib.stride_tricks import sliding_window_view
 from psycopg import pq
 from psycopg.copy import QueuedLibpqWriter
 
@@ -41,10 +45,12 @@ from register.phone import CONSUMER, PER_NUMBER, Normaliser, Problem, e164_range
 logger = logging.getLogger(__name__)
 
 BLOCK_BYTES = 8 << 20
+# Rows of the file's order written at a time to the load's COPY stream: 16 MB at most.
+LOAD_ROWS = 1 << 18
 _BOM = b"\xef\xbb\xbf"
-# A line the normaliser refused, or an empty one: a row without a number keeps the staging
-# table's rows one for each line of the file.
-_NO_ROW = ";;\n"
+_EPOCH = date(2000, 1, 1)
+# PostgreSQL's dates count days from 2000-01-01, numpy's from 1970-01-01.
+_EPOCH_DAYS = (_EPOCH - date(1970, 1, 1)).days
 
 
 class SkipReason(models.TextChoices):
@@ -63,6 +69,9 @@ _PROBLEM_REASONS = {
     Problem.FOREIGN: SkipReason.FOREIGN,
     Problem.SERVICE: SkipReason.SERVICE,
 }
+# A skip reason in the arrays: its position here.
+_REASONS = list(SkipReason)
+_REASON_CODES = {reason: code for code, reason in enumerate(_REASONS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,17 +123,16 @@ class _Lines:
         except ValueError:
             return None
 
-    def categories(self, mask: int) -> str:
-        """The categories field as staged: the codes in the register's order, empty for all."""
-        return "" if mask == ALL_CATEGORIES else ",".join(self.register.category_codes(mask))
-
-    def rows(self, lines: list[str], first: int, skipped: list[SkippedLine]) -> tuple[str, int]:
-        """COPY text for `lines` (numbered from `first`), one row each, and how many carry a
-        number; the lines refused go to `skipped`."""
-        out = []
-        append = out.append
+    def rows(
+        self, lines: list[str], first: int, skipped: list[SkippedLine]
+    ) -> tuple[list[int], list[int], list[int], list[int]]:
+        """The line numbers, numbers, registration days (from 2000-01-01) and category masks of
+        the good ones of `lines` (numbered from `first`); the lines refused go to `skipped`."""
+        numbers: list[int] = []
+        line_numbers: list[int] = []
+        days: list[int] = []
+        masks: list[int] = []
         normaliser = self.normaliser
-        staged = 0
         for offset, line in enumerate(lines):
             fields = line.split(";")
             number_text = fields[0].strip()
@@ -142,13 +150,14 @@ class _Lines:
                 elif mask is None:
                     reason = SkipReason.UNKNOWN_CATEGORY
                 else:
-                    append(f"-{number};{day.isoformat()};{self.categories(mask)}\n")
-                    staged += 1
+                    line_numbers.append(first + offset)
+                    numbers.append(number)
+                    days.append((day - _EPOCH).days)
+                    masks.append(mask)
                     continue
             if reason is not None:
                 skipped.append(SkippedLine(first + offset, reason, line))
-            append(_NO_ROW)
-        return "".join(out), staged
+        return line_numbers, numbers, days, masks
 
 
 # Month and day of a date that exists in every year; 29 February and the leap years.
@@ -187,13 +196,13 @@ def _dates_until(today: date) -> str:
 def _canonical_lines(
     register: Register, ranges: tuple[tuple[int, ...], tuple[str, ...]] | None, today: date
 ) -> re.Pattern[bytes] | None:
-    """A run of lines in the register's canonical shape, which COPY can stage as they are.
+    """A run of lines in the register's canonical shape, which numpy can parse as they are.
 
     `number[;date[;categories]]`: the number in E.164 digits of the register's country (at most
     15); the date empty or one that exists and is not after `today`; the categories empty or the
-    register's codes in its order, as the export writes them. Such lines hold nothing COPY would
-    read differently from the text (no backslash) and nothing to refuse but their number, which
-    SQL judges by its range; None when numbers cannot be judged by their range.
+    register's codes in its order, as the export writes them. Such lines hold nothing to refuse
+    but their number, which is judged by its range; None when numbers cannot be judged by their
+    range.
     """
     if ranges is None:
         return None
@@ -232,7 +241,8 @@ _ONE_FIELD = re.compile(rb"^([0-9]++)$", re.MULTILINE)
 
 
 def _three_fields(run: bytes, lines: int) -> bytes:
-    """A run of `lines` canonical lines with the fields left out written empty, as COPY needs."""
+    """A run of `lines` canonical lines with the fields left out written empty, as the parser
+    needs them."""
     if b"\r" in run:
         run = run.replace(b"\r", b"")
     if run.count(b";") != 2 * lines:
@@ -285,16 +295,88 @@ def _phase(name: str) -> Iterator[None]:
     logger.debug("%s: %.1f s", name, time.perf_counter() - started)
 
 
-class _Stager:
-    """Writes a file's lines to the staging table: canonical runs as they are, others parsed."""
+def _category_keys(register: Register) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """How to tell the categories fields of canonical lines apart, cheaply: by their length and
+    the bytes at a few offsets (none when the lengths already differ, as in the Dutch
+    register). Returns the offsets, the fields' keys in ascending order and their masks; the
+    canonical shape allows no other fields, so the key of one always finds its own."""
+    lists, masks = _category_lists(register)
+    fields = [b"", *(codes.encode() for codes in lists)]
+    masks = [ALL_CATEGORIES, *masks]
+    offsets: list[int] = []
 
-    def __init__(self, copy, lines: _Lines, canonical: re.Pattern[bytes] | None, spool: TextIO):
-        self.copy = copy
-        self.lines = lines
-        self.canonical = canonical
+    def key(text: bytes, more: list[int]) -> int:
+        value = len(text)
+        for offset in more:
+            value = value * 256 + (text[offset] if offset < len(text) else 0)
+        return value
+
+    while len({key(text, offsets) for text in fields}) < len(fields):
+        longest = max(map(len, fields))
+        offsets.append(
+            max(range(longest), key=lambda o: len({key(t, [*offsets, o]) for t in fields}))
+        )
+    keys = np.array([key(text, offsets) for text in fields], dtype=np.int64)
+    order = np.argsort(keys)
+    return offsets, keys[order], np.array(masks, dtype=np.int16)[order]
+
+
+def _integers(data: np.ndarray, starts: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """The decimal digits at `starts` (`widths` of them) of `data` as int64."""
+    numbers = np.zeros(len(starts), dtype=np.int64)
+    if not len(starts):
+        return numbers
+    widest = int(widths.max())
+    if widest == int(widths.min()):
+        # The usual case: all numbers as long, no masking; their digits gathered a row each.
+        digits = sliding_window_view(data, widest)[starts]
+        for column in range(widest):
+            numbers *= 10
+            numbers += digits[:, column]
+        return numbers - sum(48 * 10**column for column in range(widest))
+    last = len(data) - 1
+    for column in range(widest):
+        digits = data[np.minimum(starts + column, last)].astype(np.int64) - 48
+        numbers = np.where(column < widths, numbers * 10 + digits, numbers)
+    return numbers
+
+
+class _Rows:
+    """The file's lines read into arrays, block by block, in the file's order.
+
+    Good lines: their line number, number, registration day (days from 2000-01-01) and category
+    mask. Canonical lines whose number's range refuses it, or the normaliser where the range
+    calls for one: line number, the number as the file has it and the reason's code. Other
+    refused lines are written to the spool at once. (Parsing the runs in a thread of their own
+    while this one matches the next block gained nothing: the regular expression holds the GIL
+    for a whole block.)
+    """
+
+    def __init__(self, register: Register, today: date, spool: TextIO):
+        self.lines = _Lines(register, today)
         self.spool = spool
+        self.ranges = e164_ranges(register.country)
+        self.canonical = _canonical_lines(register, self.ranges, today)
+        if self.ranges is not None:
+            starts, verdicts = self.ranges
+            self.starts = np.array(starts, dtype=np.int64)
+            # Per range: -1 good, -2 for the normaliser, else the skip reason's code.
+            self.verdicts = np.array(
+                [
+                    -1
+                    if verdict == CONSUMER
+                    else -2
+                    if verdict == PER_NUMBER
+                    else _REASON_CODES[_PROBLEM_REASONS[Problem(verdict)]]
+                    for verdict in verdicts
+                ],
+                dtype=np.int8,
+            )
+            self.offsets, self.keys, self.masks = _category_keys(register)
+        self.today = (today - _EPOCH).days
         self.count = 0
-        self.staged = 0
+        self.good: tuple[list[np.ndarray], ...] = ([], [], [], [])
+        self.refused: tuple[list[np.ndarray], ...] = ([], [], [])
 
     def block(self, data: bytes, offset: int) -> None:
         position = 0
@@ -304,11 +386,7 @@ class _Stager:
         run_end = match(data, 0).end() if match is not None else 0
         while position < size:
             if run_end > position:
-                run = data[position:run_end]
-                lines = run.count(b"\n")
-                self.copy.write(_three_fields(run, lines))
-                self.count += lines
-                self.staged += lines
+                self.run(data[position:run_end])
                 position = run_end
                 if position == size:
                     break
@@ -323,15 +401,202 @@ class _Stager:
             self.parse(data[position:end], offset + position)
             position = end
 
+    def run(self, run: bytes) -> None:
+        """A run of canonical lines: every one of them a row, parsed vectorised."""
+        count = run.count(b"\n")
+        data = np.frombuffer(_three_fields(run, count), dtype=np.uint8)
+        ends = np.flatnonzero(data == ord("\n"))
+        semicolons = np.flatnonzero(data == ord(";")).reshape(-1, 2)
+        starts = np.empty_like(ends)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        line_numbers = np.arange(self.count + 1, self.count + 1 + count, dtype=np.int64)
+        self.count += count
+        numbers = _integers(data, starts, semicolons[:, 0] - starts)
+        days = np.full(count, self.today, dtype=np.int32)
+        dated = np.flatnonzero(semicolons[:, 1] - semicolons[:, 0] == 11)
+        if len(dated):
+            texts = sliding_window_view(data, 10)[semicolons[dated, 0] + 1]
+            # Dates that exist by the canonical shape: numpy reads them as they are.
+            read = texts.view("S10").ravel().astype("datetime64[D]").astype(np.int64)
+            days[dated] = read - _EPOCH_DAYS
+
+        categories = semicolons[:, 1] + 1
+        widths = ends - categories
+        keys = widths.astype(np.int64)
+        last = len(data) - 1
+        for offset in self.offsets:
+            byte = data[np.minimum(categories + offset, last)]
+            keys = keys * 256 + np.where(offset < widths, byte, 0)
+        masks = self.masks[np.searchsorted(self.keys, keys)]
+
+        verdicts = self.verdicts[np.searchsorted(self.starts, numbers, side="right") - 1]
+        if (verdicts != -1).any():
+            for row in np.flatnonzero(verdicts == -2):
+                number, problem = self.lines.normaliser(str(numbers[row]))
+                if problem is None:
+                    numbers[row] = number
+                    verdicts[row] = -1
+                else:
+                    verdicts[row] = _REASON_CODES[_PROBLEM_REASONS[problem]]
+            refused = verdicts != -1
+            self.add(self.refused, line_numbers[refused], numbers[refused], verdicts[refused])
+            good = ~refused
+            line_numbers, numbers, days, masks = (
+                line_numbers[good],
+                numbers[good],
+                days[good],
+                masks[good],
+            )
+        self.add(self.good, line_numbers, numbers, days, masks)
+
     def parse(self, data: bytes, offset: int) -> None:
+        """Lines not in canonical shape, read one by one."""
         lines = _decode(data, offset).split("\n")[:-1]
         skipped: list[SkippedLine] = []
-        rows, staged = self.lines.rows(lines, self.count + 1, skipped)
-        self.copy.write(rows)
+        line_numbers, numbers, days, masks = self.lines.rows(lines, self.count + 1, skipped)
         self.count += len(lines)
-        self.staged += staged
+        self.add(
+            self.good,
+            np.array(line_numbers, dtype=np.int64),
+            np.array(numbers, dtype=np.int64),
+            np.array(days, dtype=np.int32),
+            np.array(masks, dtype=np.int16),
+        )
         for line in skipped:
             self.spool.write(f"{line.line};{line.reason};{line.text}\n")
+
+    @staticmethod
+    def add(columns: tuple[list[np.ndarray], ...], *arrays: np.ndarray) -> None:
+        for column, array in zip(columns, arrays, strict=True):
+            column.append(array)
+
+    @staticmethod
+    def join(columns: tuple[list[np.ndarray], ...], dtypes: tuple) -> list[np.ndarray]:
+        """The blocks' arrays joined, a column at a time, each column's blocks let go once
+        joined (memory: the columns and one of them twice)."""
+        joined = []
+        for column, dtype in zip(columns, dtypes, strict=True):
+            joined.append(np.concatenate(column) if column else np.empty(0, dtype))
+            column.clear()
+        return joined
+
+
+def _number_order(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`numbers` in ascending order and where each came from, equal ones in their order.
+
+    A number's digits and its position packed in one int64 where they fit (always, for a
+    register's numbers up to hundreds of millions of lines): numpy sorts integers ten times
+    as fast as it orders their positions.
+    """
+    if not len(numbers):
+        return numbers, np.zeros(0, dtype=np.int64)
+    low = int(numbers.min())
+    bits = max(len(numbers) - 1, 1).bit_length()
+    if (int(numbers.max()) - low) >> (63 - bits):
+        order = np.argsort(numbers, kind="stable")
+        return numbers[order], order
+    packed = numbers - low
+    packed <<= bits
+    packed |= np.arange(len(numbers), dtype=np.int64)
+    packed.sort()
+    order = packed & ((1 << bits) - 1)
+    packed >>= bits
+    packed += low
+    return packed, order
+
+
+def _registered(numbers: np.ndarray) -> np.ndarray:
+    """Which of `numbers` (ascending) are in the register already: the registered numbers
+    between the first and the last, sent by the primary key in binary, looked up by a
+    binary search."""
+    if not len(numbers):
+        return np.zeros(0, dtype=bool)
+    sink = io.BytesIO()
+    _copy_out(
+        "COPY (SELECT number FROM register_blockednumber"
+        " WHERE number BETWEEN %(first)s AND %(last)s ORDER BY number) TO STDOUT (FORMAT binary)",
+        {"first": int(numbers[0]), "last": int(numbers[-1])},
+        sink,
+    )
+    # Header 19 bytes, trailer 2; a row: field count, length, the bigint.
+    rows = np.frombuffer(
+        sink.getbuffer(),
+        dtype=np.dtype([("fields", ">i2"), ("length", ">i4"), ("number", ">i8")]),
+        offset=19,
+        count=(len(sink.getbuffer()) - 21) // 14,
+    )
+    registered = rows["number"].astype(np.int64)
+    if not len(registered):
+        return np.zeros(len(numbers), dtype=bool)
+    found = np.minimum(np.searchsorted(registered, numbers), len(registered) - 1)
+    return registered[found] == numbers
+
+
+def _load(
+    cursor,
+    *,
+    numbers: np.ndarray,
+    rows: np.ndarray,
+    loaded: np.ndarray,
+    days: np.ndarray,
+    masks: np.ndarray,
+    register: Register,
+    record: RegisterImport,
+) -> None:
+    """Copy the `loaded` ones of `numbers` into the register, with the days and masks of their
+    `rows`, in one binary COPY, in the order given (by number: the primary key is then filled
+    from the left). The COPY's messages are sent by a thread of their own while this one
+    writes the next ones, so what the client does here takes no time of its own."""
+    channel = Channel.IMPORT.value.encode()
+    layout = np.dtype(
+        [
+            ("fields", ">i2"),
+            ("number_length", ">i4"),
+            ("number", ">i8"),
+            ("register_length", ">i4"),
+            ("register", ">i8"),
+            ("categories_length", ">i4"),
+            ("categories", ">i2"),
+            ("day_length", ">i4"),
+            ("day", ">i4"),
+            ("channel_length", ">i4"),
+            ("channel", f"S{len(channel)}"),
+            ("import_length", ">i4"),
+            ("import", ">i8"),
+        ]
+    )
+    out = np.empty(LOAD_ROWS, dtype=layout)
+    for name, value in [
+        ("fields", 6),
+        ("number_length", 8),
+        ("register_length", 8),
+        ("register", register.pk),
+        ("categories_length", 2),
+        ("day_length", 4),
+        ("channel_length", len(channel)),
+        ("channel", channel),
+        ("import_length", 8),
+        ("import", record.pk),
+    ]:
+        out[name] = value
+    # email and updated_at are left to their database defaults.
+    columns = "number, register_id, categories, registered_on, channel, imported_in_id"
+    with cursor.copy(
+        f"COPY register_blockednumber ({columns}) FROM STDIN (FORMAT binary)",
+        writer=QueuedLibpqWriter(cursor),
+    ) as copy:
+        # The signature, no flags, no header extension.
+        copy.write(b"PGCOPY\n\xff\r\n\x00" + bytes(8))
+        for start in range(0, len(numbers), LOAD_ROWS):
+            chosen = loaded[start : start + LOAD_ROWS]
+            chunk = rows[start : start + LOAD_ROWS][chosen]
+            part = out[: len(chunk)]
+            part["number"] = numbers[start : start + LOAD_ROWS][chosen]
+            part["categories"] = masks[chunk]
+            part["day"] = days[chunk]
+            copy.write(part.tobytes())
+        copy.write(b"\xff\xff")
 
 
 def register_import(
@@ -352,76 +617,103 @@ def register_import(
     """
     if today is None:
         today = timezone.localtime(timezone.now(), ZoneInfo(register.time_zone)).date()
-    lines = _Lines(register, today)
-    ranges = e164_ranges(register.country)
     result = ImportReport()
     digest = hashlib.sha256()
     # Lines refused while parsing, spooled so memory stays flat whatever the file holds.
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool, transaction.atomic():
-        record = RegisterImport.objects.create(
-            register=register, imported_by=imported_by, file_name=file_name
-        )
-        connection.ensure_connection()
-        with connection.connection.cursor() as cursor:
-            # No more work_mem for the sort of the rows to load: a quicksort of ten million rows
-            # in memory took twice as long as the merge of sorted runs on disk, which reads
-            # memory in order. Compiling the big statements did not pay either.
-            cursor.execute("SET LOCAL jit = off")
-            # One row per line of the file, in the file's order, and nothing ever updates or
-            # deletes one: so the rows' physical order (ctid) is the lines' order, and a line
-            # number column (a sequence call per row, a third of the staging time) is not needed.
-            # Numbers the normaliser read are staged negated, the file's own E.164 digits as
-            # they are; an empty field is NULL (no date: today; no categories: all).
-            cursor.execute(
-                "CREATE TEMP TABLE register_import_staging"
-                " (number bigint, day date, categories text)"
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        rows = _Rows(register, today, spool)
+        with _phase("read"), ThreadPoolExecutor(max_workers=1) as hashing:
+            # The digest in a thread of its own (hashlib lets go of the GIL), a block at a
+            # time and in order, while this one reads the block.
+            hashed = None
+            for data, offset in _blocks(source):
+                if hashed is not None:
+                    hashed.result()
+                elif offset:
+                    # The first block starts after a byte order mark: the file has it.
+                    digest.update(_BOM)
+                hashed = hashing.submit(digest.update, data)
+                rows.block(data, offset)
+        with _phase("sort"):
+            numbers, days, masks = rows.join(rows.good[1:], (np.int64, np.int32, np.int16))
+            # Of a number's lines, its first comes first.
+            numbers, order = _number_order(numbers)
+            first = np.ones(len(numbers), dtype=bool)
+            first[1:] = numbers[1:] != numbers[:-1]
+        with transaction.atomic():
+            record = RegisterImport.objects.create(
+                register=register, imported_by=imported_by, file_name=file_name
             )
-            with (
-                _phase("stage"),
-                cursor.copy(
-                    "COPY register_import_staging FROM STDIN (DELIMITER ';', NULL '')",
-                    writer=QueuedLibpqWriter(cursor),
-                ) as copy,
-                ThreadPoolExecutor(max_workers=1) as hashing,
-            ):
-                canonical = _canonical_lines(register, ranges, today)
-                stager = _Stager(copy, lines, canonical, spool)
-                # The digest in a thread of its own (hashlib lets go of the GIL), a block at a
-                # time and in order, while this one stages the block.
-                hashed = None
-                for data, offset in _blocks(source):
-                    if hashed is not None:
-                        hashed.result()
-                    elif offset:
-                        # The first block starts after a byte order mark: the file has it.
-                        digest.update(_BOM)
-                    hashed = hashing.submit(digest.update, data)
-                    stager.block(data, offset)
-            judge = _Judge(cursor, register, ranges or ((0,), (PER_NUMBER,)), today)
-            with _phase("classify"):
-                judge.classify(lines)
-            result.loaded = judge.load(record=record)
+            connection.ensure_connection()
+            with connection.connection.cursor() as cursor:
+                with _phase("registered"):
+                    # Every line of a number registered before is skipped as such. A number
+                    # registered by someone else from here on makes the load fail on the primary
+                    # key and the import roll back whole.
+                    registered = _registered(numbers)
+                    loaded = first & ~registered
+                with _phase("load"):
+                    _load(
+                        cursor,
+                        numbers=numbers,
+                        rows=order,
+                        loaded=loaded,
+                        days=days,
+                        masks=masks,
+                        register=register,
+                        record=record,
+                    )
+                result.loaded = int(loaded.sum())
             with _phase("report"):
+                (lines,) = rows.join(rows.good[:1], (np.int64,))
+                skipped = _skipped(rows, lines, numbers, order, registered, loaded)
                 spool.seek(0)
-                sql_skips: Iterator[SkippedLine] = iter(())
-                if result.loaded < stager.staged:
-                    sql_skips = judge.skipped(record=record)
-                for line in merge(_read_spool(spool), sql_skips, key=lambda skip: skip.line):
+                for line in merge(_read_spool(spool), skipped, key=lambda skip: skip.line):
                     result.skipped[line.reason] += 1
                     if len(result.first_skipped) < shown:
                         result.first_skipped.append(line)
                     if report is not None:
                         report.write(f"{line.line};{line.reason}\n")
-            # Dropped here, not on commit: a caller's transaction may hold a second import.
-            cursor.execute(
-                "DROP TABLE IF EXISTS register_import_staging, register_import_numbers,"
-                " register_import_skipped"
-            )
-        record.sha256 = digest.hexdigest()
-        record.loaded = result.loaded
-        record.skipped = result.skipped_total
-        record.save(update_fields=["sha256", "loaded", "skipped"])
+            record.sha256 = digest.hexdigest()
+            record.loaded = result.loaded
+            record.skipped = result.skipped_total
+            record.save(update_fields=["sha256", "loaded", "skipped"])
     return result
+
+
+def _skipped(
+    rows: _Rows,
+    lines: np.ndarray,
+    numbers: np.ndarray,
+    order: np.ndarray,
+    registered: np.ndarray,
+    loaded: np.ndarray,
+) -> Iterator[SkippedLine]:
+    """The lines refused by their number's range or reading, registered before, or repeating a
+    number loaded from an earlier line, in line order; their text is the number."""
+    refused_lines, refused_numbers, refused_reasons = rows.join(
+        rows.refused, (np.int64, np.int64, np.int8)
+    )
+    repeated = ~loaded & ~registered
+    skipped_lines = np.concatenate(
+        [refused_lines, lines[order[registered]], lines[order[repeated]]]
+    )
+    skipped_numbers = np.concatenate([refused_numbers, numbers[registered], numbers[repeated]])
+    reasons = np.concatenate(
+        [
+            refused_reasons,
+            np.full(int(registered.sum()), _REASON_CODES[SkipReason.REGISTERED], dtype=np.int8),
+            np.full(int(repeated.sum()), _REASON_CODES[SkipReason.DUPLICATE], dtype=np.int8),
+        ]
+    )
+    by_line = np.argsort(skipped_lines, kind="stable")
+    for line, number, reason in zip(
+        skipped_lines[by_line].tolist(),
+        skipped_numbers[by_line].tolist(),
+        reasons[by_line].tolist(),
+        strict=True,
+    ):
+        yield SkippedLine(line, _REASONS[reason], str(number))
 
 
 def _read_spool(spool: TextIO) -> Iterator[SkippedLine]:
@@ -459,210 +751,6 @@ def _copy_out(statement: str, params: dict, sink: BinaryIO) -> None:
         pass
     if result.status != pq.ExecStatus.COMMAND_OK:
         raise psycopg.DatabaseError(result.get_error_message())
-
-
-def _bounds(ranges: tuple[tuple[int, ...], tuple[str, ...]], verdict: str) -> list[int]:
-    """Where numbers enter and leave `verdict`'s ranges: `width_bucket` over these is odd
-    exactly for the numbers inside, a binary search on integers (looking up the verdict in a
-    text array instead costs four times as much)."""
-    bounds: list[int] = []
-    for start, each in zip(*ranges, strict=True):
-        if (each == verdict) != (len(bounds) % 2 == 1):
-            bounds.append(start)
-    # width_bucket needs one bound at least; this one no number reaches.
-    return bounds or [2**63 - 1]
-
-
-class _Judge:
-    """Judges the staged lines in SQL and loads the good ones.
-
-    A staged number written as the register's E.164 digits is judged by the range it falls in
-    (`e164_ranges`, by `width_bucket`); where its range says so it is read by the normaliser
-    into register_import_numbers, by its row. Dates and categories of staged lines need no
-    judging: canonical lines have good ones by their shape, and the others were read in Python.
-    """
-
-    def __init__(
-        self,
-        cursor,
-        register: Register,
-        ranges: tuple[tuple[int, ...], tuple[str, ...]],
-        today: date,
-    ):
-        self.cursor = cursor
-        self.register = register
-        lists, masks = _category_lists(register)
-        self.params = {
-            "consumer": _bounds(ranges, CONSUMER),
-            "per_number": _bounds(ranges, PER_NUMBER),
-            "starts": list(ranges[0]),
-            "verdicts": list(ranges[1]),
-            "lists": lists,
-            "masks": masks,
-            "today": today,
-        }
-        self.per_number = False
-
-    def classify(self, lines: _Lines) -> None:
-        cursor = self.cursor
-        cursor.execute(
-            "CREATE TEMP TABLE register_import_numbers (line tid, number bigint, problem text)"
-        )
-        cursor.execute(
-            "SELECT EXISTS (SELECT FROM register_import_staging"
-            " WHERE width_bucket(number, %(per_number)s::bigint[]) %% 2 = 1)",
-            self.params,
-        )
-        self.per_number = cursor.fetchone()[0]
-        if self.per_number:
-            self._read_per_number(lines)
-            cursor.execute("ANALYZE register_import_numbers")
-
-    def _read_per_number(self, lines: _Lines) -> None:
-        """The normaliser's own reading of the numbers whose range calls for one."""
-        cursor = self.cursor
-        with tempfile.TemporaryFile() as numbers:
-            with cursor.copy(
-                "COPY (SELECT ctid, number FROM register_import_staging"
-                " WHERE width_bucket(number, %(per_number)s::bigint[]) %% 2 = 1) TO STDOUT",
-                self.params,
-            ) as copy:
-                for data in copy:
-                    numbers.write(data)
-            numbers.seek(0)
-            with cursor.copy("COPY register_import_numbers FROM STDIN") as copy:
-                for row in numbers:
-                    line, digits = row.decode().rstrip("\n").split("\t")
-                    number, problem = lines.normaliser(digits)
-                    reason = None if problem is None else _PROBLEM_REASONS[problem].value
-                    copy.write_row((line, number if problem is None else None, reason))
-
-    def _valid(self) -> str:
-        """The staged lines that pass every check: their number, row, date and categories."""
-        fields = """
-            coalesce(s.day, %(today)s::date) AS registered_on,
-            coalesce(
-                (%(masks)s::smallint[])[array_position(%(lists)s::text[], s.categories)], -1
-            )::smallint AS mask
-        """
-        rows = f"""
-            SELECT abs(s.number) AS number, s.ctid AS line, {fields}
-            FROM register_import_staging s
-            WHERE s.number < 0 OR width_bucket(s.number, %(consumer)s::bigint[]) %% 2 = 1
-        """  # noqa: S608 - the module's constants
-        if self.per_number:
-            rows += f"""
-                UNION ALL
-                SELECT n.number, s.ctid, {fields}
-                FROM register_import_numbers n
-                JOIN register_import_staging s ON s.ctid = n.line
-                WHERE n.problem IS NULL
-            """  # noqa: S608 - the module's constants
-        return rows
-
-    def load(self, *, record: RegisterImport) -> int:
-        """Copy the good lines into the register, each number once from its first line, in
-        number order; returns how many."""
-        cursor = self.cursor
-        params = {
-            **self.params,
-            "register": self.register.pk,
-            "channel": Channel.IMPORT,
-            "import": record.pk,
-        }
-        # A number registered by someone else while this runs makes the load fail on the
-        # primary key and the import roll back whole. Through the client and a file: COPY
-        # writes rows in batches where INSERT … SELECT writes them one by one (five times
-        # slower for ten million), and one connection cannot run two COPYs at once.
-        # The columns every row has alike are added after the sort, which they would widen;
-        # the numbers already registered are left out after it too, merged with the primary key
-        # in number order.
-        select = f"""
-            SELECT number, %(register)s::bigint, mask, registered_on, %(channel)s::varchar,
-                %(import)s::bigint
-            FROM (
-                SELECT DISTINCT ON (v.number) v.number, v.mask, v.registered_on
-                FROM ({self._valid()}) v
-                ORDER BY v.number, v.line
-            ) sorted
-            WHERE NOT EXISTS (
-                SELECT FROM register_blockednumber b WHERE b.number = sorted.number
-            )
-        """  # noqa: S608 - the module's constants
-        columns = "number, register_id, categories, registered_on, channel, imported_in_id"
-        with tempfile.TemporaryFile() as rows:
-            with _phase("select"):
-                _copy_out(f"COPY ({select}) TO STDOUT (FORMAT binary)", params, rows)
-            rows.seek(0)
-            with (
-                _phase("load"),
-                cursor.copy(
-                    f"COPY register_blockednumber ({columns}) FROM STDIN (FORMAT binary)"
-                ) as copy,
-            ):
-                while data := rows.read(1 << 20):
-                    copy.write(data)
-        return cursor.rowcount
-
-    def skipped(self, *, record: RegisterImport) -> Iterator[SkippedLine]:
-        """Staged lines not loaded: refused by their number, registered before, or repeated in
-        the file. Found without sorting the file: the refused ones by a scan, the registered
-        ones by the primary key, the repeats by grouping the good lines' numbers."""
-        cursor = self.cursor
-        params = {**self.params, "import": record.pk}
-        valid = self._valid()
-        cursor.execute(
-            f"""
-            CREATE TEMP TABLE register_import_skipped AS
-            SELECT s.ctid AS line, coalesce(n.number, abs(s.number)) AS number,
-                coalesce(
-                    n.problem,
-                    (%(verdicts)s::text[])[width_bucket(s.number, %(starts)s::bigint[])]
-                ) AS reason
-            FROM register_import_staging s
-            LEFT JOIN register_import_numbers n ON n.line = s.ctid
-            WHERE CASE WHEN n.line IS NOT NULL THEN n.problem IS NOT NULL
-                ELSE s.number > 0 AND width_bucket(s.number, %(consumer)s::bigint[]) %% 2 = 0
-            END;
-            INSERT INTO register_import_skipped
-            SELECT v.line, v.number, '{SkipReason.REGISTERED}'
-            FROM ({valid}) v
-            WHERE EXISTS (
-                SELECT FROM register_blockednumber b
-                WHERE b.number = v.number AND b.imported_in_id IS DISTINCT FROM %(import)s
-            );
-            INSERT INTO register_import_skipped
-            SELECT v.line, v.number, '{SkipReason.DUPLICATE}'
-            FROM ({valid}) v
-            JOIN (
-                SELECT w.number, min(w.line) AS first
-                FROM ({valid}) w
-                GROUP BY w.number
-                HAVING count(*) > 1
-            ) repeated ON repeated.number = v.number AND v.line <> repeated.first
-            WHERE EXISTS (
-                SELECT FROM register_blockednumber b
-                WHERE b.number = v.number AND b.imported_in_id = %(import)s
-            )
-            """,  # noqa: S608 - the module's constants
-            params,
-        )
-        # Line numbers from the rows' order (see the staging table).
-        with cursor.copy(
-            """
-            COPY (
-                SELECT lines.line, k.number, k.reason
-                FROM (
-                    SELECT row_number() OVER (ORDER BY ctid) AS line, ctid
-                    FROM register_import_staging
-                ) lines
-                JOIN register_import_skipped k ON k.line = lines.ctid
-                ORDER BY lines.line
-            ) TO STDOUT
-            """
-        ) as copy:
-            for line, number, reason in copy.rows():
-                yield SkippedLine(int(line), SkipReason(reason), number or "")
 
 
 def register_export(*, register: Register, sink: BinaryIO) -> int:

@@ -7,6 +7,7 @@ import re
 from bisect import bisect_right
 from datetime import date
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -17,6 +18,7 @@ from register.bulk import (
     ImportFileError,
     SkipReason,
     _dates_until,
+    _number_order,
     register_export,
     register_import,
 )
@@ -268,6 +270,110 @@ def test_lines_split_across_blocks_are_read_whole(nl, monkeypatch):
     assert report.loaded == 300
     assert [(s.line, s.reason) for s in report.first_skipped] == [(301, SkipReason.DUPLICATE)]
     assert _stored(nl)[150] == (31612340150, TODAY, ALL_CATEGORIES)
+
+
+def test_repeats_across_canonical_and_other_lines_keep_the_first_line_whatever_its_shape(nl):
+    _import(nl, "31201234567\n")
+    text = (
+        "06 12345678;2019-03-04\n"  # read by the normaliser, first of its number
+        "31612345678;2020-01-01;ideal\n"
+        "31201234567;;charity\n"  # registered before
+        "+31 20 123 4567\n"
+        "31612345679;;ideal\n"
+        "06-12345679\n"
+        "31900123456\n"  # refused by its range, between lines the normaliser refused
+        "x\n"
+        "318003819\n"  # the normaliser's reading, by its range: a repeat of the next line's
+        "31318003819\n"
+    )
+
+    report = _import(nl, text)
+
+    assert [(s.line, s.reason, s.text) for s in report.first_skipped] == [
+        (2, SkipReason.DUPLICATE, "31612345678"),
+        (3, SkipReason.REGISTERED, "31201234567"),
+        (4, SkipReason.REGISTERED, "31201234567"),
+        (6, SkipReason.DUPLICATE, "31612345679"),
+        (7, SkipReason.SERVICE, "31900123456"),
+        (8, SkipReason.INVALID, "x"),
+        (10, SkipReason.DUPLICATE, "31318003819"),
+    ]
+    assert _stored(nl) == [
+        (31201234567, TODAY, ALL_CATEGORIES),
+        (31318003819, TODAY, ALL_CATEGORIES),
+        (31612345678, date(2019, 3, 4), ALL_CATEGORIES),
+        (31612345679, TODAY, 0b010),
+    ]
+
+
+def test_the_load_is_written_in_parts_leaving_out_repeats_and_registered_numbers(nl, monkeypatch):
+    _import(nl, "31612340003\n31612340006\n")
+    monkeypatch.setattr("register.bulk.LOAD_ROWS", 4)
+    numbers = [31612340000 + n for n in (9, 3, 1, 9, 2, 6, 5, 4, 1, 8, 7)]
+    text = "".join(f"{number};2019-03-{n + 1:02d}\n" for n, number in enumerate(numbers))
+
+    report = _import(nl, text)
+
+    assert report.loaded == 7
+    assert [(s.line, s.reason) for s in report.first_skipped] == [
+        (2, SkipReason.REGISTERED),
+        (4, SkipReason.DUPLICATE),
+        (6, SkipReason.REGISTERED),
+        (9, SkipReason.DUPLICATE),
+    ]
+    assert _stored(nl) == [
+        (31612340001, date(2019, 3, 3), ALL_CATEGORIES),
+        (31612340002, date(2019, 3, 5), ALL_CATEGORIES),
+        (31612340003, TODAY, ALL_CATEGORIES),
+        (31612340004, date(2019, 3, 8), ALL_CATEGORIES),
+        (31612340005, date(2019, 3, 7), ALL_CATEGORIES),
+        (31612340006, TODAY, ALL_CATEGORIES),
+        (31612340007, date(2019, 3, 11), ALL_CATEGORIES),
+        (31612340008, date(2019, 3, 10), ALL_CATEGORIES),
+        (31612340009, date(2019, 3, 1), ALL_CATEGORIES),
+    ]
+
+
+def test_category_fields_of_the_same_length_are_told_apart(nl):
+    # The canonical lines' categories are told apart by their length and, where lengths are
+    # alike, by bytes at offsets that differ.
+    nl.categories = ["ab", "ba", "cd"]
+    text = "".join(
+        f"3161234567{n};2019-03-04;{codes}\n"
+        for n, codes in enumerate(["ab", "ba", "cd", "ab,ba", "ab,cd", "ba,cd", "ab,ba,cd", ""])
+    )
+
+    report = _import(nl, text)
+
+    assert (report.loaded, report.skipped_total) == (8, 0)
+    assert [mask for _number, _day, mask in _stored(nl)] == [
+        0b001,
+        0b010,
+        0b100,
+        0b011,
+        0b101,
+        0b110,
+        ALL_CATEGORIES,
+        ALL_CATEGORIES,
+    ]
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        [31612345678, 31201234567, 31612345678, 31101234567, 31201234567],
+        # Too far apart to pack with their positions: sorted by their positions instead.
+        [999999999999999, 311, 999999999999999, *range(31100, 31100 + 2**14)],
+    ],
+)
+def test_numbers_are_ordered_with_repeats_in_their_order(numbers):
+    array = np.array(numbers, dtype=np.int64)
+
+    ordered, order = _number_order(array)
+
+    expected = np.argsort(array, kind="stable")
+    assert ordered.tolist() == array[expected].tolist()
+    assert order.tolist() == expected.tolist()
 
 
 def test_digits_that_read_as_a_national_number_get_the_normalisers_reading(nl):
