@@ -31,8 +31,11 @@ def pytest_collection_modifyitems(items):
             continue
         # pytest-django reads the closest django_db marker, and the fixture for unmarked tests.
         if marker is not None and not marker.kwargs.get("serialized_rollback"):
+            # In front: pytest-django reads the closest marker when it decides at set-up which
+            # databases to serialize.
             item.add_marker(
-                pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True)
+                pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True),
+                append=False,
             )
         if "django_db_serialized_rollback" not in item.fixturenames:
             item.fixturenames.append("django_db_serialized_rollback")
