@@ -1,8 +1,6 @@
 import os
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +10,8 @@ from django.utils import translation
 from django_scopes import scopes_disabled
 
 from billing.fake_mollie import FakeMollieServer
-from config.celery_app import app as celery_app
 from register.models import Register
+from tests.workers import start_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 MOLLIE_TEST_KEY = "test_" + "f" * 30
@@ -64,38 +62,7 @@ def be(db) -> Register:
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real Celery worker (a separate process) on the test broker and the test database."""
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": (
-            f"postgres://{db.get('USER') or ''}@{db.get('HOST') or '127.0.0.1'}:"
-            f"{db.get('PORT') or 5432}/{db['NAME']}"
-        ),
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--hostname",
-            f"test-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 60
-    while not celery_app.control.ping(timeout=0.5):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            pytest.fail("the Celery worker did not start")
+    worker = start_worker(hostname=f"test-{os.getpid()}@test")
     yield worker
     worker.terminate()
     try:

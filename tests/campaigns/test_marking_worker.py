@@ -5,70 +5,37 @@ import io
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
-from django.conf import settings
 from django.db import connection, connections
 from django_scopes import scope, scopes_disabled
 
 from campaigns.marking import MARK_HEADER, call_file_upload
 from campaigns.models import CallFile, CallFileStatus
 from campaigns.tasks import call_file_mark_task
-from config.celery_app import app as celery_app
 from licences.models import CreditAccount, CreditEntry
-from tests.conftest import ROOT
 from tests.factories import CampaignFactory, CompanyFactory, CreditAccountFactory
+from tests.workers import start_worker
 
 RECORDS = 100_000
 FIRST = 31610000000
 BALANCE = 150_000
 
 
-def start_worker(queue: str, name: str, media_root) -> subprocess.Popen:
+def start_marking_worker(queue: str, name: str, media_root) -> subprocess.Popen:
     """A worker of our own on a queue of our own: killing it touches no other test's worker."""
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": (
-            f"postgres://{db.get('USER') or ''}@{db.get('HOST') or '127.0.0.1'}:"
-            f"{db.get('PORT') or 5432}/{db['NAME']}"
-        ),
-        "MEDIA_ROOT": str(media_root),
-        # An unacknowledged task goes back to the queue 5 s after its worker died, and the
-        # worker looks for such tasks every 10 s rather than every 100 s.
-        "CELERY_VISIBILITY_TIMEOUT": "5",
-        "CELERY_UNACKED_RESTORE_THROTTLE": "1",
-    }
-    hostname = f"{name}-{os.getpid()}@test"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--queues",
-            queue,
-            "--hostname",
-            hostname,
-        ],
-        cwd=ROOT,
-        env=env,
+    return start_worker(
+        hostname=f"{name}-{os.getpid()}@test",
+        queues=queue,
+        env={
+            "MEDIA_ROOT": str(media_root),
+            # An unacknowledged task goes back to the queue 5 s after its worker died, and the
+            # worker looks for such tasks every 10 s rather than every 100 s.
+            "CELERY_VISIBILITY_TIMEOUT": "5",
+            "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+        },
     )
-    deadline = time.monotonic() + 60
-    while not celery_app.control.ping(destination=[hostname], timeout=0.5):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            pytest.fail("the Celery worker did not start")
-    return worker
 
 
 def wait_for(condition, *, seconds: float, what: str):
@@ -143,7 +110,7 @@ def test_a_job_whose_worker_is_killed_is_finished_by_another_and_charged_once(
     holder.set_autocommit(False)
     with holder.cursor() as cursor:
         cursor.execute(HELD_LOCKS[killed], {"account": account.pk})
-    first = start_worker(queue, "first", media_root)
+    first = start_marking_worker(queue, "first", media_root)
     second = None
     try:
         call_file_mark_task.apply_async((call_file.pk,), queue=queue)
@@ -159,7 +126,7 @@ def test_a_job_whose_worker_is_killed_is_finished_by_another_and_charged_once(
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
 
-        second = start_worker(queue, "second", media_root)
+        second = start_marking_worker(queue, "second", media_root)
         # The dead worker's database session still waits for the lock; let it go, so that it
         # finds its client gone and ends, its transaction undone.
         holder.rollback()
