@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from enum import IntEnum, StrEnum
-from functools import cache
+from functools import cache, lru_cache, partial
 from itertools import compress, count, repeat
 from operator import floordiv, not_
 from re import _constants as sre_constants
@@ -1039,9 +1039,12 @@ class Normaliser:
         self.region = region
         self._fast = _fast_path(metadata)
         self._bulk = _bulk_path(metadata)
+        # What people type where they have no number ("n.v.t.", "onbekend", "-") repeats down a
+        # file, and libphonenumber takes some 25 µs a row to refuse it: each text read once.
+        self._slow = lru_cache(maxsize=4096)(partial(normalise_slow, region=region))
 
     def __call__(self, raw: str) -> Normalised:
-        return self._fast(raw) or normalise_slow(raw, self.region)
+        return self._fast(raw) or self._slow(raw)
 
     def many(self, raws: Iterable[str]) -> list[Normalised]:
         raws = raws if isinstance(raws, list) else list(raws)
@@ -1052,7 +1055,7 @@ class Normaliser:
         # `map` runs the loop in C, and so does finding the few rows the fast path leaves.
         results = list(map(self._fast, raws))
         for position in compress(count(), map(not_, results)):
-            results[position] = normalise_slow(raws[position], self.region)
+            results[position] = self._slow(raws[position])
         return results
 
 
