@@ -3,16 +3,16 @@
 The import reads the file once, in blocks, into numpy arrays: one row for each line that carries
 a number, with its line number. Lines already in the register's own shape (the country's E.164
 digits, a date that exists and is not in the future, the register's category codes in its
-order) are parsed vectorised, whole runs at a time, and their numbers judged by the ranges of
-the number plan they fall in (`register.phone.e164_ranges`); only other lines, and numbers whose
-range calls for it, are read one by one by the normaliser and Python's date and category rules.
+order) are checked and parsed vectorised, a block at a time, eight bytes to a numpy word, and
+their numbers judged by the ranges of the number plan they fall in
+(`register.phone.e164_ranges`); only other lines, and numbers whose range calls for it, are
+read one by one by the normaliser and Python's date and category rules.
 Then, in the client, each number keeps its first line, numbers already registered are left out,
 and the rows go sorted by number through one binary COPY into the register, written straight
 from a numpy array in PostgreSQL's binary row layout. The history gets one row, the
 RegisterImport, which the loaded numbers point to. All of it is one transaction.
 """
 
-import calendar
 import hashlib
 import io
 import logging
@@ -34,7 +34,6 @@ import psycopg
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from numpy.lib.stride_tricks import sliding_window_view
 from psycopg import pq
 from psycopg.copy import QueuedLibpqWriter
 
@@ -160,94 +159,11 @@ class _Lines:
         return line_numbers, numbers, days, masks
 
 
-# Month and day of a date that exists in every year; 29 February and the leap years.
-_MONTH_DAY = (
-    "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
-    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
-    "|02-(?:0[1-9]|1[0-9]|2[0-8]))"
-)
-_LEAP_DAY = "02-29"
-_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
-
-
-def _below(digits: str) -> str:
-    """A regular expression for the digit strings of the same length less than `digits`."""
-    if not digits:
-        return "(?!)"
-    head, rest = int(digits[0]), digits[1:]
-    smaller = f"[0-{head - 1}][0-9]{{{len(rest)}}}" if head else "(?!)"
-    return f"(?:{smaller}|{head}{_below(rest)})" if rest else smaller
-
-
-def _dates_until(today: date) -> str:
-    """A regular expression for the YYYY-MM-DD dates from 0001-01-01 to `today`."""
-    year, month, day = today.isoformat().split("-")
-    tomorrow = f"{int(day) + 1:02d}"
-    this_year = f"(?:{_MONTH_DAY}|{_LEAP_DAY})" if calendar.isleap(today.year) else _MONTH_DAY
-    # Earlier years first, the file's usual case; this year's dates checked twice over.
-    return (
-        f"(?:(?!0000){_below(year)}-{_MONTH_DAY}"
-        f"|(?!0000)(?={_below(year)}-){_LEAP_YEAR}-{_LEAP_DAY}"
-        f"|{year}-(?={this_year}(?![0-9]))"
-        f"(?:{_below(month)}-[0-9]{{2}}|{month}-{_below(tomorrow)}))"
-    )
-
-
-def _canonical_lines(
-    register: Register, ranges: tuple[tuple[int, ...], tuple[str, ...]] | None, today: date
-) -> re.Pattern[bytes] | None:
-    """A run of lines in the register's canonical shape, which numpy can parse as they are.
-
-    `number[;date[;categories]]`: the number in E.164 digits of the register's country (at most
-    15); the date empty or one that exists and is not after `today`; the categories empty or the
-    register's codes in its order, as the export writes them. Such lines hold nothing to refuse
-    but their number, which is judged by its range; None when numbers cannot be judged by their
-    range.
-    """
-    if ranges is None:
-        return None
-    code = str(register.calling_code)
-    categories = _subsets(register.categories) or ""
-    # Possessive everywhere: a line either matches or stops the run, nothing to backtrack into.
-    return re.compile(
-        (
-            rf"(?:{code}[1-9][0-9]{{0,{14 - len(code)}}}+"
-            rf"(?:;(?:{_dates_until(today)})?+(?:;(?:{categories})?+)?+)?+\r?+\n)*+"
-        ).encode()
-    )
-
-
-def _subsets(codes: list[str]) -> str | None:
-    """A regular expression for the codes of a non-empty subset of `codes`, comma-separated in
-    their order; a tree on the first code, so that the next character always says the way."""
-    if not codes:
-        return None
-    rest = _subsets(codes[1:])
-    first = re.escape(codes[0])
-    if rest is None:
-        return first
-    return f"(?:{first}(?:,{rest})?+|{rest})"
-
-
 def _category_lists(register: Register) -> tuple[list[str], list[int]]:
     """The categories fields of canonical lines and their masks (all of them: ALL_CATEGORIES)."""
     masks = range(1, 1 << len(register.categories))
     lists = [",".join(register.category_codes(mask)) for mask in masks]
     return lists, [register.category_mask(codes.split(",")) for codes in lists]
-
-
-_TWO_FIELDS = re.compile(rb"^([0-9]++;[^;\n]*+)$", re.MULTILINE)
-_ONE_FIELD = re.compile(rb"^([0-9]++)$", re.MULTILINE)
-
-
-def _three_fields(run: bytes, lines: int) -> bytes:
-    """A run of `lines` canonical lines with the fields left out written empty, as the parser
-    needs them."""
-    if b"\r" in run:
-        run = run.replace(b"\r", b"")
-    if run.count(b";") != 2 * lines:
-        run = _ONE_FIELD.sub(rb"\1;;", _TWO_FIELDS.sub(rb"\1;", run))
-    return run
 
 
 def _blocks(source: BinaryIO | TextIO) -> Iterator[tuple[bytes, int]]:
@@ -295,11 +211,14 @@ def _phase(name: str) -> Iterator[None]:
     logger.debug("%s: %.1f s", name, time.perf_counter() - started)
 
 
-def _category_keys(register: Register) -> tuple[list[int], np.ndarray, np.ndarray]:
+def _category_keys(
+    register: Register,
+) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
     """How to tell the categories fields of canonical lines apart, cheaply: by their length and
     the bytes at a few offsets (none when the lengths already differ, as in the Dutch
-    register). Returns the offsets, the fields' keys in ascending order and their masks; the
-    canonical shape allows no other fields, so the key of one always finds its own."""
+    register). Returns the offsets, the fields' keys in ascending order, their masks and their
+    bytes, padded with zeros, as words (a row per eight bytes, a column per field), by which
+    a field with a known key is checked."""
     lists, masks = _category_lists(register)
     fields = [b"", *(codes.encode() for codes in lists)]
     masks = [ALL_CATEGORIES, *masks]
@@ -318,27 +237,89 @@ def _category_keys(register: Register) -> tuple[list[int], np.ndarray, np.ndarra
         )
     keys = np.array([key(text, offsets) for text in fields], dtype=np.int64)
     order = np.argsort(keys)
-    return offsets, keys[order], np.array(masks, dtype=np.int16)[order]
+    texts = np.zeros((len(fields), 8 * max(1, -(-max(map(len, fields)) // 8))), dtype=np.uint8)
+    for row, text in enumerate(fields):
+        texts[row, : len(text)] = np.frombuffer(text, dtype=np.uint8)
+    words = np.ascontiguousarray(texts.view("<u8")[order].T)
+    return offsets, keys[order], np.array(masks, dtype=np.int16)[order], words
 
 
-def _integers(data: np.ndarray, starts: np.ndarray, widths: np.ndarray) -> np.ndarray:
-    """The decimal digits at `starts` (`widths` of them) of `data` as int64."""
-    numbers = np.zeros(len(starts), dtype=np.int64)
-    if not len(starts):
-        return numbers
-    widest = int(widths.max())
-    if widest == int(widths.min()):
-        # The usual case: all numbers as long, no masking; their digits gathered a row each.
-        digits = sliding_window_view(data, widest)[starts]
-        for column in range(widest):
-            numbers *= 10
-            numbers += digits[:, column]
-        return numbers - sum(48 * 10**column for column in range(widest))
-    last = len(data) - 1
-    for column in range(widest):
-        digits = data[np.minimum(starts + column, last)].astype(np.int64) - 48
-        numbers = np.where(column < widths, numbers * 10 + digits, numbers)
-    return numbers
+# Eight bytes at a time, as little-endian uint64 words (SWAR): a byte's high bit in each lane.
+_HIGH = np.uint64(0x8080808080808080)
+_ZEROS = np.uint64(0x3030303030303030)
+_PAIRS = np.uint64(0x00FF00FF00FF00FF)
+
+
+def _words(data: np.ndarray) -> np.ndarray:
+    """The words starting at each byte of `data`: gathered at any positions, unaligned, twice
+    as fast as rows of bytes."""
+    return np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
+
+
+def _all_digits(words: np.ndarray) -> np.ndarray:
+    """Whether all eight bytes of each word are ASCII digits: a byte's low seven bits plus 0x50
+    reach the high bit from "0" on, plus 0x46 from past "9" on, neither carrying out of it."""
+    low = words & np.uint64(0x7F7F7F7F7F7F7F7F)
+    above = (low + np.uint64(0x5050505050505050)) & ~(low + np.uint64(0x4646464646464646))
+    return (above & ~words & _HIGH) == _HIGH
+
+
+def _digit_pairs(words: np.ndarray) -> np.ndarray:
+    """Words of eight digits (the first in the lowest byte) as four two-digit numbers, one in
+    the low byte of each 16-bit lane."""
+    words = words - _ZEROS
+    return (words * np.uint64(10) + (words >> np.uint64(8))) & _PAIRS
+
+
+def _eight_digits(words: np.ndarray) -> np.ndarray:
+    """The numbers words of eight digits write: the lanes joined pairwise, 2, 4, 8 digits."""
+    words = _digit_pairs(words)
+    words = (words * np.uint64(100) + (words >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
+    words = (words * np.uint64(10_000) + (words >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    return words.astype(np.int64)
+
+
+def _lane_masks(widths: int, count: int, *, at_end: bool) -> np.ndarray:
+    """Per word of `count` (a row each), per width 0 to `widths`: the mask of the bytes of the
+    words that a field of that width covers, at their end or at their start."""
+    masks = np.zeros((widths + 1, count * 8), dtype=np.uint8)
+    for width in range(widths + 1):
+        if at_end:
+            masks[width, count * 8 - width :] = 0xFF
+        else:
+            masks[width, :width] = 0xFF
+    return np.ascontiguousarray(masks.view("<u8").T)
+
+
+# Per year (0001 to 9999 are dates): its first day, from 2000-01-01, and whether it is a leap
+# year; per month (1 to 12) of a year that is not: its days, and the days before it.
+_YEARS = np.arange(10_000)
+_YEAR_DAYS = (_YEARS - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+_YEAR_DAYS -= _EPOCH_DAYS
+_LEAP = (_YEARS % 4 == 0) & ((_YEARS % 100 != 0) | (_YEARS % 400 == 0))
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0])
+_MONTH_STARTS = np.append(0, np.cumsum(_MONTH_DAYS)[:-1])
+
+
+def _days(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the dates are YYYY-MM-DD dates that exist (year 0001 on), and their days from
+    2000-01-01; `first` holds the words of their first eight bytes, `last` of their last."""
+    shaped = (first >> np.uint64(32)) & np.uint64(0xFF) == ord("-")
+    shaped &= first >> np.uint64(56) == ord("-")
+    # YYYYMMDD in one word.
+    digits = (
+        (first & np.uint64(0xFFFFFFFF))
+        | ((first >> np.uint64(40)) & np.uint64(0xFFFF)) << np.uint64(32)
+        | (last >> np.uint64(48)) << np.uint64(48)
+    )
+    shaped &= _all_digits(digits)
+    pairs = _digit_pairs(digits).view(np.uint16).reshape(-1, 4).astype(np.intp)
+    year = pairs[:, 0] * 100 + pairs[:, 1]
+    month = np.minimum(pairs[:, 2], 13)
+    day = pairs[:, 3]
+    leap = _LEAP[year]
+    exists = shaped & (year >= 1) & (day >= 1) & (day <= _MONTH_DAYS[month] + (leap & (month == 2)))
+    return exists, _YEAR_DAYS[year] + _MONTH_STARTS[month] + (leap & (month > 2)) + day - 1
 
 
 class _Rows:
@@ -347,16 +328,13 @@ class _Rows:
     Good lines: their line number, number, registration day (days from 2000-01-01) and category
     mask. Canonical lines whose number's range refuses it, or the normaliser where the range
     calls for one: line number, the number as the file has it and the reason's code. Other
-    refused lines are written to the spool at once. (Parsing the runs in a thread of their own
-    while this one matches the next block gained nothing: the regular expression holds the GIL
-    for a whole block.)
+    refused lines are written to the spool at once.
     """
 
     def __init__(self, register: Register, today: date, spool: TextIO):
         self.lines = _Lines(register, today)
         self.spool = spool
         self.ranges = e164_ranges(register.country)
-        self.canonical = _canonical_lines(register, self.ranges, today)
         if self.ranges is not None:
             starts, verdicts = self.ranges
             self.starts = np.array(starts, dtype=np.int64)
@@ -372,64 +350,143 @@ class _Rows:
                 ],
                 dtype=np.int8,
             )
-            self.offsets, self.keys, self.masks = _category_keys(register)
+            self.offsets, self.keys, self.masks, self.words = _category_keys(register)
+            self.category_masks = _lane_masks(8 * len(self.words), len(self.words), at_end=False)
+            # Per width: the bytes of a number's two words it leaves out, and the least and
+            # one past the greatest number of that width in the country code.
+            self.number_masks = ~_lane_masks(16, 2, at_end=True)
+            code = register.calling_code
+            self.lowest = np.ones(17, dtype=np.int64)
+            self.highest = np.zeros(17, dtype=np.int64)
+            for width in range(len(str(code)) + 1, 16):
+                self.lowest[width] = (code * 10 + 1) * 10 ** (width - len(str(code)) - 1)
+                self.highest[width] = (code + 1) * 10 ** (width - len(str(code)))
         self.today = (today - _EPOCH).days
         self.count = 0
         self.good: tuple[list[np.ndarray], ...] = ([], [], [], [])
         self.refused: tuple[list[np.ndarray], ...] = ([], [], [])
 
     def block(self, data: bytes, offset: int) -> None:
-        position = 0
-        size = len(data)
-        match = self.canonical.match if self.canonical is not None else None
-        # Where the canonical run starting at `position` ends: each run is matched once.
-        run_end = match(data, 0).end() if match is not None else 0
-        while position < size:
-            if run_end > position:
-                self.run(data[position:run_end])
-                position = run_end
-                if position == size:
-                    break
-            # The line here is not canonical: it and those after it up to the next canonical
-            # one, parsed in one go.
-            end = position
-            while end < size:
-                end = data.index(b"\n", end) + 1
-                run_end = match(data, end).end() if match is not None else end
-                if run_end > end:
-                    break
-            self.parse(data[position:end], offset + position)
-            position = end
-
-    def run(self, run: bytes) -> None:
-        """A run of canonical lines: every one of them a row, parsed vectorised."""
-        count = run.count(b"\n")
-        data = np.frombuffer(_three_fields(run, count), dtype=np.uint8)
-        ends = np.flatnonzero(data == ord("\n"))
-        semicolons = np.flatnonzero(data == ord(";")).reshape(-1, 2)
+        """The lines of a block: those in canonical shape parsed vectorised, the others (runs
+        of them between canonical ones) read one by one."""
+        first = self.count + 1
+        if self.ranges is None:
+            self.count += data.count(b"\n")
+            self.parse(data, offset, first)
+            return
+        bytes_ = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(bytes_ == ord("\n"))
         starts = np.empty_like(ends)
-        starts[0] = 0
+        starts[:1] = 0
         starts[1:] = ends[:-1] + 1
-        line_numbers = np.arange(self.count + 1, self.count + 1 + count, dtype=np.int64)
-        self.count += count
-        numbers = _integers(data, starts, semicolons[:, 0] - starts)
+        self.count += len(ends)
+        canonical, numbers, days, masks = self.canonical(bytes_, starts, ends)
+        added = len(self.good[0])
+        self.judge(np.flatnonzero(canonical) + first, numbers, days, masks, canonical)
+        if canonical.all():
+            return
+        # Runs of lines not in canonical shape: where each starts and ends.
+        edges = np.flatnonzero(np.diff(canonical, prepend=True, append=True))
+        for start, end in edges.reshape(-1, 2).tolist():
+            self.parse(
+                data[starts[start] : ends[end - 1] + 1], offset + starts[start], first + start
+            )
+        # The block's good rows in line order again: a number's first line must come first.
+        parts = [column[added:] for column in self.good]
+        for column in self.good:
+            del column[added:]
+        joined = [np.concatenate(part) for part in parts]
+        order = np.argsort(joined[0], kind="stable")
+        self.add(self.good, *(array[order] for array in joined))
+
+    def canonical(
+        self, data: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Which lines are in the register's canonical shape, and their numbers, days and masks.
+
+        `number[;date[;categories]]` (with `\\n` or `\\r\\n`): the number in E.164 digits of the
+        register's country (at most 15); the date empty or one that exists and is not after
+        today; the categories empty or the register's codes in its order, as the export writes
+        them. Such lines hold nothing to refuse but their number, which is judged by its range.
+        Every byte of such a line is checked here, a field at a time for all lines at once,
+        eight bytes at a time.
+        """
+        count = len(ends)
+        semicolons = np.flatnonzero(data == ord(";"))
+        # The usual file: every line has its three fields.
+        if (
+            len(semicolons) == 2 * count
+            and (semicolons[0::2] > starts).all()
+            and (semicolons[1::2] < ends).all()
+        ):
+            fields = np.full(count, 2)
+            number_ends, date_ends = semicolons[0::2], semicolons[1::2]
+        else:
+            fields = np.bincount(np.searchsorted(ends, semicolons), minlength=count)
+            first = np.cumsum(fields) - fields
+            semicolons = np.append(semicolons, [len(data), len(data)])
+            number_ends = np.where(fields >= 1, semicolons[first], ends)
+            date_ends = np.where(fields >= 2, semicolons[first + 1], ends)
+        # The line ends without a carriage return before the newline.
+        tails = ends - (data[ends - 1] == ord("\r"))
+        number_ends = np.minimum(number_ends, tails)
+        date_ends = np.minimum(date_ends, tails)
+        date_widths = np.where(fields >= 1, date_ends - number_ends - 1, 0)
+        category_widths = np.where(fields == 2, tails - date_ends - 1, 0)
+
+        # 16 bytes before the data, for the words that end a number; behind it, enough for the
+        # words of the date and categories that a line's newline ends.
+        padded = np.zeros(16 + len(data) + 8 * (len(self.words) + 2), dtype=np.uint8)
+        padded[16 : 16 + len(data)] = data
+        words = _words(padded)
+        # The number's 16 bytes up to its end, the bytes before it written as zeros.
+        widths = number_ends - starts
+        canonical = (fields <= 2) & (widths <= 15)
+        widths = np.clip(widths, 0, 16)
+        high, low = words[number_ends], words[number_ends + 8]
+        outside = self.number_masks[0][widths]
+        high = (high & ~outside) | (_ZEROS & outside)
+        outside = self.number_masks[1][widths]
+        low = (low & ~outside) | (_ZEROS & outside)
+        canonical &= _all_digits(high) & _all_digits(low)
+        numbers = _eight_digits(high) * 100_000_000 + _eight_digits(low)
+        # Digits of that width starting with the country code and then not a zero.
+        canonical &= (self.lowest[widths] <= numbers) & (numbers < self.highest[widths])
+
         days = np.full(count, self.today, dtype=np.int32)
-        dated = np.flatnonzero(semicolons[:, 1] - semicolons[:, 0] == 11)
-        if len(dated):
-            texts = sliding_window_view(data, 10)[semicolons[dated, 0] + 1]
-            # Dates that exist by the canonical shape: numpy reads them as they are.
-            read = texts.view("S10").ravel().astype("datetime64[D]").astype(np.int64)
-            days[dated] = read - _EPOCH_DAYS
+        dated = np.flatnonzero(date_widths == 10)
+        exists, read = _days(words[number_ends[dated] + 17], words[number_ends[dated] + 19])
+        canonical &= (date_widths == 0) | (date_widths == 10)
+        canonical[dated] &= exists & (read <= self.today)
+        days[dated] = read
 
-        categories = semicolons[:, 1] + 1
-        widths = ends - categories
-        keys = widths.astype(np.int64)
-        last = len(data) - 1
+        longest = self.category_masks.shape[1] - 1
+        canonical &= category_widths <= longest
+        category_widths = np.clip(category_widths, 0, longest)
+        written = [
+            words[date_ends + 17 + 8 * index] & masks[category_widths]
+            for index, masks in enumerate(self.category_masks)
+        ]
+        keys = category_widths.astype(np.int64)
         for offset in self.offsets:
-            byte = data[np.minimum(categories + offset, last)]
-            keys = keys * 256 + np.where(offset < widths, byte, 0)
-        masks = self.masks[np.searchsorted(self.keys, keys)]
+            byte = written[offset // 8] >> np.uint64(8 * (offset % 8)) & np.uint64(0xFF)
+            keys = keys * 256 + byte.astype(np.int64)
+        found = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        canonical &= self.keys[found] == keys
+        for word, fields_words in zip(written, self.words, strict=True):
+            canonical &= word == fields_words[found]
+        return canonical, numbers, days, self.masks[found]
 
+    def judge(
+        self,
+        line_numbers: np.ndarray,
+        numbers: np.ndarray,
+        days: np.ndarray,
+        masks: np.ndarray,
+        canonical: np.ndarray,
+    ) -> None:
+        """The `canonical` ones of the lines, judged by their number's range."""
+        numbers, days, masks = numbers[canonical], days[canonical], masks[canonical]
         verdicts = self.verdicts[np.searchsorted(self.starts, numbers, side="right") - 1]
         if (verdicts != -1).any():
             for row in np.flatnonzero(verdicts == -2):
@@ -450,12 +507,11 @@ class _Rows:
             )
         self.add(self.good, line_numbers, numbers, days, masks)
 
-    def parse(self, data: bytes, offset: int) -> None:
-        """Lines not in canonical shape, read one by one."""
+    def parse(self, data: bytes, offset: int, first: int) -> None:
+        """Lines not in canonical shape, numbered from `first`, read one by one."""
         lines = _decode(data, offset).split("\n")[:-1]
         skipped: list[SkippedLine] = []
-        line_numbers, numbers, days, masks = self.lines.rows(lines, self.count + 1, skipped)
-        self.count += len(lines)
+        line_numbers, numbers, days, masks = self.lines.rows(lines, first, skipped)
         self.add(
             self.good,
             np.array(line_numbers, dtype=np.int64),
