@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from itertools import islice
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from pathlib import Path
 
 from django.conf import settings
@@ -488,7 +488,8 @@ def _load(cursor, path: Path, file_settings: FileSettings, register, progress) -
 
 _NULL = "\\N"
 _FIELDS = itemgetter(1)
-_SPLIT_FIELDS = methodcaller("split", "\t")
+# COPY's DELIMITER option for each delimiter a call file may have (uploads.intake.DELIMITERS).
+_COPY_DELIMITERS = {";": "';'", ",": "','", "|": "'|'", "\t": "E'\\t'"}
 
 
 def _copy_text(first: int, found, days: list[str] | None) -> str:
@@ -587,10 +588,10 @@ def _register_as_of(cursor) -> datetime.datetime:
     return cursor.fetchone()[0]
 
 
-def _match_query(call_file: CallFile) -> str:
+def _match_query(call_file: CallFile, delimiter: str) -> str:
     """Every record's marks, in file order: one query looking each record up in the register
     and the company's opt-out list. The same rules as a number check (campaigns.checks), in
-    SQL."""
+    SQL. Each row is the text appended to its record: the marks, each after `delimiter`."""
     register = call_file.register
     purpose_bits = (
         register.category_mask([call_file.campaign.purpose])
@@ -598,11 +599,14 @@ def _match_query(call_file: CallFile) -> str:
         else ALL_CATEGORIES
     )
     s, r = CheckStatus, CheckReason
-    # Only integers are formatted into the statement. The inner query sorts narrow rows into
-    # file order; the marks' text is made after the sort, not carried through it.
+    # Only integers and this module's constants are formatted into the statement. The inner
+    # query sorts narrow rows into file order; the marks' text is made after the sort, not
+    # carried through it. No mark holds a delimiter, a backslash or a line break, so COPY
+    # writes them as they are, and the empty first column puts the delimiter before the first.
     return f"""
         COPY (
             SELECT
+                '',
                 CASE
                     WHEN m.opted_out THEN '{s.BLOCKED}'
                     WHEN m.problem = 'i' THEN '{s.INVALID}'
@@ -646,7 +650,7 @@ def _match_query(call_file: CallFile) -> str:
                 ) t
                 ORDER BY t.seq
             ) m
-        ) TO STDOUT
+        ) TO STDOUT (DELIMITER {_COPY_DELIMITERS[delimiter]})
     """  # noqa: S608 - integers and this module's constants only
 
 
@@ -655,13 +659,17 @@ def _write_marked(
 ) -> Counter:
     """Streams the match into the marked copy of the file; returns the count per status."""
     counts: Counter = Counter()
+    # A CSV/TXT file takes the marks as the text to append (see intake_write_marked), a
+    # workbook each record's values.
+    joined = file_settings.kind != FileKind.XLSX
+    delimiter = file_settings.delimiter if joined else "\t"
     pgconn = cursor.connection.pgconn
-    result = pgconn.exec_(_match_query(call_file).encode())
+    result = pgconn.exec_(_match_query(call_file, delimiter).encode())
     if result.status != pq.ExecStatus.COPY_OUT:
         raise RuntimeError(result.get_error_message())
-    marks = _marks(pgconn, counts, rows_total, progress)
+    marks = _marks(pgconn, counts, rows_total, progress, delimiter, joined)
     try:
-        intake_write_marked(path, file_settings, sink, MARK_HEADER, marks)
+        intake_write_marked(path, file_settings, sink, MARK_HEADER, marks, joined=joined)
     finally:
         marks.close()
     if sum(counts.values()) != rows_total:
@@ -669,9 +677,12 @@ def _write_marked(
     return counts
 
 
-def _marks(pgconn, counts: Counter, rows_total: int, progress) -> Iterator[list[str]]:
-    """The COPY's rows as [status, reason, number, registered_on], read in blocks: libpq hands
-    out one row per call, so they are split a block at a time rather than one by one."""
+def _marks(
+    pgconn, counts: Counter, rows_total: int, progress, delimiter: str, joined: bool
+) -> Iterator[str] | Iterator[list[str]]:
+    """The COPY's rows, each the text appended to its record (`joined`) or its values [status,
+    reason, number, registered_on], read in blocks: libpq hands out one row per call, so they
+    are decoded and split into rows a block at a time rather than one by one."""
     read = pgconn.get_copy_data
     pending = bytearray()
     done = 0
@@ -686,14 +697,17 @@ def _marks(pgconn, counts: Counter, rows_total: int, progress) -> Iterator[list[
                 pending.clear()
                 lines = text.split("\n")
                 lines.pop()
-                # Counted in the text: a status is the first field of its line.
+                # Counted in the text: a status is the first mark of its line.
                 framed = "\n" + text
                 for status in CheckStatus.values:
-                    counts[status] += framed.count(f"\n{status}\t")
+                    counts[status] += framed.count(f"\n{delimiter}{status}{delimiter}")
                 done += len(lines)
                 progress(READ_SHARE + (100 - READ_SHARE) * done / max(rows_total, 1))
-                # Split as the writer takes them, so the lists die young.
-                yield from map(_SPLIT_FIELDS, lines)
+                if joined:
+                    yield from lines
+                else:
+                    # Split as the writer takes them, so the lists die young.
+                    yield from map(_values, lines)
             if length < 0:
                 break
         finished = True
@@ -708,6 +722,11 @@ def _marks(pgconn, counts: Counter, rows_total: int, progress) -> Iterator[list[
             pass
     if result.status != pq.ExecStatus.COMMAND_OK:
         raise RuntimeError(result.get_error_message())
+
+
+def _values(line: str) -> list[str]:
+    """A COPY row's marks, without the empty column before them."""
+    return line.split("\t")[1:]
 
 
 def _publish(call_file: CallFile, rows_total: int, counts: Counter, result_name: str, as_of):

@@ -37,17 +37,25 @@ def intake_write_marked(
     settings: FileSettings,
     sink: BinaryIO,
     header: Sequence[str],
-    marks: Iterator[Sequence[str]],
+    marks: Iterator[Sequence[str]] | Iterator[str],
+    *,
+    joined: bool = False,
 ) -> None:
     """The file again with the columns `header` appended, one `marks` item per data record in
     record order (the header row gets the names). CSV/TXT: byte for byte as it was (delimiter,
     quoting, line endings, encoding, BOM, blank lines), the appended fields before each record's
     line ending. XLSX: a new workbook with the first sheet's values. ValueError when `marks` has
-    fewer or more items than there are records: a bug, not bad input."""
+    fewer or more items than there are records: a bug, not bad input.
+
+    `joined` (CSV/TXT only): each item is the text appended to its record as it is, every
+    value preceded by the file's delimiter, none needing quotes; the caller vouches for that,
+    and saves splitting and joining each record's values."""
     marks = iter(marks)
     if settings.kind == "xlsx":
+        if joined:
+            raise ValueError("a workbook takes each record's values, not joined text")
         xlsx_write_marked(path, settings, sink, header, marks)
     else:
-        delimited_write_marked(path, settings, sink, header, marks)
+        delimited_write_marked(path, settings, sink, header, marks, joined=joined)
     if next(marks, None) is not None:
         raise ValueError("more marks than records")

@@ -439,10 +439,13 @@ def _appended(values: Sequence[str], delimiter: str) -> str:
 class _Tails:
     """The appended text per record, in record order; the header's for the first record."""
 
-    def __init__(self, settings: FileSettings, header: Sequence[str], marks: Iterator):
+    def __init__(
+        self, settings: FileSettings, header: Sequence[str], marks: Iterator, joined: bool
+    ):
         self.delimiter = settings.delimiter
         self.header = _appended(header, settings.delimiter) if settings.has_header else None
         self.marks = marks
+        self.joined = joined
 
     def take(self, n: int) -> Iterator[str]:
         if self.header is not None and n:
@@ -451,6 +454,8 @@ class _Tails:
         batch = list(islice(self.marks, n))
         if len(batch) != n:
             raise ValueError("fewer marks than records")
+        if self.joined:
+            return iter(batch)
         delimiter = self.delimiter
         joined = list(map(delimiter.join, batch))
         blob = "\n".join(joined)
@@ -470,9 +475,11 @@ def delimited_write_marked(
     settings: FileSettings,
     sink: BinaryIO,
     header: Sequence[str],
-    marks: Iterator[Sequence[str]],
+    marks: Iterator[Sequence[str]] | Iterator[str],
+    *,
+    joined: bool = False,
 ) -> None:
-    tails = _Tails(settings, header, marks)
+    tails = _Tails(settings, header, marks, joined)
     not_blank = methodcaller("strip", settings.delimiter + BLANK)
     encoding = "utf-8" if settings.encoding == "utf-8-sig" else settings.encoding
     if settings.encoding == "utf-8-sig":
