@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
+from inspect import GEN_CREATED, getgeneratorstate
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
@@ -679,13 +680,26 @@ def _write_marked(
     joined = file_settings.kind != FileKind.XLSX
     delimiter = file_settings.delimiter if joined else "\t"
     pgconn = cursor.connection.pgconn
-    result = pgconn.exec_(_match_query(call_file, delimiter).encode())
-    if result.status != pq.ExecStatus.COPY_OUT:
-        raise RuntimeError(result.get_error_message())
+    # Sent without waiting: the writer reads the file ahead while PostgreSQL matches.
+    pgconn.send_query(_match_query(call_file, delimiter).encode())
+
+    def waiting() -> bool:
+        pgconn.consume_input()
+        return bool(pgconn.is_busy())
+
     marks = _marks(pgconn, counts, rows_total, progress, delimiter, joined)
     try:
-        intake_write_marked(path, file_settings, sink, MARK_HEADER, marks, joined=joined)
+        intake_write_marked(
+            path, file_settings, sink, MARK_HEADER, marks, joined=joined, waiting=waiting
+        )
     finally:
+        if getgeneratorstate(marks) == GEN_CREATED:
+            # The writer failed before taking a mark: the answer is read and dropped, so the
+            # connection is ready for the rollback that follows.
+            while (result := pgconn.get_result()) is not None:
+                if result.status == pq.ExecStatus.COPY_OUT:
+                    while pgconn.get_copy_data(0)[0] >= 0:
+                        pass
         marks.close()
     if sum(counts.values()) != rows_total:
         raise RuntimeError(f"{sum(counts.values())} rows marked of {rows_total}")
@@ -698,6 +712,11 @@ def _marks(
     """The COPY's rows, each the text appended to its record (`joined`) or its values [status,
     reason, number, registered_on], read in blocks: libpq hands out one row per call, so they
     are decoded and split into rows a block at a time rather than one by one."""
+    started = pgconn.get_result()
+    if started.status != pq.ExecStatus.COPY_OUT:
+        while pgconn.get_result() is not None:
+            pass
+        raise RuntimeError(started.get_error_message())
     read = pgconn.get_copy_data
     pending = bytearray()
     done = 0

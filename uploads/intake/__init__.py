@@ -1,7 +1,7 @@
 """Reading call files (SPEC §8.1, §8.2, §8.8): detect the settings, stream the records, write the
 file back with columns appended. A utility that knows files, not what a scrub is."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,6 +40,7 @@ def intake_write_marked(
     marks: Iterator[Sequence[str]] | Iterator[str],
     *,
     joined: bool = False,
+    waiting: Callable[[], bool] | None = None,
 ) -> None:
     """The file again with the columns `header` appended, one `marks` item per data record in
     record order (the header row gets the names). CSV/TXT: byte for byte as it was (delimiter,
@@ -49,13 +50,16 @@ def intake_write_marked(
 
     `joined` (CSV/TXT only): each item is the text appended to its record as it is, every
     value preceded by the file's delimiter, none needing quotes; the caller vouches for that,
-    and saves splitting and joining each record's values."""
+    and saves splitting and joining each record's values.
+
+    `waiting` (CSV/TXT): while it says the marks are still being made, the file is read ahead
+    (a few megabytes at most), so that reading it overlaps their making."""
     marks = iter(marks)
     if settings.kind == "xlsx":
         if joined:
             raise ValueError("a workbook takes each record's values, not joined text")
         xlsx_write_marked(path, settings, sink, header, marks)
     else:
-        delimited_write_marked(path, settings, sink, header, marks, joined=joined)
+        delimited_write_marked(path, settings, sink, header, marks, joined=joined, waiting=waiting)
     if next(marks, None) is not None:
         raise ValueError("more marks than records")

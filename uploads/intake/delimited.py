@@ -15,6 +15,7 @@ Python's full collections (of the whole Django heap) frequent.
 
 import csv
 import operator
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import chain, compress, islice, repeat
@@ -50,6 +51,9 @@ _MAX_LINE_BYTES = 16 << 20
 _SENTINEL = "\x00"
 # Marks taken from the consumer at a time (see the module's note on garbage collection).
 _MARK_BATCH = 512
+# Chunks read ahead while the marks are being made: the whole of a small file, a bounded
+# share (in memory) of a large one.
+_READ_AHEAD_CHUNKS = 16
 
 _has_quote = methodcaller("__contains__", '"')
 _strip_blank = methodcaller("strip", BLANK)
@@ -478,6 +482,7 @@ def delimited_write_marked(
     marks: Iterator[Sequence[str]] | Iterator[str],
     *,
     joined: bool = False,
+    waiting: Callable[[], bool] | None = None,
 ) -> None:
     tails = _Tails(settings, header, marks, joined)
     not_blank = methodcaller("strip", settings.delimiter + BLANK)
@@ -486,7 +491,10 @@ def delimited_write_marked(
         with path.open("rb") as f:
             if f.read(len(BOM)) == BOM:
                 sink.write(BOM)
-    for chunk in _chunks(path, settings):
+    chunks = _chunks(path, settings)
+    if waiting is not None:
+        chunks = _read_ahead(chunks, waiting)
+    for chunk in chunks:
         out: list[str] = []
         for start, stop, run in chunk.segments():
             if run is not None and run.spans is not None:
@@ -502,6 +510,19 @@ def delimited_write_marked(
             if stop == len(chunk.lines) and not chunk.terminated:
                 out[-1] = out[-1].removesuffix(chunk.ending)
         sink.write("".join(out).encode(encoding))
+
+
+def _read_ahead(chunks: Iterator[_Lines], waiting: Callable[[], bool]) -> Iterator[_Lines]:
+    """The chunks, the first of them read while `waiting()` (up to _READ_AHEAD_CHUNKS)."""
+    ahead: deque[_Lines] = deque()
+    while len(ahead) < _READ_AHEAD_CHUNKS and waiting():
+        chunk = next(chunks, None)
+        if chunk is None:
+            break
+        ahead.append(chunk)
+    while ahead:
+        yield ahead.popleft()
+    yield from chunks
 
 
 def _write_lines(part: list[str], keep: list[bool], ending: str, tails: _Tails) -> Iterator[str]:
