@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 # Half a megabyte: the arrays of a block's lines then stay in the processor's cache (parsing
 # 10M lines 3.4 s in blocks of 8 MB, 2.1 s in these).
 BLOCK_BYTES = 1 << 19
+# Elements of an array worked on at a time where a pass over all of it would leave the cache.
+_CHUNK = 1 << 16
 # Rows of the file's order written at a time to the load's COPY stream: 16 MB at most.
 LOAD_ROWS = 1 << 18
 _BOM = b"\xef\xbb\xbf"
@@ -539,27 +541,41 @@ class _Rows:
         return joined
 
 
-def _number_order(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`numbers` in ascending order and where each came from, equal ones in their order.
+def _number_order(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The numbers of `blocks` (joined) in ascending order and where each came from, equal
+    ones in their order.
 
     A number's digits and its position packed in one int64 where they fit (always, for a
     register's numbers up to hundreds of millions of lines): numpy sorts integers ten times
-    as fast as it orders their positions.
+    as fast as it orders their positions. Packed and unpacked a block's length at a time, in
+    the processor's cache, not in passes over the whole array (twice as fast).
     """
-    if not len(numbers):
-        return numbers, np.zeros(0, dtype=np.int64)
-    low = int(numbers.min())
-    bits = max(len(numbers) - 1, 1).bit_length()
-    if (int(numbers.max()) - low) >> (63 - bits):
+    count = sum(map(len, blocks))
+    blocks = [block for block in blocks if len(block)]
+    if not count:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    low = min(int(block.min()) for block in blocks)
+    high = max(int(block.max()) for block in blocks)
+    bits = max(count - 1, 1).bit_length()
+    if (high - low) >> (63 - bits):
+        numbers = np.concatenate(blocks)
         order = np.argsort(numbers, kind="stable")
         return numbers[order], order
-    packed = numbers - low
-    packed <<= bits
-    packed |= np.arange(len(numbers), dtype=np.int64)
+    packed = np.empty(count, dtype=np.int64)
+    start = 0
+    for block in blocks:
+        part = packed[start : start + len(block)]
+        np.subtract(block, low, out=part)
+        part <<= bits
+        part |= np.arange(start, start + len(block), dtype=np.int64)
+        start += len(block)
     packed.sort()
-    order = packed & ((1 << bits) - 1)
-    packed >>= bits
-    packed += low
+    order = np.empty(count, dtype=np.int64)
+    for start in range(0, count, _CHUNK):
+        part = packed[start : start + _CHUNK]
+        np.bitwise_and(part, (1 << bits) - 1, out=order[start : start + _CHUNK])
+        part >>= bits
+        part += low
     return packed, order
 
 
@@ -692,9 +708,10 @@ def register_import(
                 hashed = hashing.submit(digest.update, data)
                 rows.block(data, offset)
         with _phase("sort"):
-            numbers, days, masks = rows.join(rows.good[1:], (np.int64, np.int32, np.int16))
             # Of a number's lines, its first comes first.
-            numbers, order = _number_order(numbers)
+            numbers, order = _number_order(rows.good[1])
+            rows.good[1].clear()
+            days, masks = rows.join(rows.good[2:], (np.int32, np.int16))
             first = np.ones(len(numbers), dtype=bool)
             first[1:] = numbers[1:] != numbers[:-1]
         with transaction.atomic():
