@@ -449,7 +449,8 @@ def _mark(call_file: CallFile) -> None:
             except IntakeError as error:
                 raise _Rejected(error.code, str(error.message)) from error
             _require_licence(call_file, rows_total)
-            cursor.execute("ANALYZE call_file_rows")
+            # No ANALYZE of the records: with scans off the plan has one shape whatever their
+            # statistics (the planner sizes the table by its pages), and 1M records took 60 ms.
             register_as_of = _register_as_of(cursor)
             result_path.parent.mkdir(parents=True, exist_ok=True)
             with partial.open("wb") as sink:
