@@ -6,11 +6,12 @@ digits, a date that exists and is not in the future, the register's category cod
 order) are checked and parsed vectorised, a block at a time, eight bytes to a numpy word, and
 their numbers judged by the ranges of the number plan they fall in
 (`register.phone.e164_ranges`); only other lines, and numbers whose range calls for it, are
-read one by one by the normaliser and Python's date and category rules.
-Then, in the client, each number keeps its first line, numbers already registered are left out,
-and the rows go sorted by number through one binary COPY into the register, written straight
-from a numpy array in PostgreSQL's binary row layout. The history gets one row, the
-RegisterImport, which the loaded numbers point to. All of it is one transaction.
+read one by one by the normaliser and Python's date and category rules. Then the numbers are
+sorted in the client, and a part at a time, while PostgreSQL loads the parts before, each
+number keeps its first line, numbers already registered are left out, and the rows go by number
+through one binary COPY into the register, written straight from a numpy array in PostgreSQL's
+binary row layout. The history gets one row, the RegisterImport, which the loaded numbers point
+to. All of it is one transaction.
 """
 
 import hashlib
@@ -46,8 +47,6 @@ logger = logging.getLogger(__name__)
 # Half a megabyte: the arrays of a block's lines then stay in the processor's cache (parsing
 # 10M lines 3.4 s in blocks of 8 MB, 2.1 s in these).
 BLOCK_BYTES = 1 << 19
-# Elements of an array worked on at a time where a pass over all of it would leave the cache.
-_CHUNK = 1 << 16
 # Rows of the file's order written at a time to the load's COPY stream: 16 MB at most.
 LOAD_ROWS = 1 << 18
 _BOM = b"\xef\xbb\xbf"
@@ -75,6 +74,8 @@ _PROBLEM_REASONS = {
 # A skip reason in the arrays: its position here.
 _REASONS = list(SkipReason)
 _REASON_CODES = {reason: code for code, reason in enumerate(_REASONS)}
+_REGISTERED = _REASON_CODES[SkipReason.REGISTERED]
+_DUPLICATE = _REASON_CODES[SkipReason.DUPLICATE]
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,26 +542,47 @@ class _Rows:
         return joined
 
 
-def _number_order(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The numbers of `blocks` (joined) in ascending order and where each came from, equal
-    ones in their order.
+@dataclass(frozen=True)
+class _Ordered:
+    """Numbers in ascending order with where each came from, equal ones in their order: as
+    `packed` keys (the number less `low`, shifted left by `bits`, or'ed with its position),
+    or, where `positions` are given, the numbers themselves."""
+
+    packed: np.ndarray
+    low: int = 0
+    bits: int = 0
+    positions: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.packed)
+
+    def part(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The numbers from `start` to `stop` and their positions."""
+        packed = self.packed[start:stop]
+        if self.positions is not None:
+            return packed, self.positions[start:stop]
+        return (packed >> self.bits) + self.low, packed & ((1 << self.bits) - 1)
+
+
+def _number_order(blocks: list[np.ndarray]) -> _Ordered:
+    """The numbers of `blocks` (joined) in ascending order and where each came from.
 
     A number's digits and its position packed in one int64 where they fit (always, for a
     register's numbers up to hundreds of millions of lines): numpy sorts integers ten times
-    as fast as it orders their positions. Packed and unpacked a block's length at a time, in
-    the processor's cache, not in passes over the whole array (twice as fast).
+    as fast as it orders their positions. Packed a block at a time, in the processor's
+    cache, and unpacked only a part at a time, as the load writes it.
     """
     count = sum(map(len, blocks))
     blocks = [block for block in blocks if len(block)]
     if not count:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return _Ordered(np.zeros(0, dtype=np.int64))
     low = min(int(block.min()) for block in blocks)
     high = max(int(block.max()) for block in blocks)
     bits = max(count - 1, 1).bit_length()
     if (high - low) >> (63 - bits):
         numbers = np.concatenate(blocks)
         order = np.argsort(numbers, kind="stable")
-        return numbers[order], order
+        return _Ordered(numbers[order], positions=order)
     packed = np.empty(count, dtype=np.int64)
     start = 0
     for block in blocks:
@@ -570,26 +592,22 @@ def _number_order(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         part |= np.arange(start, start + len(block), dtype=np.int64)
         start += len(block)
     packed.sort()
-    order = np.empty(count, dtype=np.int64)
-    for start in range(0, count, _CHUNK):
-        part = packed[start : start + _CHUNK]
-        np.bitwise_and(part, (1 << bits) - 1, out=order[start : start + _CHUNK])
-        part >>= bits
-        part += low
-    return packed, order
+    return _Ordered(packed, low, bits)
 
 
-def _registered(numbers: np.ndarray) -> np.ndarray:
-    """Which of `numbers` (ascending) are in the register already: the registered numbers
-    between the first and the last, sent by the primary key in binary, looked up by a
-    binary search."""
-    if not len(numbers):
-        return np.zeros(0, dtype=bool)
+def _registered(ordered: _Ordered) -> np.ndarray:
+    """The registered numbers between the first and the last of `ordered`, ascending, sent by
+    the primary key in binary."""
+    if not len(ordered):
+        return np.zeros(0, dtype=np.int64)
     sink = io.BytesIO()
     _copy_out(
         "COPY (SELECT number FROM register_blockednumber"
         " WHERE number BETWEEN %(first)s AND %(last)s ORDER BY number) TO STDOUT (FORMAT binary)",
-        {"first": int(numbers[0]), "last": int(numbers[-1])},
+        {
+            "first": int(ordered.part(0, 1)[0][0]),
+            "last": int(ordered.part(len(ordered) - 1, len(ordered))[0][0]),
+        },
         sink,
     )
     # Header 19 bytes, trailer 2; a row: field count, length, the bigint.
@@ -599,28 +617,25 @@ def _registered(numbers: np.ndarray) -> np.ndarray:
         offset=19,
         count=(len(sink.getbuffer()) - 21) // 14,
     )
-    registered = rows["number"].astype(np.int64)
-    if not len(registered):
-        return np.zeros(len(numbers), dtype=bool)
-    found = np.minimum(np.searchsorted(registered, numbers), len(registered) - 1)
-    return registered[found] == numbers
+    return rows["number"].astype(np.int64)
 
 
 def _load(
     cursor,
     *,
-    numbers: np.ndarray,
-    rows: np.ndarray,
-    loaded: np.ndarray,
+    ordered: _Ordered,
+    registered: np.ndarray,
     days: np.ndarray,
     masks: np.ndarray,
     register: Register,
     record: RegisterImport,
-) -> None:
-    """Copy the `loaded` ones of `numbers` into the register, with the days and masks of their
-    `rows`, in one binary COPY, in the order given (by number: the primary key is then filled
-    from the left). The COPY's messages are sent by a thread of their own while this one
-    writes the next ones, so what the client does here takes no time of its own."""
+) -> tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Copy the numbers of `ordered` into the register, each from its first row (of `days`
+    and `masks`), leaving out those `registered` (ascending), in one binary COPY, by number:
+    the primary key is then filled from the left. The COPY's messages are sent by a thread
+    of their own while this one writes the next ones, so what the client does here takes no
+    time of its own. Returns how many were loaded, and the positions, numbers and reason
+    codes of the rows left out."""
     channel = Channel.IMPORT.value.encode()
     layout = np.dtype(
         [
@@ -661,15 +676,38 @@ def _load(
     ) as copy:
         # The signature, no flags, no header extension.
         copy.write(b"PGCOPY\n\xff\r\n\x00" + bytes(8))
-        for start in range(0, len(numbers), LOAD_ROWS):
-            chosen = loaded[start : start + LOAD_ROWS]
-            chunk = rows[start : start + LOAD_ROWS][chosen]
+        loaded = 0
+        previous = None
+        skipped: tuple[list[np.ndarray], ...] = ([], [], [])
+        for start in range(0, len(ordered), LOAD_ROWS):
+            numbers, positions = ordered.part(start, start + LOAD_ROWS)
+            # Of a number's rows, its first (its first line) is loaded, the others repeat it.
+            first = np.empty(len(numbers), dtype=bool)
+            first[0] = previous is None or numbers[0] != previous
+            first[1:] = numbers[1:] != numbers[:-1]
+            previous = numbers[-1]
+            if len(registered):
+                found = np.minimum(np.searchsorted(registered, numbers), len(registered) - 1)
+                known = registered[found] == numbers
+            else:
+                known = np.zeros(len(numbers), dtype=bool)
+            chosen = first & ~known
+            left_out = ~chosen
+            skipped[0].append(positions[left_out])
+            skipped[1].append(numbers[left_out])
+            skipped[2].append(np.where(known[left_out], _REGISTERED, _DUPLICATE).astype(np.int8))
+            chunk = positions[chosen]
             part = out[: len(chunk)]
-            part["number"] = numbers[start : start + LOAD_ROWS][chosen]
+            part["number"] = numbers[chosen]
             part["categories"] = masks[chunk]
             part["day"] = days[chunk]
             copy.write(part.tobytes())
+            loaded += len(chunk)
         copy.write(b"\xff\xff")
+    return loaded, tuple(
+        np.concatenate(column) if column else np.zeros(0, dtype=dtype)
+        for column, dtype in zip(skipped, (np.int64, np.int64, np.int8), strict=True)
+    )
 
 
 def register_import(
@@ -708,12 +746,9 @@ def register_import(
                 hashed = hashing.submit(digest.update, data)
                 rows.block(data, offset)
         with _phase("sort"):
-            # Of a number's lines, its first comes first.
-            numbers, order = _number_order(rows.good[1])
+            ordered = _number_order(rows.good[1])
             rows.good[1].clear()
             days, masks = rows.join(rows.good[2:], (np.int32, np.int16))
-            first = np.ones(len(numbers), dtype=bool)
-            first[1:] = numbers[1:] != numbers[:-1]
         with transaction.atomic():
             record = RegisterImport.objects.create(
                 register=register, imported_by=imported_by, file_name=file_name
@@ -724,23 +759,20 @@ def register_import(
                     # Every line of a number registered before is skipped as such. A number
                     # registered by someone else from here on makes the load fail on the primary
                     # key and the import roll back whole.
-                    registered = _registered(numbers)
-                    loaded = first & ~registered
+                    registered = _registered(ordered)
                 with _phase("load"):
-                    _load(
+                    result.loaded, left_out = _load(
                         cursor,
-                        numbers=numbers,
-                        rows=order,
-                        loaded=loaded,
+                        ordered=ordered,
+                        registered=registered,
                         days=days,
                         masks=masks,
                         register=register,
                         record=record,
                     )
-                result.loaded = int(loaded.sum())
             with _phase("report"):
                 (lines,) = rows.join(rows.good[:1], (np.int64,))
-                skipped = _skipped(rows, lines, numbers, order, registered, loaded)
+                skipped = _skipped(rows, lines, *left_out)
                 spool.seek(0)
                 for line in merge(_read_spool(spool), skipped, key=lambda skip: skip.line):
                     result.skipped[line.reason] += 1
@@ -758,28 +790,19 @@ def register_import(
 def _skipped(
     rows: _Rows,
     lines: np.ndarray,
+    positions: np.ndarray,
     numbers: np.ndarray,
-    order: np.ndarray,
-    registered: np.ndarray,
-    loaded: np.ndarray,
+    reasons: np.ndarray,
 ) -> Iterator[SkippedLine]:
-    """The lines refused by their number's range or reading, registered before, or repeating a
-    number loaded from an earlier line, in line order; their text is the number."""
+    """The lines refused by their number's range or reading, and those of the rows at
+    `positions` left out of the load (with their `numbers` and `reasons`), in line order;
+    their text is the number."""
     refused_lines, refused_numbers, refused_reasons = rows.join(
         rows.refused, (np.int64, np.int64, np.int8)
     )
-    repeated = ~loaded & ~registered
-    skipped_lines = np.concatenate(
-        [refused_lines, lines[order[registered]], lines[order[repeated]]]
-    )
-    skipped_numbers = np.concatenate([refused_numbers, numbers[registered], numbers[repeated]])
-    reasons = np.concatenate(
-        [
-            refused_reasons,
-            np.full(int(registered.sum()), _REASON_CODES[SkipReason.REGISTERED], dtype=np.int8),
-            np.full(int(repeated.sum()), _REASON_CODES[SkipReason.DUPLICATE], dtype=np.int8),
-        ]
-    )
+    skipped_lines = np.concatenate([refused_lines, lines[positions]])
+    skipped_numbers = np.concatenate([refused_numbers, numbers])
+    reasons = np.concatenate([refused_reasons, reasons])
     by_line = np.argsort(skipped_lines, kind="stable")
     for line, number, reason in zip(
         skipped_lines[by_line].tolist(),
