@@ -447,6 +447,9 @@ class _Rows:
         widths = number_ends - starts
         canonical = (fields <= 2) & (widths <= 15)
         widths = np.clip(widths, 0, 16)
+        # The usual block: all numbers as long, all lines dated; their masks and bounds one.
+        if widths.min() == widths.max():
+            widths = widths[:1]
         high, low = words[number_ends], words[number_ends + 8]
         outside = self.number_masks[0][widths]
         high = (high & ~outside) | (_ZEROS & outside)
@@ -457,12 +460,17 @@ class _Rows:
         # Digits of that width starting with the country code and then not a zero.
         canonical &= (self.lowest[widths] <= numbers) & (numbers < self.highest[widths])
 
-        days = np.full(count, self.today, dtype=np.int32)
-        dated = np.flatnonzero(date_widths == 10)
-        exists, read = _days(words[number_ends[dated] + 17], words[number_ends[dated] + 19])
-        canonical &= (date_widths == 0) | (date_widths == 10)
-        canonical[dated] &= exists & (read <= self.today)
-        days[dated] = read
+        if (date_widths == 10).all():
+            exists, read = _days(words[number_ends + 17], words[number_ends + 19])
+            canonical &= exists & (read <= self.today)
+            days = read.astype(np.int32)
+        else:
+            days = np.full(count, self.today, dtype=np.int32)
+            dated = np.flatnonzero(date_widths == 10)
+            exists, read = _days(words[number_ends[dated] + 17], words[number_ends[dated] + 19])
+            canonical &= (date_widths == 0) | (date_widths == 10)
+            canonical[dated] &= exists & (read <= self.today)
+            days[dated] = read
 
         longest = self.category_masks.shape[1] - 1
         canonical &= category_widths <= longest

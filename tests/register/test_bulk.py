@@ -528,23 +528,31 @@ def test_the_canonical_shape_is_checked_for_every_byte_of_a_line(nl, today, tmp_
         fields = [rng.choice(pieces[name])() for name in ("number", "day", "codes")]
         line = ";".join(fields[: rng.choice([1, 2, 3, 3, 3])] + ["x"] * (rng.random() < 0.02))
         lines.append(line + "\r" * (rng.random() < 0.1))
-    data = ("\n".join(lines) + "\n").encode()
+    # All in one block, then in blocks whose numbers are all as long and whose lines all have
+    # a date of ten characters or none do, as in most blocks of a register's file.
+    blocks = {"all": lines}
+    for line in lines:
+        number, *rest = line.removesuffix("\r").split(";")
+        blocks.setdefault((len(number), len(rest[0]) == 10 if rest else False), []).append(line)
+    expected = {}
     with tmp_path.joinpath("spool").open("w+") as spool:
         rows = _Rows(nl, today, spool)
-        bytes_ = np.frombuffer(data, dtype=np.uint8)
-        ends = np.flatnonzero(bytes_ == ord("\n"))
-        starts = np.concatenate([[0], ends[:-1] + 1])
-        canonical, numbers, days, masks = rows.canonical(bytes_, starts, ends)
-        expected = [_canonical_by_definition(line, today, lists) for line in lines]
+        for key, block in blocks.items():
+            data = np.frombuffer(("\n".join(block) + "\n").encode(), dtype=np.uint8)
+            ends = np.flatnonzero(data == ord("\n"))
+            starts = np.concatenate([[0], ends[:-1] + 1])
+            canonical, numbers, days, masks = rows.canonical(data, starts, ends)
+            expected[key] = [_canonical_by_definition(line, today, lists) for line in block]
 
-        assert canonical.tolist() == expected
-        good = [line for line, shaped in zip(lines, expected, strict=True) if shaped]
-        # Of them, those with a number the normaliser takes (the others are judged by range).
-        taken, *read = rows.lines.rows(good, 0, [])
-        values = [array[canonical][taken].tolist() for array in (numbers, days, masks)]
-        assert values == read
+            assert canonical.tolist() == expected[key]
+            good = [line for line, shaped in zip(block, expected[key], strict=True) if shaped]
+            # Of them, those with a number the normaliser takes (the others: judged by range).
+            taken, *read = rows.lines.rows(good, 0, [])
+            values = [array[canonical][taken].tolist() for array in (numbers, days, masks)]
+            assert values == read
     # Each kind of line is there.
-    assert 2_000 < sum(expected) < 18_000
+    assert 2_000 < sum(expected["all"]) < 18_000
+    assert sum(expected[11, True]) > 200
 
 
 def test_a_leap_day_and_today_load_from_canonical_lines(nl):
