@@ -102,6 +102,21 @@ def _detect_delimited(head: bytes, whole: bool, overrides: Mapping[str, object])
             # The header decides below whether "header" or "first row" is the better word.
             raise ragged_error(line, len(fields), columns, _header_by_name(records[0][1]))
 
+    return _detected(
+        records, columns, overrides, kind="csv", encoding=encoding, delimiter=delimiter
+    )
+
+
+def _detected(
+    records: list[tuple[int, list[str]]],
+    columns: int,
+    overrides: Mapping[str, object],
+    *,
+    kind: str,
+    encoding: str,
+    delimiter: str,
+) -> Detected:
+    """The header, the columns and the preview of a sample of records, whatever the file type."""
     has_header = _choose_has_header(records, overrides)
     header = records[0][1] if has_header else None
     data = [fields for _line, fields in (records[1:] if has_header else records)]
@@ -110,7 +125,7 @@ def _detect_delimited(head: bytes, whole: bool, overrides: Mapping[str, object])
     phone_column, opt_in_column = _choose_columns(header, data, columns, overrides)
     return Detected(
         settings=FileSettings(
-            kind="csv",
+            kind=kind,
             encoding=encoding,
             delimiter=delimiter,
             has_header=has_header,
@@ -423,22 +438,4 @@ def _detect_xlsx(path: Path, overrides: Mapping[str, object]) -> Detected:
     if not records:
         raise error("empty_file", _("The workbook's first sheet is empty."))
     columns = len(records[0][1])
-    has_header = _choose_has_header(records, overrides)
-    header = records[0][1] if has_header else None
-    data = [fields for _line, fields in (records[1:] if has_header else records)]
-    if not data:
-        raise header_only_error(records[0][0])
-    phone_column, opt_in_column = _choose_columns(header, data, columns, overrides)
-    return Detected(
-        settings=FileSettings(
-            kind="xlsx",
-            encoding="",
-            delimiter="",
-            has_header=has_header,
-            phone_column=phone_column,
-            opt_in_column=opt_in_column,
-        ),
-        header=header,
-        preview=data[:PREVIEW_RECORDS],
-        columns=columns,
-    )
+    return _detected(records, columns, overrides, kind="xlsx", encoding="", delimiter="")
