@@ -12,7 +12,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django_scopes import scopes_disabled
 
-from campaigns.models import DEFAULT_PURPOSE, Campaign
+from campaigns.models import DEFAULT_PURPOSE, Campaign, CompanyOptOut
 from licences.authentication import hash_key
 from licences.models import (
     ApiKey,
@@ -26,7 +26,7 @@ from licences.models import (
     Membership,
     Role,
 )
-from register.models import Register
+from register.models import BlockedNumber, Channel, Register
 
 
 def get_register(slug: str = "nl") -> Register:
@@ -132,3 +132,29 @@ class CreditAccountFactory(ScopesDisabledFactory):
     company = factory.SelfAttribute("campaign.company")
     register = factory.SelfAttribute("campaign.register")
     balance = 0
+
+
+def register_numbers(
+    register: Register, numbers: dict[int, int], *, registered_on: datetime.date
+) -> None:
+    """Registers each number (E.164 digits) with its category mask, as confirmed on the web."""
+    with scopes_disabled():
+        BlockedNumber.objects.bulk_create(
+            BlockedNumber(
+                register=register,
+                number=number,
+                categories=mask,
+                registered_on=registered_on,
+                channel=Channel.WEB,
+            )
+            for number, mask in numbers.items()
+        )
+
+
+def opt_out(company, *numbers: int) -> None:
+    """Puts the numbers on the company's own opt-out list."""
+    with scopes_disabled():
+        for number in numbers:
+            CompanyOptOut.objects.create(
+                register=company.register, company=company, number=number, source="portal"
+            )

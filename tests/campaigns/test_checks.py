@@ -15,7 +15,7 @@ from campaigns.checks import numbers_check
 from campaigns.models import CompanyOptOut, OptOutSource
 from licences.models import CreditEntry, LicenceStatus
 from register.errors import DomainError, InsufficientCredits, LicenceRequired
-from register.models import ALL_CATEGORIES, BlockedNumber, Channel
+from register.models import ALL_CATEGORIES
 from tests.factories import (
     ApiKeyFactory,
     CampaignFactory,
@@ -23,6 +23,8 @@ from tests.factories import (
     CreditAccountFactory,
     LicenceFactory,
     get_product,
+    opt_out,
+    register_numbers,
 )
 
 pytestmark = pytest.mark.django_db
@@ -38,28 +40,6 @@ def _fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
-
-
-def register_numbers(register, numbers: dict[int, int]) -> None:
-    with scopes_disabled():
-        BlockedNumber.objects.bulk_create(
-            BlockedNumber(
-                register=register,
-                number=number,
-                categories=mask,
-                registered_on=REGISTERED_ON,
-                channel=Channel.WEB,
-            )
-            for number, mask in numbers.items()
-        )
-
-
-def opt_out(company, *numbers: int) -> None:
-    with scopes_disabled():
-        for number in numbers:
-            CompanyOptOut.objects.create(
-                register=company.register, company=company, number=number, source="portal"
-            )
 
 
 @pytest.fixture
@@ -78,6 +58,7 @@ def nl_campaign(nl):
             31612345604: CHARITY,
             31612345605: IDEAL | CHARITY,
         },
+        registered_on=REGISTERED_ON,
     )
     return account.campaign
 
@@ -86,7 +67,7 @@ def nl_campaign(nl):
 def be_company(be):
     company = CompanyFactory(register=be)
     LicenceFactory(company=company, product=get_product(be, "advertiser-small"))
-    register_numbers(be, {32470123456: ALL_CATEGORIES})
+    register_numbers(be, {32470123456: ALL_CATEGORIES}, registered_on=REGISTERED_ON)
     return company
 
 

@@ -30,16 +30,18 @@ from campaigns.marking import (
     call_files_for_company,
     call_files_purge,
 )
-from campaigns.models import CallFile, CallFileStatus, CompanyOptOut, ProviderStatus
+from campaigns.models import CallFile, CallFileStatus, ProviderStatus
 from licences.models import CreditAccount, CreditEntry
 from register.errors import DomainError, NotFound
-from register.models import ALL_CATEGORIES, BlockedNumber, Channel
+from register.models import ALL_CATEGORIES
 from tests.factories import (
     CampaignFactory,
     CompanyFactory,
     CreditAccountFactory,
     LicenceFactory,
     get_product,
+    opt_out,
+    register_numbers,
 )
 from uploads.intake import IntakeError
 
@@ -48,28 +50,6 @@ pytestmark = pytest.mark.django_db
 REGISTERED_ON = datetime.date(2015, 3, 2)
 # nl category bits, in the register's order: commercial, ideal, charity.
 COMMERCIAL, IDEAL, CHARITY = 1, 2, 4
-
-
-def register_numbers(register, numbers: dict[int, int]) -> None:
-    with scopes_disabled():
-        BlockedNumber.objects.bulk_create(
-            BlockedNumber(
-                register=register,
-                number=number,
-                categories=mask,
-                registered_on=REGISTERED_ON,
-                channel=Channel.WEB,
-            )
-            for number, mask in numbers.items()
-        )
-
-
-def opt_out(company, *numbers: int) -> None:
-    with scopes_disabled():
-        for number in numbers:
-            CompanyOptOut.objects.create(
-                register=company.register, company=company, number=number, source="portal"
-            )
 
 
 def set_balance(campaign, balance: int) -> CreditAccount:
@@ -162,6 +142,7 @@ def nl_numbers(nl, nl_campaign):
             31612345607: ALL_CATEGORIES,
             31612345611: ALL_CATEGORIES,
         },
+        registered_on=REGISTERED_ON,
     )
     opt_out(nl_campaign.company, 31612345610, 31612345611)
 
@@ -262,7 +243,7 @@ def test_be_marking_with_an_access_licence_charges_nothing(be, media_root):
     company = CompanyFactory(register=be)
     LicenceFactory(company=company, product=get_product(be, "advertiser-small"))
     campaign = CampaignFactory(company=company)
-    register_numbers(be, {32470123456: ALL_CATEGORIES})
+    register_numbers(be, {32470123456: ALL_CATEGORIES}, registered_on=REGISTERED_ON)
 
     call_file = mark(upload(campaign, b"telefoon\n0470123456\n0470123457\n"))
 
