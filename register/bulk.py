@@ -21,7 +21,7 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -128,16 +128,17 @@ class _Lines:
             return None
 
     def rows(
-        self, lines: list[str], first: int, skipped: list[SkippedLine]
+        self, lines: list[str], line_numbers: Iterable[int], skipped: list[SkippedLine]
     ) -> tuple[list[int], list[int], list[int], list[int]]:
         """The line numbers, numbers, registration days (from 2000-01-01) and category masks of
-        the good ones of `lines` (numbered from `first`); the lines refused go to `skipped`."""
+        the good ones of `lines` (numbered by `line_numbers`); the lines refused go to
+        `skipped`."""
         numbers: list[int] = []
-        line_numbers: list[int] = []
+        good: list[int] = []
         days: list[int] = []
         masks: list[int] = []
         normaliser = self.normaliser
-        for offset, line in enumerate(lines):
+        for line_number, line in zip(line_numbers, lines, strict=True):
             fields = line.split(";")
             number_text = fields[0].strip()
             reason = None
@@ -154,14 +155,14 @@ class _Lines:
                 elif mask is None:
                     reason = SkipReason.UNKNOWN_CATEGORY
                 else:
-                    line_numbers.append(first + offset)
+                    good.append(line_number)
                     numbers.append(number)
                     days.append((day - _EPOCH).days)
                     masks.append(mask)
                     continue
             if reason is not None:
-                skipped.append(SkippedLine(first + offset, reason, line))
-        return line_numbers, numbers, days, masks
+                skipped.append(SkippedLine(line_number, reason, line))
+        return good, numbers, days, masks
 
 
 def _category_lists(register: Register) -> tuple[list[str], list[int]]:
@@ -333,7 +334,8 @@ class _Rows:
     Good lines: their line number, number, registration day (days from 2000-01-01) and category
     mask. Canonical lines whose number's range refuses it, or the normaliser where the range
     calls for one: line number, the number as the file has it and the reason's code. Other
-    refused lines are written to the spool at once.
+    refused lines are written to the spool at once. (Shaping blocks in two threads, numpy
+    letting go of the GIL, gained nothing on two cores shared with PostgreSQL and others.)
     """
 
     def __init__(self, register: Register, today: date, spool: TextIO):
@@ -376,8 +378,9 @@ class _Rows:
         range, the others (runs of them between canonical ones) read one by one."""
         first = self.count + 1
         if self.ranges is None:
-            self.count += data.count(b"\n")
-            self.parse(data, offset, first)
+            lines = _decode(data, offset).split("\n")[:-1]
+            self.count += len(lines)
+            self.parse(lines, range(first, first + len(lines)))
             return
         bytes_ = np.frombuffer(data, dtype=np.uint8)
         ends = np.flatnonzero(bytes_ == ord("\n"))
@@ -390,11 +393,11 @@ class _Rows:
         self.judge(np.flatnonzero(canonical) + first, numbers, days, masks, canonical)
         if canonical.all():
             return
-        # Runs of lines not in canonical shape: where each starts and ends.
-        edges = np.flatnonzero(np.diff(canonical, prepend=True, append=True))
-        for start, end in edges.reshape(-1, 2).tolist():
-            begin, stop = int(starts[start]), int(ends[end - 1]) + 1
-            self.parse(data[begin:stop], offset + begin, first + start)
+        # The other lines, all of the block's in one go (canonical lines are ASCII: where the
+        # block is not UTF-8 is in one of them).
+        others = np.flatnonzero(~canonical)
+        lines = _decode(data, offset).split("\n")
+        self.parse([lines[other] for other in others.tolist()], (others + first).tolist())
         # The block's good rows in line order again: a number's first line must come first.
         parts = [column[added:] for column in self.good]
         for column in self.good:
@@ -519,11 +522,10 @@ class _Rows:
             )
         self.add(self.good, line_numbers, numbers, days, masks)
 
-    def parse(self, data: bytes, offset: int, first: int) -> None:
-        """Lines not in canonical shape, numbered from `first`, read one by one."""
-        lines = _decode(data, offset).split("\n")[:-1]
+    def parse(self, lines: list[str], line_numbers: Iterable[int]) -> None:
+        """Lines not in canonical shape, numbered by `line_numbers`, read one by one."""
         skipped: list[SkippedLine] = []
-        line_numbers, numbers, days, masks = self.lines.rows(lines, first, skipped)
+        line_numbers, numbers, days, masks = self.lines.rows(lines, line_numbers, skipped)
         self.add(
             self.good,
             np.array(line_numbers, dtype=np.int64),
