@@ -528,12 +528,14 @@ def test_the_canonical_shape_is_checked_for_every_byte_of_a_line(nl, today, tmp_
         fields = [rng.choice(pieces[name])() for name in ("number", "day", "codes")]
         line = ";".join(fields[: rng.choice([1, 2, 3, 3, 3])] + ["x"] * (rng.random() < 0.02))
         lines.append(line + "\r" * (rng.random() < 0.1))
-    # All in one block, then in blocks whose numbers are all as long and whose lines all have
-    # a date of ten characters or none do, as in most blocks of a register's file.
+    # All in one block, then in blocks whose numbers are all as long, whose lines all have a
+    # date of ten characters or none do, and as many fields, as in most blocks of a register's
+    # file.
     blocks = {"all": lines}
     for line in lines:
         number, *rest = line.removesuffix("\r").split(";")
-        blocks.setdefault((len(number), len(rest[0]) == 10 if rest else False), []).append(line)
+        key = (len(number), len(rest[0]) == 10 if rest else False, len(rest))
+        blocks.setdefault(key, []).append(line)
     expected = {}
     with tmp_path.joinpath("spool").open("w+") as spool:
         rows = _Rows(nl, today, spool)
@@ -552,7 +554,8 @@ def test_the_canonical_shape_is_checked_for_every_byte_of_a_line(nl, today, tmp_
             assert values == read
     # Each kind of line is there.
     assert 2_000 < sum(expected["all"]) < 18_000
-    assert sum(expected[11, True]) > 200
+    assert sum(expected[11, True, 1]) > 100
+    assert sum(expected[11, True, 2]) > 100
 
 
 def test_a_leap_day_and_today_load_from_canonical_lines(nl):
