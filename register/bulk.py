@@ -16,6 +16,7 @@ to. All of it is one transaction.
 
 import hashlib
 import io
+import itertools
 import logging
 import re
 import tempfile
@@ -548,6 +549,23 @@ class _Rows:
         for line in skipped:
             self.spool.write(f"{line.line};{line.reason};{line.text}\n")
 
+    def lines_at(self, positions: np.ndarray) -> np.ndarray:
+        """The line numbers of the good rows at `positions`. Where they are few, as in most
+        files, looked up in their blocks: no joined copy of the whole column."""
+        blocks = self.good[0]
+        bounds = np.cumsum([0, *map(len, blocks)])
+        if len(positions) * 8 > bounds[-1]:
+            return np.concatenate(blocks)[positions]
+        order = np.argsort(positions)
+        ordered = positions[order]
+        lines = np.empty(len(positions), dtype=np.int64)
+        # Each block's share of the positions, in order: a slice of them.
+        cuts = np.searchsorted(ordered, bounds).tolist()
+        for block, (start, stop) in enumerate(itertools.pairwise(cuts)):
+            if start < stop:
+                lines[order[start:stop]] = blocks[block][ordered[start:stop] - bounds[block]]
+        return lines
+
     @staticmethod
     def add(columns: tuple[list[np.ndarray], ...], *arrays: np.ndarray) -> None:
         for column, array in zip(columns, arrays, strict=True):
@@ -793,8 +811,7 @@ def register_import(
                         record=record,
                     )
             with _phase("report"):
-                (lines,) = rows.join(rows.good[:1], (np.int64,))
-                skipped = _skipped(rows, lines, *left_out)
+                skipped = _skipped(rows, *left_out)
                 spool.seek(0)
                 for line in merge(_read_spool(spool), skipped, key=lambda skip: skip.line):
                     result.skipped[line.reason] += 1
@@ -811,7 +828,6 @@ def register_import(
 
 def _skipped(
     rows: _Rows,
-    lines: np.ndarray,
     positions: np.ndarray,
     numbers: np.ndarray,
     reasons: np.ndarray,
@@ -822,7 +838,7 @@ def _skipped(
     refused_lines, refused_numbers, refused_reasons = rows.join(
         rows.refused, (np.int64, np.int64, np.int8)
     )
-    skipped_lines = np.concatenate([refused_lines, lines[positions]])
+    skipped_lines = np.concatenate([refused_lines, rows.lines_at(positions)])
     skipped_numbers = np.concatenate([refused_numbers, numbers])
     reasons = np.concatenate([refused_reasons, reasons])
     by_line = np.argsort(skipped_lines, kind="stable")

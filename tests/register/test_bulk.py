@@ -266,10 +266,14 @@ def test_lines_split_across_blocks_are_read_whole(nl, monkeypatch):
     lines[150] = "06 1234 0150"
     monkeypatch.setattr("register.bulk.BLOCK_BYTES", 100)
 
-    report = _import(nl, "\n".join(lines) + "\n31612340299\n")
+    report = _import(nl, "\n".join(lines) + "\n31612340299\n31612340007\n")
 
     assert report.loaded == 300
-    assert [(s.line, s.reason) for s in report.first_skipped] == [(301, SkipReason.DUPLICATE)]
+    # Repeats of numbers from many blocks before, reported by their own lines.
+    assert [(s.line, s.reason, s.text) for s in report.first_skipped] == [
+        (301, SkipReason.DUPLICATE, "31612340299"),
+        (302, SkipReason.DUPLICATE, "31612340007"),
+    ]
     assert _stored(nl)[150] == (31612340150, TODAY, ALL_CATEGORIES)
 
 
