@@ -376,7 +376,7 @@ class _Rows:
 
     def block(self, data: bytes, offset: int) -> None:
         """The lines of a block: those in canonical shape parsed vectorised and judged by
-        range, the others (runs of them between canonical ones) read one by one."""
+        range, the others read one by one."""
         first = self.count + 1
         if self.ranges is None:
             lines = _decode(data, offset).split("\n")[:-1]
@@ -394,8 +394,8 @@ class _Rows:
         self.judge(np.flatnonzero(canonical) + first, numbers, days, masks, canonical)
         if canonical.all():
             return
-        # The other lines, all of the block's in one go (canonical lines are ASCII: where the
-        # block is not UTF-8 is in one of them).
+        # The other lines, all of the block's in one go (canonical lines are ASCII: where a
+        # block is not UTF-8 is in one of the others).
         others = np.flatnonzero(~canonical)
         lines = _decode(data, offset).split("\n")
         self.parse([lines[other] for other in others.tolist()], (others + first).tolist())
