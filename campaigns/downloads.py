@@ -14,19 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import psycopg
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from psycopg import pq
 
 from campaigns.models import Campaign, Download, DownloadKind, DownloadStatus, ProviderStatus
 from campaigns.selectors import campaign_get
 from licences.models import Company, Licence, LicenceProduct, LicenceStatus, ProductKind
 from licences.selectors import register_today
+from register.copy import copy_out
 from register.errors import DomainError, LicenceRequired, NotFound
 from register.models import ALL_CATEGORIES, Register
 
@@ -457,15 +456,13 @@ def _write(download: Download, sink) -> _Written:
         cache.set(_expected_key(download.pk), expected, timeout=STALE_AFTER.total_seconds())
     digest = hashlib.sha256()
     size = lines = 0
-    buffer = bytearray()
 
-    def flush() -> None:
+    def write(block: bytearray) -> None:
         nonlocal size, lines
-        sink.write(buffer)
-        digest.update(buffer)
-        size += len(buffer)
-        lines += buffer.count(b"\n")
-        buffer.clear()
+        sink.write(block)
+        digest.update(block)
+        size += len(block)
+        lines += block.count(b"\n")
         cache.set(_progress_key(download.pk), lines, timeout=STALE_AFTER.total_seconds())
 
     # A savepoint where the caller holds a transaction: a failed COPY leaves it usable.
@@ -473,33 +470,12 @@ def _write(download: Download, sink) -> _Written:
         connection.ensure_connection()
         with connection.connection.cursor() as cursor:
             covers_until = _covers_until(cursor)
-        with psycopg.ClientCursor(connection.connection) as cursor:
-            statement = cursor.mogrify(
-                f"COPY ({query}) TO STDOUT (FORMAT csv, DELIMITER ';')", params
-            )
-        # Straight from libpq: PostgreSQL sends a message per line, and psycopg's Copy iterator
-        # costs about a microsecond each, which doubled psql's time for a 10,000,000-line file.
-        pgconn = connection.connection.pgconn
-        result = pgconn.exec_(statement.encode())
-        if result.status != pq.ExecStatus.COPY_OUT:
-            raise psycopg.DatabaseError(result.get_error_message())
-        read = pgconn.get_copy_data
-        while True:
-            length, data = read(0)
-            if length < 0:
-                break
-            buffer += data
-            if len(buffer) >= BLOCK_BYTES:
-                flush()
-        result = pgconn.get_result()
-        # The end of the query's results: the connection is ready for the next statement.
-        while pgconn.get_result() is not None:
-            pass
-        if result.status != pq.ExecStatus.COMMAND_OK:
-            raise psycopg.DatabaseError(result.get_error_message())
-        rows = int(result.command_status.split()[-1])
-    if buffer:
-        flush()
+        rows = copy_out(
+            f"COPY ({query}) TO STDOUT (FORMAT csv, DELIMITER ';')",
+            params,
+            write,
+            block_bytes=BLOCK_BYTES,
+        )
     return _Written(rows=rows, size=size, sha256=digest.hexdigest(), covers_until=covers_until)
 
 

@@ -1,0 +1,45 @@
+"""COPY … TO STDOUT at the speed PostgreSQL sends it, for the bulk paths (import, downloads)."""
+
+from collections.abc import Callable
+
+import psycopg
+from django.db import connection
+from psycopg import pq
+
+
+def copy_out(
+    statement: str, params, write: Callable[[bytearray], object], *, block_bytes: int
+) -> int:
+    """Runs `statement` (a COPY … TO STDOUT, with `params`) on Django's connection and hands
+    what it sends to `write` in blocks of at least `block_bytes`; returns the rows copied.
+
+    Read straight from libpq: PostgreSQL sends a message per row, and psycopg's Copy iterator
+    costs about a microsecond each, which doubled psql's time for ten million rows. `write`
+    must be done with a block when it returns: the block is reused.
+    """
+    connection.ensure_connection()
+    with psycopg.ClientCursor(connection.connection) as cursor:
+        statement = cursor.mogrify(statement, params)
+    pgconn = connection.connection.pgconn
+    result = pgconn.exec_(statement.encode())
+    if result.status != pq.ExecStatus.COPY_OUT:
+        raise psycopg.DatabaseError(result.get_error_message())
+    read = pgconn.get_copy_data
+    buffer = bytearray()
+    while True:
+        length, data = read(0)
+        if length < 0:
+            break
+        buffer += data
+        if len(buffer) >= block_bytes:
+            write(buffer)
+            buffer.clear()
+    if buffer:
+        write(buffer)
+    result = pgconn.get_result()
+    # The end of the statement's results: the connection is ready for the next one.
+    while pgconn.get_result() is not None:
+        pass
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        raise psycopg.DatabaseError(result.get_error_message())
+    return int(result.command_status.split()[-1])
