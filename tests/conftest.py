@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import translation
 from django_scopes import scopes_disabled
 
@@ -45,6 +46,15 @@ def project_language():
     behind would make a message's wording depend on the order the tests run in."""
     with translation.override(settings.LANGUAGE_CODE):
         yield
+
+
+@pytest.fixture
+def fresh_rate_limits():
+    """Rate-limit counters live in the test Redis and would carry over from one test to the
+    next: the tests that meet a limit start and end with none used."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

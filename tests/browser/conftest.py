@@ -5,7 +5,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.db import connections
 from playwright.sync_api import sync_playwright
 
@@ -57,10 +56,8 @@ def page(browser):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
+def _fresh_rate_limits(fresh_rate_limits):
+    """Every test here starts with no rate limit used."""
 
 
 @pytest.fixture

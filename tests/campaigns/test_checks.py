@@ -5,7 +5,6 @@ import json
 import uuid
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
@@ -27,19 +26,11 @@ from tests.factories import (
     register_numbers,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 REGISTERED_ON = datetime.date(2015, 3, 2)
 # nl category bits, in the register's order: commercial, ideal, charity.
 COMMERCIAL, IDEAL, CHARITY = 1, 2, 4
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    # The per-company counters live in the test Redis and would carry over between tests.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -13,12 +13,7 @@ from campaigns.ratelimit import WINDOW_SECONDS, checks_rate_key, checks_take
 from register.models import ALL_CATEGORIES, BlockedNumber, Channel
 from tests.factories import ApiKeyFactory, CompanyFactory, LicenceFactory, get_product
 
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 def test_exactly_the_limit_passes_among_200_simultaneous_takers():

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -26,11 +25,8 @@ CONSUMER = "j.jansen@example.nl"
 
 
 @pytest.fixture(autouse=True)
-def _media_and_limits(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    cache.clear()
-    yield
-    cache.clear()
+def _media_and_limits(media_root, fresh_rate_limits):
+    """Attachments in a temporary folder; no rate limit used."""
 
 
 def browser(user=None, host: str = NL_HOST) -> Client:

@@ -2,7 +2,6 @@
 them on the nl register's host."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from licences.models import Role
@@ -12,11 +11,8 @@ NL_HOST = "nl.localhost"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """Login and sign-up limits count per client address; every test starts with none used."""
-    cache.clear()
-    yield
-    cache.clear()
+def _fresh_rate_limits(fresh_rate_limits):
+    """Every test here starts with no rate limit used."""
 
 
 @pytest.fixture

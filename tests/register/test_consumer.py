@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.db import connection
 from django.test import TestCase
 from django.utils import timezone
@@ -30,19 +29,11 @@ from register.services import (
 )
 from register.tasks import purge_unconfirmed_blocks
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 NL_HOST = "nl.localhost"
 BE_HOST = "be.localhost"
 NL_ANSWERS = {"category_commercial": "yes", "category_ideal": "no", "category_charity": "yes"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    # Rate-limit counters live in Redis and would carry over from one test to the next.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
