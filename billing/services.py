@@ -7,7 +7,6 @@ tasks, commands).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -57,6 +56,7 @@ from licences.services import (
 )
 from register.errors import DomainError, NotFound
 from register.models import Register
+from register.tokens import token_hash
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +81,6 @@ def money(amount: Decimal) -> Decimal:
 def vat_of(amount: Decimal, rate: Decimal) -> Decimal:
     """VAT of one line, rounded half up to the cent; totals are sums of rounded lines."""
     return money(amount * rate / Decimal(100))
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # Orders

@@ -1,17 +1,12 @@
 """Reads of cases for the company portal, the API and the consumer's follow link (SPEC §14)."""
 
-import hashlib
-
 from django.db.models import QuerySet
 
 from complaints.deadlines import terms_for
 from complaints.models import Case, CaseEvent
 from register.errors import NotFound
 from register.models import Register
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+from register.tokens import token_hash
 
 
 def cases_for_company(*, company) -> QuerySet[Case]:

@@ -48,10 +48,10 @@ from complaints.models import (
     ReminderKind,
     Stage,
 )
-from complaints.selectors import token_hash
 from register.calendar import working_days_after
 from register.errors import DomainError, NotFound
 from register.models import Register
+from register.tokens import token_hash
 
 logger = logging.getLogger(__name__)
 

@@ -7,20 +7,16 @@ working if the address changes, and expires after `VERIFICATION_DAYS`.
 """
 
 from datetime import timedelta
-from email.utils import formataddr
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from register.errors import DomainError
+from register.mail import mail_on_commit
 from register.models import Register
 
 VERIFICATION_DAYS = 3
@@ -45,19 +41,6 @@ def verification_token_make(*, user: AbstractBaseUser) -> str:
     return signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFICATION_SALT)
 
 
-def _mail_on_commit(
-    *, register: Register, to: str, language: str, template: str, context: dict
-) -> None:
-    """Renders now, in the reader's language, and sends once the account is committed."""
-    context = {"register": register, **context}
-    with translation.override(language):
-        subject = render_to_string(f"licences/email/{template}_subject.txt", context)
-        body = render_to_string(f"licences/email/{template}.txt", context)
-    subject = " ".join(subject.split())
-    sender = formataddr((register.name, settings.DEFAULT_FROM_EMAIL))
-    transaction.on_commit(lambda: send_mail(subject, body, sender, [to], fail_silently=False))
-
-
 def user_signup(
     *, register: Register, email: str, password: str, language: str, base_url: str
 ) -> None:
@@ -77,22 +60,22 @@ def user_signup(
             user.set_password(password)
             user.save()
         if user.is_active:
-            _mail_on_commit(
+            mail_on_commit(
                 register=register,
                 to=email,
                 language=language,
-                template="account_exists",
+                template="licences/email/account_exists",
                 context={"login_url": base_url.rstrip("/") + reverse("licences:login")},
             )
             return
         url = base_url.rstrip("/") + reverse(
             "licences:verify", kwargs={"token": verification_token_make(user=user)}
         )
-        _mail_on_commit(
+        mail_on_commit(
             register=register,
             to=email,
             language=language,
-            template="verify_email",
+            template="licences/email/verify_email",
             context={"url": url, "days": VERIFICATION_DAYS},
         )
 

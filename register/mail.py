@@ -1,8 +1,32 @@
-"""Development mail: printed to the console and kept as files under var/mail (SPEC §18)."""
+"""Mail of every register: sent after the commit that caused it, from the register's name; and
+the development backend that prints mail and keeps it under var/mail (SPEC §18)."""
 
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.mail import send_mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.console import EmailBackend as ConsoleBackend
 from django.core.mail.backends.filebased import EmailBackend as FileBackend
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+
+
+def register_sender(register) -> str:
+    return formataddr((register.name, settings.DEFAULT_FROM_EMAIL))
+
+
+def mail_on_commit(*, register, to: str, language: str, template: str, context: dict) -> None:
+    """Renders `template`_subject.txt and `template`.txt now, in the reader's language, and sends
+    them once the transaction has committed: a rolled-back act mails nobody."""
+    context = {"register": register, **context}
+    with translation.override(language):
+        subject = render_to_string(f"{template}_subject.txt", context)
+        body = render_to_string(f"{template}.txt", context)
+    subject = " ".join(subject.split())
+    sender = register_sender(register)
+    transaction.on_commit(lambda: send_mail(subject, body, sender, [to], fail_silently=False))
 
 
 class ConsoleAndFileBackend(BaseEmailBackend):

@@ -3,6 +3,7 @@
 import datetime
 from decimal import Decimal
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.contrib.postgres.indexes import BrinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -190,6 +192,18 @@ class Register(models.Model):
     @property
     def default_language(self) -> str:
         return self.languages[0]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def date_of(self, moment: datetime.datetime) -> datetime.date:
+        """The calendar day `moment` falls on in the register's time zone: licence dates, terms
+        and use periods are all counted in the register's own days."""
+        return timezone.localtime(moment, self.zone).date()
+
+    def today(self) -> datetime.date:
+        return self.date_of(timezone.now())
 
     @property
     def has_categories(self) -> bool:

@@ -1,7 +1,8 @@
 """Reads of the consumer pages (SPEC §5): what a link stands for, whether a number is blocked."""
 
 from register.models import BlockedNumber, BlockRequest, Channel, Register
-from register.services import LinkUsed, check_pending, manage_token_read, token_hash
+from register.services import LinkUsed, check_pending, manage_token_read
+from register.tokens import token_hash
 
 
 def blocked_number_get(*, register: Register, number: int) -> BlockedNumber | None:

@@ -4,25 +4,20 @@ Each service owns its transaction; mail goes out with `transaction.on_commit`, s
 about a change that was rolled back.
 """
 
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email.utils import formataddr
 from urllib.parse import urljoin
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
 from register.errors import DomainError
+from register.mail import mail_on_commit
 from register.models import (
     BlockedNumber,
     BlockRequest,
@@ -32,6 +27,7 @@ from register.models import (
     RegisterEvent,
 )
 from register.phone import Problem, format_international, normalise
+from register.tokens import token_hash
 
 
 class LinkError(DomainError):
@@ -105,28 +101,6 @@ def numbers_parse(*, register: Register, raw_numbers: list[str]) -> ParsedNumber
     return parsed
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _from_address(register: Register) -> str:
-    return formataddr((register.name, settings.DEFAULT_FROM_EMAIL))
-
-
-def _mail_on_commit(
-    *, register: Register, to: str, language: str, template: str, context: dict
-) -> None:
-    """Renders now, in the recipient's language, and sends once the transaction has committed."""
-    context = {"register": register, **context}
-    with translation.override(language):
-        subject = render_to_string(f"register/email/{template}_subject.txt", context)
-        body = render_to_string(f"register/email/{template}.txt", context)
-    subject = " ".join(subject.split())
-    transaction.on_commit(
-        lambda: send_mail(subject, body, _from_address(register), [to], fail_silently=False)
-    )
-
-
 def block_request_create(
     *,
     register: Register,
@@ -153,11 +127,11 @@ def block_request_create(
             language=language,
             expires_at=timezone.now() + timedelta(hours=register.confirmation_hours),
         )
-        _mail_on_commit(
+        mail_on_commit(
             register=register,
             to=email,
             language=language,
-            template="confirm_block",
+            template="register/email/confirm_block",
             context={
                 "url": urljoin(base_url, reverse("register:confirm", args=[token])),
                 "numbers": [format_international(n) for n in numbers],
@@ -242,7 +216,7 @@ def block_request_confirm(*, register: Register, token: str) -> Confirmation:
     e-mail address: a second person who knows the number must not gain control over it.
     """
     now = timezone.now()
-    today = now.astimezone(ZoneInfo(register.time_zone)).date()
+    today = register.date_of(now)
     with transaction.atomic():
         # Two clicks on the link arrive together: the second waits here and then sees it used.
         block_request = (
@@ -347,11 +321,11 @@ def manage_link_send(
     if blocked is None:
         return False
     token = manage_token_make(register=register, blocked=blocked)
-    _mail_on_commit(
+    mail_on_commit(
         register=register,
         to=blocked.email,
         language=language,
-        template="manage_link",
+        template="register/email/manage_link",
         context={
             "url": urljoin(base_url, reverse("register:manage_edit", args=[token])),
             "number": format_international(number),
