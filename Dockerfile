@@ -5,12 +5,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=config.settings.production
 
+WORKDIR /app
+COPY requirements requirements
 RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core postgresql-client \
+ && sed -e 's/#.*//' requirements/debian-runtime.txt \
+    | xargs apt-get install -y --no-install-recommends \
  && rm -rf /var/lib/apt/lists/*
 
-WORKDIR /app
+RUN python -m venv /app/.venv \
+ && /app/.venv/bin/pip install --no-cache-dir -r requirements/production.txt
 COPY pyproject.toml README.md ./
 COPY config config
 COPY register register
@@ -19,7 +22,7 @@ COPY campaigns campaigns
 COPY uploads uploads
 COPY complaints complaints
 COPY billing billing
-RUN python -m venv /app/.venv && /app/.venv/bin/pip install --no-cache-dir .
+RUN /app/.venv/bin/pip install --no-cache-dir --no-deps .
 COPY . .
 RUN SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build MOLLIE_API_KEY=build \
     /app/.venv/bin/python manage.py collectstatic --no-input --verbosity 0
@@ -27,4 +30,5 @@ RUN SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build MOLLIE_API_KEY=build \
 RUN useradd --system --home /app dnc && mkdir -p /app/var && chown dnc /app/var
 USER dnc
 EXPOSE 8000
-CMD [".venv/bin/gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+ENV WEB_CONCURRENCY=3
+CMD [".venv/bin/gunicorn", "config.wsgi", "--config", "config/gunicorn.py"]

@@ -1,7 +1,7 @@
 """Number checks over HTTP (SPEC §10, issue 5): a real gunicorn against a 1M-number register.
 
-Starts `gunicorn --workers 2 --threads 4` from the venv on a free loopback port, against the
-scratch database `dnc_bench_checks` (its own, so the import bench emptying `dnc_bench` cannot pull
+Starts gunicorn with the Procfile's settings (2 workers × 4 threads) from the venv on a free
+loopback port, against the scratch database `dnc_bench_checks` (its own, so the import bench emptying `dnc_bench` cannot pull
 the register away mid-run), with the nl register loaded once by `register_import` from the import
 bench's generated file. Measures with keep-alive `http.client` connections:
 
@@ -125,17 +125,16 @@ def _start_server(port: int) -> subprocess.Popen:
             f"{db.get('PORT') or 5432}/{DATABASE}"
         ),
         "LOG_LEVEL": "WARNING",
+        "WEB_ACCESS_LOG": "",
     }
     server = subprocess.Popen(
         [
             str(Path(settings.BASE_DIR) / ".venv" / "bin" / "gunicorn"),
             "config.wsgi",
+            "--config",
+            "config/gunicorn.py",
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
         ],
         cwd=settings.BASE_DIR,
         env=env,

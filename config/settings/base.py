@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "phonenumber_field",
     "register",
     "licences",
@@ -140,6 +141,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=30 * 60),
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
+# Beat keeps its schedule in the database: nothing to write on disk (a fresh checkout or a
+# read-only container starts as it is), and superusers see and pause the jobs in the admin.
+# The entries below are written into it each time beat starts.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "purge-unconfirmed-blocks": {
         "task": "register.tasks.purge_unconfirmed_blocks",
