@@ -1,9 +1,10 @@
 """Number checks over HTTP (SPEC §10, issue 5): a real gunicorn against a 1M-number register.
 
 Starts gunicorn with the Procfile's settings (2 workers × 4 threads) from the venv on a free
-loopback port, against the scratch database `dnc_bench_checks` (its own, so the import bench emptying `dnc_bench` cannot pull
-the register away mid-run), with the nl register loaded once by `register_import` from the import
-bench's generated file. Measures with keep-alive `http.client` connections:
+loopback port, against the scratch database `dnc_bench_checks` (its own, so the import bench
+emptying `dnc_bench` cannot pull the register away mid-run), with the nl register loaded once by
+`register_import` from the import bench's generated file. Measures with keep-alive `http.client`
+connections:
 
 - single-number checks, 8 concurrent clients: p50 and p99, for an nl company (one credit charged
   per check, so each check is a write) and a be company (its licence's limit raised, so each check
