@@ -3,6 +3,7 @@
 import datetime
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -28,9 +29,12 @@ from .base import (
 # calamine holds the whole first sheet in memory (about 90 bytes a cell, measured), so a sheet
 # is read only up to this many cells: about 180 MB, within a worker's 300 MB.
 MAX_XLSX_CELLS = 2_000_000
-# Sheet XML takes at least this many bytes a cell (a shared string: <c r="A1" t="s"><v>1</v></c>).
-_XML_BYTES_PER_CELL = 30
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?"')
+# calamine holds the shared strings whole as well; their XML is read only up to this size.
+MAX_SHARED_STRINGS_XML = 128 * 1024 * 1024
+# A cell element, namespaced or not: <c r="A1" t="s">, <c/>, <x:c>; not <col>, <cfRule>.
+_CELL = re.compile(rb"<(?:\w+:)?c[\s/>]")
+_LONGEST_CELL_TAG = 64
+_CHUNK = 1 << 20
 
 
 def _unreadable(problem: str) -> IntakeError:
@@ -55,28 +59,26 @@ def xlsx_sheet(path: Path) -> tuple[int, Iterator[tuple[int, list]]]:
 
 
 def _check_cells(path: Path) -> None:
-    """Refuses a first sheet with more than MAX_XLSX_CELLS cells before calamine loads it: by
-    the sheet's own dimension, else by the size of its XML and of the shared strings."""
+    """Refuses a first sheet with more than MAX_XLSX_CELLS cells before calamine loads it.
+
+    The cells are counted in the sheet's XML as it is decompressed, and counting stops at the
+    limit: a sheet's `<dimension>` and the zip's sizes are the uploader's word and may lie (a
+    2 MB file can declare A1:B2 and hold twelve million rows).
+    """
     try:
         with zipfile.ZipFile(path) as workbook:
-            sizes = {info.filename: info.file_size for info in workbook.infolist()}
             part = _first_sheet_part(workbook)
-            head = b""
-            if part in sizes:
-                with workbook.open(part) as sheet_xml:
-                    head = sheet_xml.read(4096)
-    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, EOFError) as e:
+            if part is None or part not in workbook.namelist():
+                return  # calamine finds no sheet either and says the file cannot be read
+            with workbook.open(part) as sheet_xml:
+                cells = _count_cells(sheet_xml, stop_after=MAX_XLSX_CELLS)
+            strings_too_large = False
+            if cells <= MAX_XLSX_CELLS and "xl/sharedStrings.xml" in workbook.namelist():
+                with workbook.open("xl/sharedStrings.xml") as strings_xml:
+                    strings_too_large = _longer_than(strings_xml, MAX_SHARED_STRINGS_XML)
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, EOFError, zlib.error) as e:
         raise _unreadable(type(e).__name__) from None
-    found = _DIMENSION.search(head)
-    if found and found.group(3):
-        first_column, first_row, last_column, last_row = found.groups()
-        rows = int(last_row) - int(first_row) + 1
-        cells = rows * (_column_number(last_column) - _column_number(first_column) + 1)
-    else:
-        sheets = [size for name, size in sizes.items() if name.startswith("xl/worksheets/")]
-        sheet = sizes[part] if part in sizes else max(sheets, default=0)
-        cells = (sheet + sizes.get("xl/sharedStrings.xml", 0)) // _XML_BYTES_PER_CELL
-    if cells > MAX_XLSX_CELLS:
+    if cells > MAX_XLSX_CELLS or strings_too_large:
         raise IntakeError(
             _(
                 "The workbook's first sheet has more than %(limit)s cells, the most an Excel "
@@ -85,6 +87,35 @@ def _check_cells(path: Path) -> None:
             % {"limit": number_format(MAX_XLSX_CELLS, force_grouping=True)},
             code="too_large",
         )
+
+
+def _count_cells(xml: BinaryIO, *, stop_after: int) -> int:
+    """Cell elements in `xml`, counted a block at a time up to the first past `stop_after`."""
+    cells = 0
+    tail = b""
+    while cells <= stop_after:
+        block = xml.read(_CHUNK)
+        if not block:
+            return cells + len(_CELL.findall(tail))
+        text = tail + block
+        # A cell tag holds one "<", its first byte: every match before the last "<" is whole,
+        # and one that starts there needs no more than its first bytes.
+        cut = text.rfind(b"<")
+        if cut < 0:
+            tail = b""
+            continue
+        cells += len(_CELL.findall(text, 0, cut))
+        tail = text[cut : cut + _LONGEST_CELL_TAG]
+    return cells
+
+
+def _longer_than(stream: BinaryIO, limit: int) -> bool:
+    read = 0
+    while block := stream.read(_CHUNK):
+        read += len(block)
+        if read > limit:
+            return True
+    return False
 
 
 def _first_sheet_part(workbook: zipfile.ZipFile) -> str | None:
@@ -104,13 +135,6 @@ def _first_sheet_part(workbook: zipfile.ZipFile) -> str | None:
                 name = target.group(1).decode(errors="replace")
                 return name.lstrip("/") if name.startswith("/") else f"xl/{name}"
     return None
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + letter - ord("A") + 1
-    return number
 
 
 def cell_text(value) -> str:
