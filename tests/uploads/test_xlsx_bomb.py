@@ -4,6 +4,7 @@ at the cap, in the web request and in the worker alike: refused with 413 and the
 it as CSV, quickly and without loading the sheet.
 """
 
+import datetime
 import json
 import subprocess
 import sys
@@ -12,10 +13,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import xlsxwriter
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from tests.factories import ApiKeyFactory, CampaignFactory, CompanyFactory, get_register
+from uploads.intake import xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 12_000_000
@@ -148,3 +151,29 @@ def test_the_bomb_is_refused_within_300_mb(bomb, path):
     print(f"\nXLSX bomb, {path}: refused in {took:.2f} s, peak {outcome['peak'] / 2**20:.0f} MB")
     assert outcome["code"] == "too_large"
     assert outcome["peak"] < MEMORY_LIMIT
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+@pytest.mark.parametrize("rows", [1, 3, 50])
+def test_the_first_rows_of_a_workbook_read_as_in_the_whole(tmp_path, monkeypatch, chunk, rows):
+    """Detection reads a copy cut after the first rows: those rows, with their sheet row
+    numbers, dates, strings and blanks, read exactly as in the whole workbook."""
+    path = tmp_path / "lijst.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet()
+    date = book.add_format({"num_format": "dd-mm-yyyy"})
+    sheet.write_row(0, 0, ["naam", "telefoon", "opt-in"])
+    for row in range(1, 40):
+        if row % 7:
+            sheet.write_row(row, 0, [f"Klant <{row}> & co", f"06{row:08d}"])
+            sheet.write_datetime(row, 2, datetime.date(2025, 1, row % 28 + 1), date)
+    book.close()
+    monkeypatch.setattr(xlsx, "_CHUNK", chunk)
+
+    whole = list(xlsx.xlsx_texts(path))
+    with xlsx.xlsx_first_rows(path, rows) as head:
+        first = list(xlsx.xlsx_texts(head))
+
+    assert first == [(line, fields) for line, fields in whole if line <= rows]
+    if rows > 1:
+        assert any("2025-01" in field for _line, fields in first for field in fields)

@@ -28,11 +28,13 @@ from .base import (
     undecodable_error,
 )
 from .delimited import csv_records
-from .xlsx import xlsx_texts
+from .xlsx import xlsx_first_rows, xlsx_texts
 
 PREVIEW_RECORDS = 10
 _SAMPLE_BYTES = 256 << 10
 _SAMPLE_RECORDS = 200
+# Rows of a workbook read for the sample: blank rows between records included.
+_SAMPLE_XLSX_ROWS = 5 * _SAMPLE_RECORDS
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # old binary .xls (and .doc)
 
@@ -430,11 +432,12 @@ def _choose_columns(
 
 def _detect_xlsx(path: Path, overrides: Mapping[str, object]) -> Detected:
     records: list[tuple[int, list[str]]] = []
-    for line, fields in xlsx_texts(path):
-        if not is_blank(fields):
-            records.append((line, fields))
-            if len(records) > _SAMPLE_RECORDS:
-                break
+    with xlsx_first_rows(path, _SAMPLE_XLSX_ROWS) as head:
+        for line, fields in xlsx_texts(head):
+            if not is_blank(fields):
+                records.append((line, fields))
+                if len(records) > _SAMPLE_RECORDS:
+                    break
     if not records:
         raise error("empty_file", _("The workbook's first sheet is empty."))
     columns = len(records[0][1])

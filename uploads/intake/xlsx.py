@@ -2,9 +2,12 @@
 
 import datetime
 import re
+import shutil
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
@@ -34,6 +37,8 @@ MAX_SHARED_STRINGS_XML = 128 * 1024 * 1024
 # A cell element, namespaced or not: <c r="A1" t="s">, <c/>, <x:c>; not <col>, <cfRule>.
 _CELL = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _LONGEST_CELL_TAG = 64
+_ROW_END = re.compile(rb"</(?:\w+:)?row>")
+_SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\b")
 _CHUNK = 1 << 20
 
 
@@ -56,6 +61,58 @@ def xlsx_sheet(path: Path) -> tuple[int, Iterator[tuple[int, list]]]:
         raise _unreadable(type(e).__name__) from None
     # iter_rows starts at the sheet's first row but at the first used column (calamine 0.9).
     return (sheet.start or (0, 0))[1], enumerate(rows, 1)
+
+
+@contextmanager
+def xlsx_first_rows(path: Path, rows: int) -> Iterator[Path]:
+    """A temporary copy of the workbook whose first sheet ends after its first `rows` rows: what
+    a web request reads to detect a file's settings, so that it never loads a whole sheet. The
+    workbook is refused first, as the worker would refuse it, when its sheet is over the cap."""
+    _check_cells(path)
+    with tempfile.TemporaryDirectory() as scratch:
+        head = Path(scratch) / "head.xlsx"
+        try:
+            with (
+                zipfile.ZipFile(path) as source,
+                zipfile.ZipFile(head, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target,
+            ):
+                part = _first_sheet_part(source)
+                for info in source.infolist():
+                    with (
+                        source.open(info) as member,
+                        target.open(info.filename, "w", force_zip64=True) as copy,
+                    ):
+                        if info.filename == part:
+                            _copy_first_rows(member, copy, rows)
+                        else:
+                            shutil.copyfileobj(member, copy, _CHUNK)
+        except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, EOFError, zlib.error) as e:
+            raise _unreadable(type(e).__name__) from None
+        yield head
+
+
+def _copy_first_rows(sheet_xml: BinaryIO, copy: BinaryIO, rows: int) -> None:
+    """Copies the sheet's XML up to the end of its `rows`-th row and closes it there."""
+    prefix = None
+    seen = 0
+    tail = b""
+    while block := sheet_xml.read(_CHUNK):
+        text = tail + block
+        if prefix is None and (found := _SHEET_DATA.search(text)):
+            prefix = found.group(1) or b""
+        # An end tag may be cut off at the block's end only after its last "<".
+        cut = text.rfind(b"<")
+        if cut < 0 or len(text) - cut > _LONGEST_CELL_TAG:
+            cut = len(text)
+        for end in _ROW_END.finditer(text, 0, cut):
+            seen += 1
+            if seen == rows:
+                closing = prefix or b""
+                copy.write(text[: end.end()] + b"</%ssheetData></%sworksheet>" % (closing, closing))
+                return
+        copy.write(text[:cut])
+        tail = text[cut:]
+    copy.write(tail)
 
 
 def _check_cells(path: Path) -> None:
