@@ -157,3 +157,6 @@ class BlockRequestAdmin(ReadOnlyAdmin):
     list_display = ["email", "created_at", "expires_at", "confirmed_at"]
     list_filter = ["confirmed_at"]
     exclude = ["token_hash"]
+
+
+from register import audit_admin  # noqa: E402, F401  the action log's admin, beside the register's

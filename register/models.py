@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -421,3 +422,47 @@ class BlockRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({len(self.numbers)})"
+
+
+class ActionLog(models.Model):
+    """One staff or money action: who did what to which object, when, with what data (SPEC
+    §17, STYLE 15). Written by the services in the action's own transaction, so an action that
+    rolls back leaves no entry; append-only: a database trigger refuses UPDATE and DELETE.
+
+    The actor is kept as a label too: the log must still say who acted after the account is
+    gone, and the user key has no database constraint so no deletion can reach the log.
+    """
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    at = models.DateTimeField(_("at"), db_default=Now(), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    actor_label = models.CharField(_("by"), max_length=254)
+    action = models.CharField(_("action"), max_length=64)
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, null=True, blank=True
+    )
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("logged action")
+        verbose_name_plural = _("action log")
+        ordering = ["-at", "-pk"]
+        indexes = [
+            # An object's log in its admin page.
+            models.Index(fields=["content_type", "object_id"], name="action_log_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
