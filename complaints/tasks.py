@@ -3,12 +3,7 @@
 from celery import shared_task
 from django_scopes import scope, scopes_disabled
 
-from complaints.services import (
-    deadline_reminders_send,
-    letter_mail,
-    letter_pdf_render,
-    register_today,
-)
+from complaints.services import deadline_reminders_send, letter_mail, letter_pdf_render
 from register.models import Register
 
 
@@ -38,5 +33,5 @@ def deadline_reminders() -> int:
         registers = list(Register.objects.all())
     for register in registers:
         with scope(register=register):
-            sent += deadline_reminders_send(register=register, today=register_today(register))
+            sent += deadline_reminders_send(register=register, today=register.today())
     return sent

@@ -387,7 +387,7 @@ def test_attachments_get_unguessable_names(nl, scoped, settings):
 
 
 def test_too_large_attachments_are_refused(nl, scoped, monkeypatch):
-    monkeypatch.setattr(services, "MAX_ATTACHMENT_BYTES", 10)
+    monkeypatch.setattr(services.filing, "MAX_ATTACHMENT_BYTES", 10)
     with pytest.raises(DomainError) as refused:
         file_case(nl, attachments=[SimpleUploadedFile("big.pdf", b"x" * 11)])
     assert (refused.value.code, refused.value.status) == ("attachment_too_large", 413)
