@@ -47,7 +47,6 @@ from licences.selectors import (
     licences_due_for_renewal,
     licences_due_for_renewal_notice,
     products_for_company,
-    register_today,
 )
 from licences.services import (
     licence_renew,
@@ -419,7 +418,7 @@ def _invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
     register = order.register
     company = order.company
     supplier = SupplierProfile.objects.get(register=register)
-    issued_on = register_today(register)
+    issued_on = register.today()
     sequence = _next_number(register=register, kind=InvoiceKind.INVOICE, year=issued_on.year)
     invoice = Invoice.objects.create(
         register=register,
@@ -502,7 +501,7 @@ def credit_note_issue(*, invoice: Invoice, reason: str) -> Invoice:
             )
         register = invoice.register
         supplier = SupplierProfile.objects.get(register=register)
-        issued_on = register_today(register)
+        issued_on = register.today()
         sequence = _next_number(
             register=register, kind=InvoiceKind.CREDIT_NOTE, year=issued_on.year
         )
