@@ -32,6 +32,7 @@ REFERS_TO_KIND = {CaseKind.COMPLAINT: CaseKind.REQUEST, CaseKind.DISPUTE: CaseKi
 
 
 def attachments_check(files) -> list:
+    """The uploads as a list, or DomainError if there are too many or one is too large."""
     files = list(files)
     if len(files) > MAX_ATTACHMENTS:
         raise DomainError(
@@ -50,6 +51,7 @@ def attachments_check(files) -> list:
 
 
 def attachments_save(case: Case, files: list, by) -> list[CaseAttachment]:
+    """Stores checked uploads with the case, under unguessable names, and records it."""
     attachments = []
     for upload in files:
         attachment = CaseAttachment(
