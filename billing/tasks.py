@@ -1,7 +1,5 @@
-"""Billing's Celery tasks: take ids, reload, call a service, and can run twice (STYLE 3)."""
-
-from celery import shared_task
-from django_scopes import scope, scopes_disabled
+"""Billing's Celery tasks: take ids, reload, call a service, and can run twice (STYLE 3).
+Each runs in the register scope of the row it serves (STYLE 18, `register.tasking`)."""
 
 from billing.services import (
     cancellation_reminders_send,
@@ -11,12 +9,12 @@ from billing.services import (
     renewal_notices_send,
     renewals_run,
 )
-from licences.selectors import register_today
-from register.models import Register
+from register.tasking import each_register, per_register_task, scoped_task
 
 
 # SMTP and storage errors are OSErrors: worth retrying later, the work is idempotent.
-@shared_task(
+@scoped_task(
+    "billing.Invoice",
     acks_late=True,
     time_limit=300,
     soft_time_limit=240,
@@ -30,24 +28,25 @@ def invoice_deliver(invoice_id: int) -> None:
     Both steps are idempotent: a PDF is rendered once and an invoice mailed once, whether the
     task runs twice or two copies run at once.
     """
-    # A task serves one invoice by id; the register scope is the invoice's own.
-    with scopes_disabled():
-        if invoice_pdf_render(invoice_id=invoice_id) is not None:
-            invoice_mail(invoice_id=invoice_id)
+    if invoice_pdf_render(invoice_id=invoice_id) is not None:
+        invoice_mail(invoice_id=invoice_id)
 
 
-@shared_task(acks_late=True, time_limit=3600, soft_time_limit=3300)
+@per_register_task(
+    name="billing.tasks.licences_renew_and_notify",
+    acks_late=True,
+    time_limit=3600,
+    soft_time_limit=3300,
+)
 def licences_renew_and_notify() -> dict[str, int]:
     """Daily (beat): be renewal notices, nl cancellation-deadline reminders, tacit renewals with
     their order and payment link (SPEC §13). Every step is idempotent, so a rerun is harmless."""
     done = {"notices": 0, "reminders": 0, "renewals": 0}
-    with scopes_disabled():
-        for register in Register.objects.all():
-            with scope(register=register):
-                today = register_today(register)
-                done["notices"] += renewal_notices_send(register=register, today=today)
-                done["reminders"] += cancellation_reminders_send(register=register, today=today)
-                done["renewals"] += renewals_run(
-                    register=register, today=today, base_url=register_base_url(register)
-                )
+    for register in each_register():
+        today = register.today()
+        done["notices"] += renewal_notices_send(register=register, today=today)
+        done["reminders"] += cancellation_reminders_send(register=register, today=today)
+        done["renewals"] += renewals_run(
+            register=register, today=today, base_url=register_base_url(register)
+        )
     return done

@@ -65,7 +65,7 @@ class DeadlineFilter(admin.SimpleListFilter):
         return [("overdue", _("overdue")), ("week", _("due this week"))]
 
     def queryset(self, request, queryset):
-        today = services.register_today(request.register)
+        today = request.register.today()
         if self.value() == "overdue":
             return queryset.filter(next_due__lt=today)
         if self.value() == "week":
@@ -187,7 +187,7 @@ class CaseAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("received"), ordering="received_at")
     def received_on(self, obj):
-        return date_format(services.register_date(obj.register, obj.received_at))
+        return date_format(obj.register.date_of(obj.received_at))
 
     @admin.display(description=_("next deadline"), ordering="next_due")
     def deadline(self, obj):
@@ -195,7 +195,7 @@ class CaseAdmin(admin.ModelAdmin):
             return "—"
         term = term_for(obj.kind, obj.next_due_term)
         label = f"{date_format(obj.next_due)}: {term.label} (art. {term.article})"
-        if obj.next_due < services.register_today(obj.register):
+        if obj.next_due < obj.register.today():
             return format_html(
                 '<strong style="color: #ba2121">{} — {}</strong>', label, _("OVERDUE")
             )

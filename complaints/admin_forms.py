@@ -3,34 +3,14 @@ forms of the steps that need text, a date or files. Each turns its data into the
 arguments of one service (`complaints.services`)."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from complaints.forms import MultipleFileField
 from complaints.models import Case, CaseChannel, CaseKind
 
 TEXTAREA = forms.Textarea(attrs={"rows": 10, "cols": 80})
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        items = data if isinstance(data, list | tuple) else [data] if data else []
-        if not items and self.required:
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-        cleaned = []
-        for item in items:
-            cleaned.append(super().clean(item, initial))
-        return cleaned
 
 
 class StepForm(forms.Form):
@@ -79,9 +59,7 @@ class HearingForm(StepForm):
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
-        at = datetime.datetime.combine(
-            data["day"], data["time"], tzinfo=ZoneInfo(self.register.time_zone)
-        )
+        at = datetime.datetime.combine(data["day"], data["time"], tzinfo=self.register.zone)
         return {"place": data["place"], "at": at}
 
 
@@ -134,6 +112,6 @@ class CaseRecordForm(StepForm):
         received_on = data.pop("received_on")
         # Terms count calendar days: the start of the day of receipt in the register's zone.
         data["received_at"] = datetime.datetime.combine(
-            received_on, datetime.time.min, tzinfo=ZoneInfo(self.register.time_zone)
+            received_on, datetime.time.min, tzinfo=self.register.zone
         )
         return data

@@ -24,14 +24,20 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """Several files in one field: Django's FileField takes one. Their number and size are the
-    service's rules (`case_file`), which the view shows on this field."""
+    """Several files in one field: Django's FileField takes one. Optional unless said otherwise;
+    the number and size of the files are the service's rules (`case_file`), which the views
+    show on this field. The public and portal forms and the admin's step forms all use it."""
 
-    widget = MultipleFileInput
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else [data] if data else []
-        return [super(MultipleFileField, self).clean(upload, initial) for upload in files]
+        items = data if isinstance(data, list | tuple) else [data] if data else []
+        if not items and self.required:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        return [super(MultipleFileField, self).clean(item, initial) for item in items]
 
 
 class CaseForm(forms.Form):
@@ -68,7 +74,6 @@ class CaseForm(forms.Form):
     )
     attachments = MultipleFileField(
         label=_("Attachments"),
-        required=False,
         help_text=_("Documents that support your case (at most %(count)d files of %(size)s each).")
         % {"count": MAX_ATTACHMENTS, "size": filesizeformat(MAX_ATTACHMENT_BYTES)},
     )

@@ -28,7 +28,6 @@ from complaints.services import (
     case_file,
     case_filing_check,
     case_public_link_send,
-    register_today,
 )
 from licences.middleware import STAFF, company_required
 from register.errors import DomainError, NotFound
@@ -71,7 +70,7 @@ def _late_unexplained(request, form) -> bool:
     filing = case_filing_check(
         kind=data["kind"],
         refers_to=data["refers_to"],
-        filed_on=register_today(request.register),
+        filed_on=request.register.today(),
     )
     if filing is None or filing.admissibility != Admissibility.LATE:
         return False

@@ -5,7 +5,6 @@ Every service owns its transaction. Callers set the register scope (middleware, 
 
 import datetime
 import secrets
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,7 +26,7 @@ from licences.models import (
     ProductKind,
     Role,
 )
-from licences.selectors import cancellation_deadline, period_end, register_today, renewal_date
+from licences.selectors import cancellation_deadline, period_end, renewal_date
 from register.errors import DomainError, InsufficientCredits, NotFound
 from register.models import Register
 
@@ -145,7 +144,7 @@ def licences_activate(
             _("This licence is for the whole company, not for a campaign."),
             code="campaign_not_allowed",
         )
-    starts_on = starts_on or register_today(company.register)
+    starts_on = starts_on or company.register.today()
     ends_on = period_end(product, starts_on)
 
     with transaction.atomic():
@@ -205,7 +204,7 @@ def licence_cancel(*, licence: Licence, when: datetime.datetime | None = None) -
                 _("This licence does not renew, so there is nothing to cancel."),
                 code="licence_does_not_renew",
             )
-        cancelled_on = when.astimezone(ZoneInfo(licence.register.time_zone)).date()
+        cancelled_on = licence.register.date_of(when)
         if cancelled_on > deadline or hasattr(licence, "renewed_by"):
             raise DomainError(
                 _("A licence can be cancelled until %(deadline)s; it will renew.")

@@ -1,18 +1,14 @@
-"""Daily licence work (SPEC §13): idempotent, so a second run the same day changes nothing."""
+"""Daily licence work (SPEC §13): idempotent, so a second run the same day changes nothing.
+It runs in each register's scope in turn (STYLE 18, `register.tasking`)."""
 
-from celery import shared_task
-from django_scopes import scope
-
-from licences.selectors import register_today
 from licences.services import licences_expire
-from register.models import Register
+from register.tasking import each_register, per_register_task
 
 
-@shared_task(acks_late=True, time_limit=600)
+@per_register_task(name="licences.tasks.expire_licences", acks_late=True, time_limit=600)
 def expire_licences() -> int:
     """Daily (beat): licences past their last day that will not renew become expired."""
     expired = 0
-    for register in Register.objects.all():
-        with scope(register=register):
-            expired += licences_expire(register=register, today=register_today(register))
+    for register in each_register():
+        expired += licences_expire(register=register, today=register.today())
     return expired

@@ -17,7 +17,6 @@ from billing.services import (
 )
 from billing.tasks import licences_renew_and_notify
 from licences.models import CompanyType, Licence
-from licences.selectors import register_today
 from tests.factories import CompanyFactory, LicenceFactory, get_product, get_register
 
 pytestmark = pytest.mark.django_db
@@ -122,14 +121,14 @@ def test_paying_a_renewal_invoices_it_and_activates_nothing_new(fake_mollie, que
 
         invoice = Invoice.objects.get(order=payment.order)
         licences = Licence.objects.filter(company=licence.company).count()
-    assert invoice.number.startswith(f"BE-{register_today(be).year}-")
+    assert invoice.number.startswith(f"BE-{be.today().year}-")
     assert invoice.total_incl_vat == Decimal("919.60")
     assert licences == 2
 
 
 def test_daily_task_runs_every_step_for_every_register(fake_mollie):
     be = get_register("be")
-    today = register_today(be)
+    today = be.today()
     annual_licence(
         "be",
         "advertiser-large",

@@ -14,7 +14,6 @@ from django_scopes import scope, scopes_disabled
 
 from complaints import services
 from complaints.models import Case, CaseKind, EventAction, Stage
-from complaints.tasks import letter_deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -25,13 +24,8 @@ LIST = "/admin/complaints/case/"
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-def letters_delivered_at_once(monkeypatch):
-    monkeypatch.setattr("complaints.tasks.letter_deliver.delay", letter_deliver)
+def _files_and_letters(media_root, letters_delivered_at_once):
+    """Attachments and letter PDFs go to a temporary folder; letters are mailed at commit."""
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import pytest
 from django_scopes import scope, scopes_disabled
 
 from licences.models import Licence, LicenceStatus
-from licences.selectors import register_today
 from licences.services import licence_renewal_notice_mark_sent
 from licences.tasks import expire_licences
 from tests.factories import LicenceFactory, get_product
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_expire_licences_expires_a_month_licence_after_its_last_day(be):
-    yesterday = register_today(be) - datetime.timedelta(days=1)
+    yesterday = be.today() - datetime.timedelta(days=1)
     licence = LicenceFactory(
         company__register=be,
         product=get_product(be, "advertiser-month"),

@@ -1,0 +1,263 @@
+"""Invoices and credit notes (SPEC §12): legal documents numbered per register and year, never
+changed, corrected by credit notes; PDFs rendered and mailed by a task queued after the commit."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, Order, SupplierProfile
+from licences.models import Company, Membership, Role
+from register.errors import DomainError
+from register.models import Register
+
+logger = logging.getLogger(__name__)
+
+CURRENCY = "EUR"
+
+
+def _next_number(*, register: Register, kind: str, year: int) -> int:
+    """The next number of a series; the counter row stays locked until the caller commits."""
+    InvoiceCounter.objects.bulk_create(
+        [InvoiceCounter(register=register, kind=kind, year=year)], ignore_conflicts=True
+    )
+    counter = InvoiceCounter.objects.select_for_update().get(
+        register=register, kind=kind, year=year
+    )
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return counter.last
+
+
+def invoice_number(*, prefix: str, kind: str, year: int, sequence: int) -> str:
+    series = prefix if kind == InvoiceKind.INVOICE else f"{prefix}-CN"
+    return f"{series}-{year}-{sequence:06d}"
+
+
+def _address(*lines: str) -> str:
+    return "\n".join(line for line in lines if line.strip())
+
+
+def customer_email(company: Company) -> str:
+    if company.billing_email:
+        return company.billing_email
+    owner = (
+        Membership.objects.filter(company=company, role=Role.OWNER)
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
+    return owner.user.email if owner else ""
+
+
+def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
+    """Issues the invoice of a paid order inside the caller's transaction."""
+    register = order.register
+    company = order.company
+    supplier = SupplierProfile.objects.get(register=register)
+    issued_on = register.today()
+    sequence = _next_number(register=register, kind=InvoiceKind.INVOICE, year=issued_on.year)
+    invoice = Invoice.objects.create(
+        register=register,
+        company=company,
+        kind=InvoiceKind.INVOICE,
+        order=order,
+        number=invoice_number(
+            prefix=supplier.invoice_prefix,
+            kind=InvoiceKind.INVOICE,
+            year=issued_on.year,
+            sequence=sequence,
+        ),
+        year=issued_on.year,
+        sequence=sequence,
+        issued_on=issued_on,
+        # Licences are usable at once after payment (seed 000): supplied on the day paid.
+        supplied_on=issued_on,
+        currency=CURRENCY,
+        supplier_name=supplier.legal_name,
+        supplier_address=_address(
+            supplier.street, f"{supplier.postcode} {supplier.city}", supplier.country
+        ),
+        supplier_vat_id=supplier.vat_id,
+        supplier_chamber_number=supplier.chamber_number,
+        supplier_iban=supplier.iban,
+        supplier_email=supplier.email,
+        customer_name=company.name,
+        customer_address=_address(
+            company.street, f"{company.postcode} {company.city}", company.country
+        ),
+        customer_vat_id=company.vat_id,
+        customer_chamber_number=company.chamber_number,
+        customer_email=customer_email(company),
+        vat_rate=order.vat_rate,
+        total_excl_vat=order.total_excl_vat,
+        vat_amount=order.vat_amount,
+        total_incl_vat=order.total_incl_vat,
+        payment_reference=payment_reference,
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            total_excl_vat=line.total_excl_vat,
+            vat_amount=line.vat_amount,
+        )
+        for position, line in enumerate(order.lines.all(), start=1)
+    )
+    _queue_delivery(invoice)
+    return invoice
+
+
+def _queue_delivery(invoice: Invoice) -> None:
+    from billing.tasks import invoice_deliver
+
+    invoice_id = invoice.pk
+    transaction.on_commit(lambda: invoice_deliver.delay(invoice_id))
+
+
+def credit_note_issue(*, invoice: Invoice, reason: str) -> Invoice:
+    """A credit note reversing `invoice` in full, from its own gapless series (SPEC §12).
+
+    The invoice itself never changes; the credit note copies its parties and lines with negated
+    amounts. An invoice is credited once.
+    """
+    if invoice.kind != InvoiceKind.INVOICE:
+        raise DomainError(_("Only an invoice can be credited."), code="not_an_invoice")
+    if not reason.strip():
+        raise DomainError(_("Give the reason for the credit note."), code="reason_required")
+    with transaction.atomic():
+        # Lock the invoice so two staff crediting it at once make one credit note.
+        invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
+        if Invoice.objects.filter(corrects=invoice, kind=InvoiceKind.CREDIT_NOTE).exists():
+            raise DomainError(
+                _("Invoice %(number)s has already been credited.") % {"number": invoice.number},
+                code="already_credited",
+            )
+        register = invoice.register
+        supplier = SupplierProfile.objects.get(register=register)
+        issued_on = register.today()
+        sequence = _next_number(
+            register=register, kind=InvoiceKind.CREDIT_NOTE, year=issued_on.year
+        )
+        copied = {
+            field: getattr(invoice, field)
+            for field in (
+                "register",
+                "company",
+                "order",
+                "currency",
+                "supplier_name",
+                "supplier_address",
+                "supplier_vat_id",
+                "supplier_chamber_number",
+                "supplier_iban",
+                "supplier_email",
+                "customer_name",
+                "customer_address",
+                "customer_vat_id",
+                "customer_chamber_number",
+                "customer_email",
+                "vat_rate",
+                "payment_reference",
+                "supplied_on",
+            )
+        }
+        credit_note = Invoice.objects.create(
+            **copied,
+            kind=InvoiceKind.CREDIT_NOTE,
+            corrects=invoice,
+            reason=reason.strip(),
+            number=invoice_number(
+                prefix=supplier.invoice_prefix,
+                kind=InvoiceKind.CREDIT_NOTE,
+                year=issued_on.year,
+                sequence=sequence,
+            ),
+            year=issued_on.year,
+            sequence=sequence,
+            issued_on=issued_on,
+            total_excl_vat=-invoice.total_excl_vat,
+            vat_amount=-invoice.vat_amount,
+            total_incl_vat=-invoice.total_incl_vat,
+        )
+        InvoiceLine.objects.bulk_create(
+            InvoiceLine(
+                invoice=credit_note,
+                position=line.position,
+                description=line.description,
+                quantity=-line.quantity,
+                unit_price=line.unit_price,
+                total_excl_vat=-line.total_excl_vat,
+                vat_amount=-line.vat_amount,
+            )
+            for line in invoice.lines.all()
+        )
+        _queue_delivery(credit_note)
+    return credit_note
+
+
+def invoice_pdf_render(*, invoice_id: int) -> Invoice | None:
+    """Renders and stores the PDF once; a second run finds it there. None if the invoice is gone
+    (a task queued by a transaction that was later undone in tests, or never committed)."""
+    from weasyprint import HTML
+
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update(of=("self",)).filter(pk=invoice_id).first()
+        if invoice is None or invoice.pdf:
+            return invoice
+        with translation.override(invoice.register.default_language):
+            html = render_to_string(
+                "billing/invoice_pdf.html",
+                {"invoice": invoice, "lines": list(invoice.lines.all())},
+            )
+        pdf = HTML(string=html, base_url=str(settings.BASE_DIR / "templates")).write_pdf()
+        # An unguessable name: the PDF is only ever served through an access check.
+        name = f"{invoice.register.slug}/{invoice.year}/{secrets.token_urlsafe(24)}.pdf"
+        invoice.pdf.save(name, ContentFile(pdf), save=False)
+        invoice.pdf_rendered_at = timezone.now()
+        invoice.save(update_fields=["pdf", "pdf_rendered_at"])
+    return invoice
+
+
+def invoice_mail(*, invoice_id: int) -> bool:
+    """Mails the invoice with its PDF to the customer once; True if this call sent it.
+
+    The row lock is held while sending, so a duplicate task waits and then finds it mailed; a
+    failed send rolls back `mailed_at` and the task's retry sends it.
+    """
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update(of=("self",)).filter(pk=invoice_id).first()
+        if invoice is None or invoice.mailed_at is not None or not invoice.pdf:
+            return False
+        if not invoice.customer_email:
+            logger.warning("invoice %s has no e-mail address to go to", invoice.number)
+            return False
+        register = invoice.register
+        context = {"invoice": invoice, "register": register}
+        with translation.override(register.default_language):
+            subject = render_to_string("mail/billing/invoice_subject.txt", context).strip()
+            body = render_to_string("mail/billing/invoice_body.txt", context)
+        message = EmailMessage(
+            subject=subject,
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[invoice.customer_email],
+            reply_to=[invoice.supplier_email],
+        )
+        with invoice.pdf.open("rb") as pdf:
+            message.attach(f"{invoice.number}.pdf", pdf.read(), "application/pdf")
+        message.send()
+        invoice.mailed_at = timezone.now()
+        invoice.save(update_fields=["mailed_at"])
+    return True
