@@ -9,19 +9,10 @@ from billing.services import (
     renewal_notices_send,
     renewals_run,
 )
-from register.tasking import each_register, per_register_task, scoped_task
+from register.tasking import DELIVERY_TASK_OPTIONS, each_register, per_register_task, scoped_task
 
 
-# SMTP and storage errors are OSErrors: worth retrying later, the work is idempotent.
-@scoped_task(
-    "billing.Invoice",
-    acks_late=True,
-    time_limit=300,
-    soft_time_limit=240,
-    autoretry_for=(OSError,),
-    retry_backoff=60,
-    max_retries=8,
-)
+@scoped_task("billing.Invoice", **DELIVERY_TASK_OPTIONS)
 def invoice_deliver(invoice_id: int) -> None:
     """Renders an issued invoice's PDF and mails it; queued after the issuing commit.
 

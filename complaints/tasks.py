@@ -2,19 +2,10 @@
 Each runs in the register scope of the row it serves (STYLE 18, `register.tasking`)."""
 
 from complaints.services import deadline_reminders_send, letter_mail, letter_pdf_render
-from register.tasking import each_register, per_register_task, scoped_task
+from register.tasking import DELIVERY_TASK_OPTIONS, each_register, per_register_task, scoped_task
 
 
-# SMTP and storage errors are OSErrors: worth retrying later, the work is idempotent.
-@scoped_task(
-    "complaints.Letter",
-    acks_late=True,
-    time_limit=300,
-    soft_time_limit=240,
-    autoretry_for=(OSError,),
-    retry_backoff=60,
-    max_retries=8,
-)
+@scoped_task("complaints.Letter", **DELIVERY_TASK_OPTIONS)
 def letter_deliver(letter_id: int) -> None:
     """Renders a letter's PDF and mails it to the filer; queued after the step's commit."""
     if letter_pdf_render(letter_id=letter_id) is not None:

@@ -6,6 +6,7 @@ scope — the only unscoped read a worker makes — and runs the task's body ins
 web request's are. Scheduled work that serves every register goes through `each_register`.
 """
 
+import inspect
 from collections.abc import Callable, Iterator
 from functools import wraps
 
@@ -17,6 +18,17 @@ from register.models import Register
 
 # Set on the tasks made here; a test asserts that every task of ours carries it.
 SCOPED = "dnc_scoped"
+
+# Rendering a document and mailing it: SMTP and storage errors are OSErrors, worth retrying
+# later; the work is idempotent (a PDF is rendered once, a mail sent once).
+DELIVERY_TASK_OPTIONS = {
+    "acks_late": True,
+    "time_limit": 300,
+    "soft_time_limit": 240,
+    "autoretry_for": (OSError,),
+    "retry_backoff": 60,
+    "max_retries": 8,
+}
 
 
 def register_of(model_label: str, pk) -> Register | None:
@@ -35,11 +47,12 @@ def scoped_task(model_label: str, **options) -> Callable:
     that no longer exists ends the task with None: there is nothing left to do."""
 
     def decorate(function: Callable) -> Callable:
-        bound = options.get("bind", False)
+        position = 1 if options.get("bind", False) else 0
+        id_name = list(inspect.signature(function).parameters)[position]
 
         @wraps(function)
         def run(*args, **kwargs):
-            pk = args[1] if bound else args[0]
+            pk = kwargs[id_name] if id_name in kwargs else args[position]
             register = register_of(model_label, pk)
             if register is None:
                 return None

@@ -75,6 +75,13 @@ def test_a_scoped_task_runs_in_its_rows_register(task, nl, be, scopes_seen):
 
 
 @pytest.mark.django_db
+def test_a_scoped_task_takes_its_id_by_name_too(nl, be, scopes_seen):
+    company = CompanyFactory(register=be)
+    assert company_task.apply(kwargs={"company_id": company.pk}).get() == "ran"
+    assert [scope["register"] for scope in scopes_seen] == [be]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("task", [company_task, bound_company_task], ids=["plain", "bound"])
 def test_a_scoped_task_for_a_row_that_is_gone_does_nothing(task, nl, scopes_seen):
     company = CompanyFactory(register=nl)
