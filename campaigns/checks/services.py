@@ -21,40 +21,22 @@ import datetime
 from dataclasses import dataclass, field
 from functools import cache
 
-from django.db import connection, models
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.checks.ratelimit import DEFAULT_CHECKS_PER_MINUTE, checks_take
+from campaigns.checks.selectors import checks_charge_credits
 from campaigns.models import Campaign
-from campaigns.ratelimit import DEFAULT_CHECKS_PER_MINUTE, checks_take
 from campaigns.services import campaign_purposes
-from licences.models import (
-    Company,
-    CreditEntry,
-    LicenceProduct,
-    ProductKind,
-)
-from licences.selectors import access_licence_in_force, register_today
+from campaigns.verdicts import CheckReason, CheckStatus
+from licences.models import Company, CreditEntry
+from licences.selectors import access_licence_in_force
 from licences.services import credits_spend
 from register.errors import DomainError, LicenceRequired
 from register.models import ALL_CATEGORIES, Register
 from register.phone import Normaliser, Problem
 
 MAX_NUMBERS_PER_CHECK = 1_000
-
-
-class CheckStatus(models.TextChoices):
-    BLOCKED = "BLOCKED", _("blocked: do not call")
-    CALLABLE = "CALLABLE", _("callable")
-    INVALID = "INVALID", _("invalid")
-    OUT_OF_SCOPE = "OUT_OF_SCOPE", _("outside this register")
-
-
-class CheckReason(models.TextChoices):
-    REGISTERED = "REGISTERED", _("registered in the register")
-    COMPANY_OPT_OUT = "COMPANY_OPT_OUT", _("on your company's opt-out list")
-    INVALID_NUMBER = "INVALID_NUMBER", _("not a valid telephone number")
-    FOREIGN_NUMBER = "FOREIGN_NUMBER", _("a number of another country")
-    NONE = "", _("none")
 
 
 class RateLimited(DomainError):
@@ -89,11 +71,6 @@ class NumbersChecked:
 @cache
 def _normaliser(region: str) -> Normaliser:
     return Normaliser(region)
-
-
-def checks_charge_credits(register: Register) -> bool:
-    """Whether a check costs credits (nl) rather than being included in an access licence (be)."""
-    return not LicenceProduct.objects.filter(register=register, kind=ProductKind.ACCESS).exists()
 
 
 def _purpose(register: Register, purpose: str | None, campaign: Campaign | None) -> str:
@@ -131,7 +108,7 @@ def _lookup(*, register: Register, company: Company, numbers: list[int]):
 
 
 def _take_rate(*, company: Company, units: int) -> None:
-    licence = access_licence_in_force(company=company, today=register_today(company.register))
+    licence = access_licence_in_force(company=company, today=company.register.today())
     if licence is None:
         raise LicenceRequired(_("Number checks need an active licence of this register."))
     limit = licence.product.checks_per_minute or DEFAULT_CHECKS_PER_MINUTE

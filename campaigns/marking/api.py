@@ -10,12 +10,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.call_file_views import (
+from campaigns.marking.selectors import call_file_get, call_file_progress
+from campaigns.marking.services import call_file_upload
+from campaigns.marking.views import (
     XLSX_TYPE,
     certificate_response,
     result_response,
 )
-from campaigns.marking import call_file_get, call_file_progress, call_file_upload
 from campaigns.models import CallFile, CallFileStatus
 from campaigns.selectors import campaign_get
 from register.errors import DomainError, ErrorSerializer, NotFound

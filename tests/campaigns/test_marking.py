@@ -16,20 +16,16 @@ from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
-from campaigns.marking import (
-    LOCK_SPACE,
-    MARK_HEADER,
-    call_file_awaits_worker,
-    call_file_confirm,
+from campaigns.marking.job import LOCK_SPACE, MARK_HEADER, call_file_awaits_worker, call_file_mark
+from campaigns.marking.retention import call_files_purge
+from campaigns.marking.selectors import (
     call_file_get,
-    call_file_mark,
     call_file_preview,
     call_file_progress,
     call_file_result_filename,
-    call_file_upload,
     call_files_for_company,
-    call_files_purge,
 )
+from campaigns.marking.services import call_file_confirm, call_file_upload
 from campaigns.models import CallFile, CallFileStatus, ProviderStatus
 from licences.models import CreditAccount, CreditEntry
 from register.errors import DomainError, NotFound
@@ -468,8 +464,8 @@ def test_the_purge_deletes_the_files_of_ended_and_unproductive_jobs_and_old_draf
     upload_of_done, result_of_done = done.file.path, done.result.path
 
     with scopes_disabled():
-        assert call_files_purge() == 3
-        assert call_files_purge() == 0
+        assert call_files_purge(register=nl_campaign.register) == 3
+        assert call_files_purge(register=nl_campaign.register) == 0
 
     with scopes_disabled():
         done.refresh_from_db()
