@@ -1,15 +1,7 @@
 """Number checks (SPEC §10): numbers against the register and the company's opt-out list.
 
-A check answers per number what marking a call file answers per row (SPEC §8.4, §8.5):
-
-- `BLOCKED`/`REGISTERED`: registered, and the registration covers the purpose;
-- `BLOCKED`/`COMPANY_OPT_OUT`: on the company's opt-out list, which always wins;
-- `CALLABLE`/"": not registered, or registered only for other categories;
-- `INVALID`/`INVALID_NUMBER`: no telephone number at all;
-- `OUT_OF_SCOPE`/`FOREIGN_NUMBER`: a number of another country, which this register does not hold;
-- `OUT_OF_SCOPE`/"": a service number (0800, 0900, 112, …). It is a real number, so not
-  INVALID, but consumers cannot register it (SPEC §4), so the register says nothing about it;
-  the empty reason tells it apart from a foreign number.
+A check answers per number what marking a call file answers per row (SPEC §8.4, §8.5), by the
+same rules: `campaigns.verdicts`.
 
 How a company pays is the register's catalogue, not its name: where the register sells an access
 licence (be), checks are included in it and limited per minute by its product; elsewhere (nl) a
@@ -28,13 +20,13 @@ from campaigns.checks.ratelimit import DEFAULT_CHECKS_PER_MINUTE, checks_take
 from campaigns.checks.selectors import checks_charge_credits
 from campaigns.models import Campaign
 from campaigns.services import campaign_purposes
-from campaigns.verdicts import CheckReason, CheckStatus
+from campaigns.verdicts import Facts, verdict
 from licences.models import Company, CreditEntry
 from licences.selectors import access_licence_in_force
 from licences.services import credits_spend
 from register.errors import DomainError, LicenceRequired
 from register.models import ALL_CATEGORIES, Register
-from register.phone import Normaliser, Problem
+from register.phone import Normaliser
 
 MAX_NUMBERS_PER_CHECK = 1_000
 
@@ -177,19 +169,15 @@ def numbers_check(
         mask, registered_on = (
             registered.get(number, (None, None)) if problem is None else (None, None)
         )
+        status, reason = verdict(
+            Facts(
+                opted_out=number in opted_out,
+                problem=problem,
+                covered=mask is not None and bool(mask & purpose_bits),
+                registered_on=registered_on,
+            )
+        )
         categories = register.category_codes(mask) if mask is not None else []
-        if number in opted_out:
-            status, reason = CheckStatus.BLOCKED, CheckReason.COMPANY_OPT_OUT
-        elif problem is Problem.INVALID:
-            status, reason = CheckStatus.INVALID, CheckReason.INVALID_NUMBER
-        elif problem is Problem.FOREIGN:
-            status, reason = CheckStatus.OUT_OF_SCOPE, CheckReason.FOREIGN_NUMBER
-        elif problem is Problem.SERVICE:
-            status, reason = CheckStatus.OUT_OF_SCOPE, CheckReason.NONE
-        elif mask is not None and mask & purpose_bits:
-            status, reason = CheckStatus.BLOCKED, CheckReason.REGISTERED
-        else:
-            status, reason = CheckStatus.CALLABLE, CheckReason.NONE
         results.append(CheckResult(raw, number, status, reason, registered_on, categories))
 
     # Charged last, once the answer exists: a balance too small charges nothing (SPEC §8.6).

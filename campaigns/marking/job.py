@@ -4,8 +4,8 @@ The file itself is read and written by `uploads.intake`; this module decides wha
 The job streams the file once into a temporary table (COPY), matches every record in ONE query
 against the register and the company's opt-out list, and streams that query's answer (COPY again)
 into the marked copy of the file, so the worker's memory stays flat whatever the file's size.
-A row's status and reason follow the same rules as a number check (`campaigns.checks`), plus the
-opt-in date of seed 001: the consumer's latest act prevails.
+A row's status and reason follow the rules of `campaigns.verdicts`, as a number check's do, with
+the opt-in date of seed 001 that only a file carries: the consumer's latest act prevails.
 
 Crash safety: the job holds a PostgreSQL session advisory lock on its call file while it works.
 A task redelivered after its worker died (acks_late) finds the row RUNNING and the lock free, and
@@ -38,12 +38,7 @@ from campaigns.marking.certificate import call_file_certificate_render
 from campaigns.marking.selectors import call_file_settings, stored_path
 from campaigns.marking.services import UPLOAD_BLOCK
 from campaigns.models import CallFile, CallFileStatus, FileKind
-from campaigns.verdicts import (
-    OPT_IN_AFTER_REGISTRATION,
-    PROBLEM_CODES,
-    CheckReason,
-    CheckStatus,
-)
+from campaigns.verdicts import PROBLEM_CODES, CheckStatus, sql_case
 from licences.models import CreditEntry
 from licences.selectors import access_licence_in_force, credit_balance
 from licences.services import credits_spend
@@ -396,41 +391,25 @@ def _register_as_of(cursor) -> datetime.datetime:
 
 def _match_query(call_file: CallFile, delimiter: str) -> str:
     """Every record's marks, in file order: one query looking each record up in the register
-    and the company's opt-out list. The same rules as a number check (campaigns.checks), in
-    SQL. Each row is the text appended to its record: the marks, each after `delimiter`."""
+    and the company's opt-out list, its marks given by the rules of campaigns.verdicts as SQL
+    CASEs. Each row is the text appended to its record: the marks, each after `delimiter`."""
     register = call_file.register
     purpose_bits = (
         register.category_mask([call_file.campaign.purpose])
         if register.has_categories
         else ALL_CATEGORIES
     )
-    s, r = CheckStatus, CheckReason
-    # Only integers and this module's constants are formatted into the statement. The inner
-    # query sorts narrow rows into file order; the marks' text is made after the sort, not
-    # carried through it. No mark holds a delimiter, a backslash or a line break, so COPY
-    # writes them as they are, and the empty first column puts the delimiter before the first.
+    # Only integers and this module's and campaigns.verdicts' constants are formatted into
+    # the statement. The inner query sorts narrow rows into file order; the marks' text is made
+    # after the sort, not carried through it. No mark holds a delimiter, a backslash or a line
+    # break, so COPY writes them as they are, and the empty first column puts the delimiter
+    # before the first.
     return f"""
         COPY (
             SELECT
                 '',
-                CASE
-                    WHEN m.opted_out THEN '{s.BLOCKED}'
-                    WHEN m.problem = 'i' THEN '{s.INVALID}'
-                    WHEN m.problem IS NOT NULL THEN '{s.OUT_OF_SCOPE}'
-                    WHEN m.covered AND m.opt_in > m.registered_on THEN '{s.CALLABLE}'
-                    WHEN m.covered THEN '{s.BLOCKED}'
-                    ELSE '{s.CALLABLE}'
-                END,
-                CASE
-                    WHEN m.opted_out THEN '{r.COMPANY_OPT_OUT}'
-                    WHEN m.problem = 'i' THEN '{r.INVALID_NUMBER}'
-                    WHEN m.problem = 'f' THEN '{r.FOREIGN_NUMBER}'
-                    WHEN m.problem IS NOT NULL THEN ''
-                    WHEN m.covered AND m.opt_in > m.registered_on
-                        THEN '{OPT_IN_AFTER_REGISTRATION}'
-                    WHEN m.covered THEN '{r.REGISTERED}'
-                    ELSE ''
-                END,
+                {sql_case("status")},
+                {sql_case("reason")},
                 CASE WHEN m.number IS NULL THEN '' ELSE '+' || m.number END,
                 coalesce(to_char(m.registered_on, 'YYYY-MM-DD'), '')
             FROM (
