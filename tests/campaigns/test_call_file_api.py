@@ -53,14 +53,8 @@ def _media(request):
     process, with its own settings) where the settings put them, deleted afterwards."""
     if "celery_worker_process" not in request.fixturenames:
         request.getfixturevalue("media_root")
-        yield
-        return
-    yield
-    with scopes_disabled():
-        for call_file in CallFile.objects.all():
-            for stored in (call_file.file, call_file.result, call_file.certificate):
-                if stored.name:
-                    stored.delete(save=False)
+    else:
+        request.getfixturevalue("stored_files")
 
 
 @pytest.fixture
