@@ -3,7 +3,6 @@ campaigns.marking; the files are served as the portal serves them."""
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -53,7 +52,7 @@ def _gone(call_file: CallFile) -> DomainError:
             "The marked file was deleted on %(day)s, at the end of its use period; the "
             "certificate remains. Mark the file again for a current result."
         )
-        % {"day": timezone.localdate(call_file.files_deleted_at).isoformat()},
+        % {"day": call_file.register.date_of(call_file.files_deleted_at).isoformat()},
         code="gone",
         status=status.HTTP_410_GONE,
     )
