@@ -45,7 +45,8 @@ OPT_IN_AFTER_REGISTRATION = "OPT_IN_AFTER_REGISTRATION"
 class Facts:
     """What is known of one number when its verdict is given (the Python path's input)."""
 
-    # On the company's opt-out list.
+    # On an opt-out list that applies: the asking company's, and for a campaign its
+    # advertiser's and its call centre's (campaigns.selectors.opt_out_companies).
     opted_out: bool
     # What is wrong with it as a number of this register; None for a number it holds.
     problem: Problem | None
@@ -97,8 +98,8 @@ class Rule:
     reason: str
 
 
-# In order: the first rule whose facts all hold gives the verdict. The company's opt-out list
-# always wins (SPEC §6); a number that is no number of this register has no registration to
+# In order: the first rule whose facts all hold gives the verdict. An opt-out list always wins
+# (SPEC §6, §8.5); a number that is no number of this register has no registration to
 # look at; a registration for the purpose blocks unless the consumer opted in after it.
 RULES = (
     Rule(("opted out",), CheckStatus.BLOCKED, CheckReason.COMPANY_OPT_OUT),

@@ -1,4 +1,5 @@
-"""Number checks (SPEC §10): numbers against the register and the company's opt-out list.
+"""Number checks (SPEC §10): numbers against the register and the opt-out lists that apply: the
+company's own, and for a campaign its advertiser's and call centre's (SPEC §8.5).
 
 A check answers per number what marking a call file answers per row (SPEC §8.4, §8.5), by the
 same rules: `campaigns.verdicts`.
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.checks.ratelimit import DEFAULT_CHECKS_PER_MINUTE, checks_take
 from campaigns.checks.selectors import checks_charge_credits
 from campaigns.models import Campaign
+from campaigns.selectors import opt_out_companies
 from campaigns.services import campaign_purposes
 from campaigns.verdicts import Facts, verdict
 from licences.models import Company, CreditEntry
@@ -78,9 +80,9 @@ def _purpose(register: Register, purpose: str | None, campaign: Campaign | None)
     return purpose
 
 
-def _lookup(*, register: Register, company: Company, numbers: list[int]):
-    """The registrations and the company's opt-outs among `numbers`: two queries, whatever the
-    batch size, each an index scan of the numbers asked for."""
+def _lookup(*, register: Register, opt_out_companies: list[int], numbers: list[int]):
+    """The registrations among `numbers`, and those on the opt-out lists of `opt_out_companies`:
+    two queries, whatever the batch size, each an index scan of the numbers asked for."""
     if not numbers:
         return {}, set()
     with connection.cursor() as cursor:
@@ -91,9 +93,9 @@ def _lookup(*, register: Register, company: Company, numbers: list[int]):
         )
         registered = {number: (mask, day) for number, mask, day in cursor.fetchall()}
         cursor.execute(
-            "SELECT number FROM campaigns_companyoptout"
-            " WHERE company_id = %s AND number = ANY(%s::bigint[])",
-            [company.pk, numbers],
+            "SELECT DISTINCT number FROM campaigns_companyoptout"
+            " WHERE company_id = ANY(%s::bigint[]) AND number = ANY(%s::bigint[])",
+            [opt_out_companies, numbers],
         )
         opted_out = {number for (number,) in cursor.fetchall()}
     return registered, opted_out
@@ -160,7 +162,7 @@ def numbers_check(
     normalised = _normaliser(register.country).many(numbers)
     registered, opted_out = _lookup(
         register=register,
-        company=company,
+        opt_out_companies=opt_out_companies(company=company, campaign=campaign),
         numbers=list({found.number for found in normalised if found.number is not None}),
     )
     purpose_bits = register.category_mask([purpose]) if register.has_categories else ALL_CATEGORIES

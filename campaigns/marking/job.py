@@ -2,7 +2,7 @@
 
 The file itself is read and written by `uploads.intake`; this module decides what a scrub is.
 The job streams the file once into a temporary table (COPY), matches every record in ONE query
-against the register and the company's opt-out list, and streams that query's answer (COPY again)
+against the register and the opt-out lists, and streams that query's answer (COPY again)
 into the marked copy of the file, so the worker's memory stays flat whatever the file's size.
 A row's status and reason follow the rules of `campaigns.verdicts`, as a number check's do, with
 the opt-in date of seed 001 that only a file carries: the consumer's latest act prevails.
@@ -38,6 +38,7 @@ from campaigns.marking.certificate import call_file_certificate_render
 from campaigns.marking.selectors import call_file_settings, stored_path
 from campaigns.marking.services import UPLOAD_BLOCK
 from campaigns.models import CallFile, CallFileStatus, FileKind
+from campaigns.selectors import opt_out_companies
 from campaigns.verdicts import PROBLEM_CODES, CheckStatus, sql_case
 from licences.models import CreditEntry
 from licences.selectors import access_licence_in_force, credit_balance
@@ -391,14 +392,17 @@ def _register_as_of(cursor) -> datetime.datetime:
 
 def _match_query(call_file: CallFile, delimiter: str) -> str:
     """Every record's marks, in file order: one query looking each record up in the register
-    and the company's opt-out list, its marks given by the rules of campaigns.verdicts as SQL
-    CASEs. Each row is the text appended to its record: the marks, each after `delimiter`."""
+    and the opt-out lists that apply (the uploader's, the campaign's advertiser's and call
+    centre's), its marks given by the rules of campaigns.verdicts as SQL CASEs. Each row is the
+    text appended to its record: the marks, each after `delimiter`."""
     register = call_file.register
     purpose_bits = (
         register.category_mask([call_file.campaign.purpose])
         if register.has_categories
         else ALL_CATEGORIES
     )
+    companies = opt_out_companies(company=call_file.company, campaign=call_file.campaign)
+    opt_outs_of = ", ".join(str(int(company)) for company in companies)
     # Only integers and this module's and campaigns.verdicts' constants are formatted into
     # the statement. The inner query sorts narrow rows into file order; the marks' text is made
     # after the sort, not carried through it. No mark holds a delimiter, a backslash or a line
@@ -425,7 +429,7 @@ def _match_query(call_file: CallFile, delimiter: str) -> str:
                         ) END AS found,
                         EXISTS (
                             SELECT FROM campaigns_companyoptout o
-                            WHERE o.company_id = {int(call_file.company_id)}
+                            WHERE o.company_id IN ({opt_outs_of})
                                 AND o.number = t.number
                         ) AS opted_out
                     -- Looked up in number order: neighbouring lookups share the index's pages.
