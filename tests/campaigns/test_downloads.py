@@ -19,7 +19,7 @@ from campaigns.downloads import build as downloads
 from campaigns.downloads.build import download_build
 from campaigns.downloads.selectors import downloads_for_company
 from campaigns.downloads.services import download_extend, download_request, downloads_purge
-from campaigns.downloads.tasks import download_build_task
+from campaigns.downloads.tasks import download_build_task, downloads_purge_task
 from campaigns.models import Campaign, Download, DownloadKind, DownloadStatus, ProviderStatus
 from licences.models import CompanyType
 from register.bulk import register_import
@@ -768,3 +768,23 @@ def test_a_purged_download_is_gone_in_the_api_and_on_the_page(
     assert detail["status"] == "done"
     assert detail["file_url"] is None
     assert (served.status_code, served.json()["code"]) == (410, "gone")
+
+
+def test_the_daily_purge_task_purges_every_register_each_in_its_scope(
+    nl, be, django_capture_on_commit_callbacks
+):
+    nl_company, campaign = nl_company_with_licences(nl)
+    ended = [
+        requested(nl_company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL,
+                  campaign=campaign),
+        requested(be_company_with_access(be), django_capture_on_commit_callbacks,
+                  kind=DownloadKind.FULL),
+    ]  # fmt: skip
+    with scopes_disabled():
+        Download.objects.filter(pk__in=[d.pk for d in ended]).update(
+            valid_until=datetime.date(2020, 1, 1)
+        )
+
+    # As the worker runs it: no scope set; each register's purge runs in that register's.
+    assert downloads_purge_task() == 2
+    assert downloads_purge_task() == 0

@@ -26,6 +26,7 @@ from campaigns.marking.selectors import (
     call_files_for_company,
 )
 from campaigns.marking.services import call_file_confirm, call_file_upload
+from campaigns.marking.tasks import call_files_purge_task
 from campaigns.models import CallFile, CallFileStatus, ProviderStatus
 from licences.models import CreditAccount, CreditEntry
 from register.errors import DomainError, NotFound
@@ -479,6 +480,16 @@ def test_the_purge_deletes_the_files_of_ended_and_unproductive_jobs_and_old_draf
         assert rejected.files_deleted_at is not None and not rejected.file
         assert not CallFile.objects.filter(pk=draft.pk).exists()
     assert not any(os.path.exists(path) for path in (upload_of_done, result_of_done))
+
+
+def test_the_daily_purge_task_purges_every_register_each_in_its_scope(nl_campaign, nl_numbers):
+    done = mark(upload(nl_campaign, b"phone\n0612345601\n"))
+    with scopes_disabled():
+        CallFile.objects.filter(pk=done.pk).update(valid_until=datetime.date(2020, 1, 1))
+
+    # As the worker runs it: no scope set; each register's purge runs in that register's.
+    assert call_files_purge_task() == 1
+    assert call_files_purge_task() == 0
 
 
 def test_progress_reads_the_stored_value_while_running():
