@@ -11,11 +11,7 @@ from rest_framework.views import APIView
 
 from campaigns.marking.selectors import call_file_get, call_file_progress
 from campaigns.marking.services import call_file_upload
-from campaigns.marking.views import (
-    XLSX_TYPE,
-    certificate_response,
-    result_response,
-)
+from campaigns.marking.views import XLSX_TYPE, certificate_response, result_response
 from campaigns.models import CallFile, CallFileStatus
 from campaigns.selectors import campaign_get
 from register.errors import DomainError, ErrorSerializer, NotFound

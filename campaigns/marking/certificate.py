@@ -7,10 +7,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from campaigns.models import (
-    CallFile,
-    CallFileStatus,
-)
+from campaigns.models import CallFile, CallFileStatus
 
 
 def call_file_certificate_render(*, call_file_id: int) -> CallFile | None:

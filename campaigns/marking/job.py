@@ -46,12 +46,7 @@ from licences.services import credits_spend
 from register.errors import InsufficientCredits
 from register.models import ALL_CATEGORIES
 from register.phone import Normaliser
-from uploads.intake import (
-    FileSettings,
-    IntakeError,
-    intake_records,
-    intake_write_marked,
-)
+from uploads.intake import FileSettings, IntakeError, intake_records, intake_write_marked
 
 MARK_HEADER = ("dnc_status", "dnc_reason", "dnc_number", "dnc_registered_on")
 # Records normalised and sent to PostgreSQL at a time, and how often progress is written.

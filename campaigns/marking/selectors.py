@@ -5,19 +5,10 @@ from pathlib import Path
 from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 
-from campaigns.models import (
-    CallFile,
-    CallFileStatus,
-    FileKind,
-    ProviderStatus,
-)
+from campaigns.models import CallFile, CallFileStatus, FileKind, ProviderStatus
 from licences.models import Company
 from register.errors import NotFound
-from uploads.intake import (
-    Detected,
-    FileSettings,
-    intake_detect,
-)
+from uploads.intake import Detected, FileSettings, intake_detect
 
 
 def call_files_for_company(*, company: Company) -> QuerySet[CallFile]:

@@ -15,11 +15,7 @@ from campaigns.models import CallFile, CallFileStatus, Campaign, call_file_path
 from campaigns.selectors import campaign_get
 from licences.models import Company
 from register.errors import DomainError
-from uploads.intake import (
-    Detected,
-    IntakeError,
-    intake_detect,
-)
+from uploads.intake import Detected, IntakeError, intake_detect
 
 # Read from the upload and written to the disk at a time.
 UPLOAD_BLOCK = 1 << 20
