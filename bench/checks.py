@@ -66,8 +66,8 @@ def _load_register(rows: int) -> list[str]:
 def _companies() -> dict:
     """An nl company with a campaign full of credits and a be company whose access licence
     allows BE_LIMIT numbers a minute, each with a fresh API key."""
+    from campaigns.checks.ratelimit import checks_rate_key
     from campaigns.models import Campaign
-    from campaigns.ratelimit import checks_rate_key
     from licences.models import Company, CreditAccount, LicenceProduct, LicenceSource
     from licences.services import api_key_create, licences_activate
     from register.models import Register

@@ -55,7 +55,7 @@ def _psql_copy(register, target: Path) -> float:
     """psql's `\\copy (the download's own query) TO STDOUT`, its output sent to a file."""
     import psycopg
 
-    from campaigns.downloads import full_download_query
+    from campaigns.downloads.build import full_download_query
 
     query, params = full_download_query(register)
     database = connection.settings_dict
@@ -169,7 +169,7 @@ def _build(database: str, download_id: int) -> None:
     django.setup()
     # The parent migrated: the child's memory before the build is Django's alone.
     use_scratch_database(database, migrate=False)
-    from campaigns.downloads import download_build
+    from campaigns.downloads.build import download_build
 
     before = _peak_rss_mb()
     started = time.perf_counter()

@@ -3,10 +3,10 @@
 What it measures, in one run of `python -m bench marking`:
 
 - end to end, upload accepted → result ready, of a messy 1,000,000-row call file against a
-  10,000,000-number nl register: `campaigns.marking.call_file_upload(…, confirm=True)` (stores the
-  file, hashes it, detects its dialect and columns, queues the job on commit), then a real Celery
-  worker subprocess (solo pool, the scratch database) runs the job while this process polls
-  CallFile.status; next to DuckDB reading, normalising, joining and writing the same files;
+  10,000,000-number nl register: `campaigns.marking.services.call_file_upload(…, confirm=True)`
+  (stores the file, hashes it, detects its dialect and columns, queues the job on commit), then a
+  real Celery worker subprocess (solo pool, the scratch database) runs the job while this process
+  polls CallFile.status; next to DuckDB reading, normalising, joining and writing the same files;
 - the job time (started_at → finished_at) of 100,000 rows;
 - the worker's peak resident memory (VmHWM of the worker process, reset through
   /proc/<pid>/clear_refs before each job) for 1,000,000 and 5,000,000 rows.
@@ -475,7 +475,7 @@ class _Worker:
 
 def _mark(worker: _Worker, company, campaign, calls: Path, rows: int) -> dict:
     """Uploads the call file as the API does and waits for the worker's result."""
-    from campaigns.marking import call_file_upload
+    from campaigns.marking.services import call_file_upload
     from campaigns.models import CallFile, CallFileStatus
 
     finished = {CallFileStatus.DONE, CallFileStatus.FAILED, CallFileStatus.REJECTED}

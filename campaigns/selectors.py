@@ -31,6 +31,18 @@ def campaign_get(*, company: Company, campaign_id: int) -> Campaign:
     return campaign
 
 
+def opt_out_companies(*, company: Company, campaign: Campaign | None) -> list[int]:
+    """The companies whose opt-out lists a scrub or check by `company` applies (SPEC §6, §8.5):
+    its own; and for a campaign, its advertiser's and, once accepted, the call centre's that runs
+    it, whichever of the two asks: the opt-outs follow the campaign."""
+    companies = {company.pk}
+    if campaign is not None:
+        companies.add(campaign.company_id)
+        if campaign.service_provider_id and campaign.provider_status == ProviderStatus.ACCEPTED:
+            companies.add(campaign.service_provider_id)
+    return sorted(companies)
+
+
 def opt_outs_for_company(*, company: Company) -> QuerySet[CompanyOptOut]:
     return CompanyOptOut.objects.filter(company=company)
 

@@ -1,8 +1,7 @@
 """Campaign pages (SPEC §6): list, create, detail, and the call centre's invitations; the number
-search and the company opt-out list (SPEC §10)."""
+company opt-out list (SPEC §6)."""
 
 import csv
-import uuid
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -13,9 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_scopes import scope
 
-from campaigns.checks import RateLimited, checks_charge_credits, numbers_check
-from campaigns.forms import CampaignForm, NumberSearchForm, OptOutForm, OptOutUploadForm
-from campaigns.marking import call_files_for_company
+from campaigns.forms import CampaignForm, OptOutForm, OptOutUploadForm
+from campaigns.marking.selectors import call_files_for_company
 from campaigns.models import Campaign, ProviderStatus
 from campaigns.selectors import (
     campaign_get,
@@ -35,7 +33,6 @@ from licences.middleware import STAFF, company_required
 from licences.selectors import credit_balance, licences_for_company
 from register.calling import calling_window
 from register.errors import DomainError, NotFound
-from register.phone import format_international
 
 # The campaign page shows its latest scrubs; older ones stay in the records (and the admin).
 CALL_FILE_HISTORY = 50
@@ -133,63 +130,6 @@ def invitation_respond(request, campaign_id: int):
 
 
 # Number search and the opt-out list (SPEC §6, §10)
-
-
-@require_http_methods(["GET", "POST"])
-@company_required(STAFF)
-def number_search(request):
-    """A POST, never a GET: in nl each check costs a credit."""
-    company, register = request.company, request.register
-    campaigns = list(campaigns_for_company(company=company))
-    charges_credits = checks_charge_credits(register)
-    form = NumberSearchForm(
-        request.POST or None,
-        company=company,
-        campaigns=campaigns,
-        charges_credits=charges_credits,
-        language=request.LANGUAGE_CODE,
-        initial={"campaign": request.GET.get("campaign")},
-    )
-    checked, status, retry_after = None, 200, None
-    if request.method == "POST" and form.is_valid():
-        campaign_id = form.cleaned_data["campaign"]
-        try:
-            checked = numbers_check(
-                company=company,
-                numbers=[form.cleaned_data["number"]],
-                purpose=form.cleaned_data["purpose"] or None,
-                campaign=campaign_get(company=company, campaign_id=campaign_id)
-                if campaign_id
-                else None,
-                reference=f"check:{uuid.uuid4().hex}",
-            )
-        except RateLimited as error:
-            form.add_error(None, error.message)
-            status, retry_after = 429, error.retry_after
-        except DomainError as error:
-            form.add_error(None, error.message)
-            status = error.status
-    result = checked.results[0] if checked else None
-    response = render(
-        request,
-        "campaigns/number_search.html",
-        {
-            "form": form,
-            "charges_credits": charges_credits,
-            "checked": checked,
-            "result": result,
-            "formatted": format_international(result.number) if result and result.number else "",
-            "categories": [
-                register.category_label(code, request.LANGUAGE_CODE)
-                for code in (result.categories if result else [])
-            ],
-            "purpose": checked and register.category_label(checked.purpose, request.LANGUAGE_CODE),
-        },
-        status=status,
-    )
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
 
 
 OPT_OUTS_PER_PAGE = 100

@@ -104,17 +104,24 @@ def credit_balance(*, campaign) -> int:
     )
 
 
+def licence_usable(*, company: Company, kind: str, day: datetime.date) -> QuerySet[Licence]:
+    """The company's licences of `kind` (a ProductKind) usable on `day`: started, not ended, and
+    active or cancelled, since a cancelled licence stays usable until its end date (no early
+    termination, seeds 000, 001)."""
+    return Licence.objects.filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=day),
+        company=company,
+        product__kind=kind,
+        status__in=[LicenceStatus.ACTIVE, LicenceStatus.CANCELLED],
+        starts_on__lte=day,
+    )
+
+
 def access_licence_in_force(*, company: Company, today: datetime.date) -> Licence | None:
     """The company's access licence in force today (be: checks, downloads and scrubs are included
-    in it); a cancelled one runs to its end date. The most generous rate limit first."""
+    in it). The most generous rate limit first."""
     return (
-        Licence.objects.filter(
-            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
-            company=company,
-            product__kind=ProductKind.ACCESS,
-            status__in=[LicenceStatus.ACTIVE, LicenceStatus.CANCELLED],
-            starts_on__lte=today,
-        )
+        licence_usable(company=company, kind=ProductKind.ACCESS, day=today)
         .select_related("product")
         .order_by(F("product__checks_per_minute").desc(nulls_last=True))
         .first()

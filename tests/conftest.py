@@ -102,3 +102,18 @@ def media_root(settings, tmp_path) -> Path:
     """Files stored by a test (PDFs, uploads) go to its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def stored_files():
+    """A real worker (another process, with its own settings) stores call files where the
+    settings put them, not in a test's `media_root`: the files of the test's call files are
+    deleted afterwards."""
+    from campaigns.models import CallFile
+
+    yield
+    with scopes_disabled():
+        for call_file in CallFile.objects.all():
+            for stored in (call_file.file, call_file.result, call_file.certificate):
+                if stored.name:
+                    stored.delete(save=False)

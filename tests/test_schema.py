@@ -32,7 +32,9 @@ from schemathesis.specs.openapi.checks import (
 
 from billing.fake_mollie import FakeMollieServer
 from billing.services import order_create, payment_start
-from campaigns.marking import call_file_certificate_render, call_file_mark, call_file_upload
+from campaigns.marking.certificate import call_file_certificate_render
+from campaigns.marking.job import call_file_mark
+from campaigns.marking.services import call_file_upload
 from complaints.models import CaseChannel, CaseKind
 from complaints.services import case_file
 from tests.factories import (

@@ -10,7 +10,6 @@ from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from campaigns.models import CallFile
 from licences.models import Role
 from register.models import BlockedNumber, Channel
 from tests.factories import (
@@ -57,18 +56,6 @@ def campaign():
             channel=Channel.WEB,
         )
     return campaign
-
-
-@pytest.fixture
-def stored_files():
-    """The worker (another process) reads the files where the settings put them; the files
-    this test stores are deleted afterwards."""
-    yield
-    with scopes_disabled():
-        for call_file in CallFile.objects.all():
-            for stored in (call_file.file, call_file.result, call_file.certificate):
-                if stored.name:
-                    stored.delete(save=False)
 
 
 def test_mark_a_call_file_and_download_result_and_certificate(

@@ -9,7 +9,9 @@ from django.test import override_settings
 from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
-from campaigns.marking import call_file_mark, call_file_upload, call_files_purge
+from campaigns.marking.job import call_file_mark
+from campaigns.marking.retention import call_files_purge
+from campaigns.marking.services import call_file_upload
 from campaigns.models import CallFile, CallFileStatus
 from licences.models import CreditEntry
 from register.models import BlockedNumber, Channel
@@ -51,14 +53,8 @@ def _media(request):
     process, with its own settings) where the settings put them, deleted afterwards."""
     if "celery_worker_process" not in request.fixturenames:
         request.getfixturevalue("media_root")
-        yield
-        return
-    yield
-    with scopes_disabled():
-        for call_file in CallFile.objects.all():
-            for stored in (call_file.file, call_file.result, call_file.certificate):
-                if stored.name:
-                    stored.delete(save=False)
+    else:
+        request.getfixturevalue("stored_files")
 
 
 @pytest.fixture
@@ -323,7 +319,9 @@ def test_after_the_use_period_the_result_is_gone_and_the_certificate_stays(
     call_file_id = upload_and_mark(client, campaign, django_capture_on_commit_callbacks)
     with scopes_disabled():
         valid_until = CallFile.objects.get(pk=call_file_id).valid_until
-        call_files_purge(today=valid_until + datetime.timedelta(days=1))
+        call_files_purge(
+            register=get_register("nl"), today=valid_until + datetime.timedelta(days=1)
+        )
     detail = client.get(f"/api/v1/call-files/{call_file_id}").json()
     assert detail["result_url"] is None
     assert detail["certificate_url"] is not None

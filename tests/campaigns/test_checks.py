@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
-from campaigns.checks import numbers_check
+from campaigns.checks.services import numbers_check
 from campaigns.models import CompanyOptOut, OptOutSource
 from licences.models import CreditEntry, LicenceStatus
 from register.errors import DomainError, InsufficientCredits, LicenceRequired

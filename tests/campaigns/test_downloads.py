@@ -15,16 +15,12 @@ from django.db import connection
 from django.utils import timezone, translation
 from django_scopes import scope, scopes_disabled
 
-from campaigns import downloads
-from campaigns.downloads import (
-    download_build,
-    download_extend,
-    download_request,
-    downloads_for_company,
-    downloads_purge,
-)
+from campaigns.downloads import build as downloads
+from campaigns.downloads.build import download_build
+from campaigns.downloads.selectors import downloads_for_company
+from campaigns.downloads.services import download_extend, download_request, downloads_purge
+from campaigns.downloads.tasks import download_build_task, downloads_purge_task
 from campaigns.models import Campaign, Download, DownloadKind, DownloadStatus, ProviderStatus
-from campaigns.tasks import download_build_task
 from licences.models import CompanyType
 from register.bulk import register_import
 from register.errors import DomainError, LicenceRequired, NotFound
@@ -57,7 +53,7 @@ def built_at_once(request, monkeypatch):
     if "celery_worker_process" in request.fixturenames:
         return
     monkeypatch.setattr(
-        "campaigns.tasks.download_build_task.delay",
+        "campaigns.downloads.tasks.download_build_task.delay",
         lambda download_id: download_build_task(download_id),
     )
 
@@ -664,7 +660,9 @@ def test_a_download_is_requested_from_the_page(nl, django_capture_on_commit_call
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_requests_at_once_cannot_both_use_the_last_licence(nl, monkeypatch):
-    monkeypatch.setattr("campaigns.tasks.download_build_task.delay", lambda download_id: None)
+    monkeypatch.setattr(
+        "campaigns.downloads.tasks.download_build_task.delay", lambda download_id: None
+    )
     company, campaign = nl_company_with_licences(nl, count=1)
     barrier = threading.Barrier(2)
     outcomes = []
@@ -744,7 +742,8 @@ def test_a_download_file_is_deleted_the_day_after_its_use_period_and_its_record_
 
     with scopes_disabled():
         purged = downloads_purge(
-            today=download.valid_until + datetime.timedelta(days=days_after_valid_until)
+            register=download.register,
+            today=download.valid_until + datetime.timedelta(days=days_after_valid_until),
         )
         download.refresh_from_db()
 
@@ -760,7 +759,7 @@ def test_a_purged_download_is_gone_in_the_api_and_on_the_page(
     company = be_company_with_access(be)
     download = requested(company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL)
     with scopes_disabled():
-        downloads_purge(today=download.valid_until + datetime.timedelta(days=1))
+        downloads_purge(register=be, today=download.valid_until + datetime.timedelta(days=1))
     client = api_client(company)
 
     detail = client.get(f"/api/v1/downloads/{download.pk}").json()
@@ -769,3 +768,23 @@ def test_a_purged_download_is_gone_in_the_api_and_on_the_page(
     assert detail["status"] == "done"
     assert detail["file_url"] is None
     assert (served.status_code, served.json()["code"]) == (410, "gone")
+
+
+def test_the_daily_purge_task_purges_every_register_each_in_its_scope(
+    nl, be, django_capture_on_commit_callbacks
+):
+    nl_company, campaign = nl_company_with_licences(nl)
+    ended = [
+        requested(nl_company, django_capture_on_commit_callbacks, kind=DownloadKind.FULL,
+                  campaign=campaign),
+        requested(be_company_with_access(be), django_capture_on_commit_callbacks,
+                  kind=DownloadKind.FULL),
+    ]  # fmt: skip
+    with scopes_disabled():
+        Download.objects.filter(pk__in=[d.pk for d in ended]).update(
+            valid_until=datetime.date(2020, 1, 1)
+        )
+
+    # As the worker runs it: no scope set; each register's purge runs in that register's.
+    assert downloads_purge_task() == 2
+    assert downloads_purge_task() == 0

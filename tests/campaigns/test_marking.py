@@ -16,20 +16,17 @@ from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
-from campaigns.marking import (
-    LOCK_SPACE,
-    MARK_HEADER,
-    call_file_awaits_worker,
-    call_file_confirm,
+from campaigns.marking.job import LOCK_SPACE, MARK_HEADER, call_file_awaits_worker, call_file_mark
+from campaigns.marking.retention import call_files_purge
+from campaigns.marking.selectors import (
     call_file_get,
-    call_file_mark,
     call_file_preview,
     call_file_progress,
     call_file_result_filename,
-    call_file_upload,
     call_files_for_company,
-    call_files_purge,
 )
+from campaigns.marking.services import call_file_confirm, call_file_upload
+from campaigns.marking.tasks import call_files_purge_task
 from campaigns.models import CallFile, CallFileStatus, ProviderStatus
 from licences.models import CreditAccount, CreditEntry
 from register.errors import DomainError, NotFound
@@ -468,8 +465,8 @@ def test_the_purge_deletes_the_files_of_ended_and_unproductive_jobs_and_old_draf
     upload_of_done, result_of_done = done.file.path, done.result.path
 
     with scopes_disabled():
-        assert call_files_purge() == 3
-        assert call_files_purge() == 0
+        assert call_files_purge(register=nl_campaign.register) == 3
+        assert call_files_purge(register=nl_campaign.register) == 0
 
     with scopes_disabled():
         done.refresh_from_db()
@@ -483,6 +480,16 @@ def test_the_purge_deletes_the_files_of_ended_and_unproductive_jobs_and_old_draf
         assert rejected.files_deleted_at is not None and not rejected.file
         assert not CallFile.objects.filter(pk=draft.pk).exists()
     assert not any(os.path.exists(path) for path in (upload_of_done, result_of_done))
+
+
+def test_the_daily_purge_task_purges_every_register_each_in_its_scope(nl_campaign, nl_numbers):
+    done = mark(upload(nl_campaign, b"phone\n0612345601\n"))
+    with scopes_disabled():
+        CallFile.objects.filter(pk=done.pk).update(valid_until=datetime.date(2020, 1, 1))
+
+    # As the worker runs it: no scope set; each register's purge runs in that register's.
+    assert call_files_purge_task() == 1
+    assert call_files_purge_task() == 0
 
 
 def test_progress_reads_the_stored_value_while_running():

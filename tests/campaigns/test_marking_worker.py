@@ -11,9 +11,10 @@ import pytest
 from django.db import connection, connections
 from django_scopes import scope, scopes_disabled
 
-from campaigns.marking import MARK_HEADER, call_file_upload
+from campaigns.marking.job import MARK_HEADER
+from campaigns.marking.services import call_file_upload
+from campaigns.marking.tasks import call_file_mark_task
 from campaigns.models import CallFile, CallFileStatus
-from campaigns.tasks import call_file_mark_task
 from licences.models import CreditAccount, CreditEntry
 from tests.factories import CampaignFactory, CompanyFactory, CreditAccountFactory
 from tests.workers import start_worker

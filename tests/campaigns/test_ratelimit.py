@@ -9,7 +9,7 @@ from django.db import connection
 from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
-from campaigns.ratelimit import WINDOW_SECONDS, checks_rate_key, checks_take
+from campaigns.checks.ratelimit import WINDOW_SECONDS, checks_rate_key, checks_take
 from register.models import ALL_CATEGORIES, BlockedNumber, Channel
 from tests.factories import ApiKeyFactory, CompanyFactory, LicenceFactory, get_product
 

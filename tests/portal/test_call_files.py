@@ -10,7 +10,8 @@ import xlsxwriter
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
-from campaigns.marking import call_file_mark, call_files_purge
+from campaigns.marking.job import call_file_mark
+from campaigns.marking.retention import call_files_purge
 from campaigns.models import CallFile, CallFileStatus
 from licences.models import CreditEntry
 from register.models import BlockedNumber, Channel
@@ -293,7 +294,10 @@ def test_after_the_use_period_the_files_go_and_the_certificate_stays(
     data = settings_of(owner_client.get(reverse("call_files:preview", args=[call_file.pk])))
     mark(owner_client, call_file, data, django_capture_on_commit_callbacks)
     with scopes_disabled():
-        call_files_purge(today=the_call_file().valid_until + datetime.timedelta(days=1))
+        call_files_purge(
+            register=the_call_file().register,
+            today=the_call_file().valid_until + datetime.timedelta(days=1),
+        )
 
     response = owner_client.get(reverse("call_files:detail", args=[call_file.pk]))
     text = response.content.decode()

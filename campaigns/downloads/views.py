@@ -1,60 +1,27 @@
 """Download pages (SPEC §9): request a full or delta download, follow it, fetch the file."""
 
-from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from campaigns.downloads import (
-    download_extend,
+from campaigns.downloads.forms import DownloadForm
+from campaigns.downloads.selectors import (
     download_file_available,
     download_filename,
     download_get,
     download_layout,
     download_licence_model,
     download_progress,
-    download_request,
     download_since,
     downloads_for_company,
 )
-from campaigns.models import Campaign, DownloadKind, DownloadStatus, ProviderStatus
+from campaigns.downloads.services import download_extend, download_request
+from campaigns.models import DownloadKind, DownloadStatus, ProviderStatus
 from licences.middleware import STAFF, company_required
 from licences.models import ProductKind
 from register.errors import DomainError, NotFound
-
-
-class DownloadForm(forms.Form):
-    kind = forms.ChoiceField(
-        label=_("Download"),
-        choices=[
-            (DownloadKind.FULL, _("The full list")),
-            (DownloadKind.DELTA, _("Only the changes (additions and removals)")),
-        ],
-        widget=forms.RadioSelect,
-        initial=DownloadKind.FULL,
-    )
-    since = forms.DateField(
-        label=_("Changes since"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("For changes only: from this day on; empty for since your last download."),
-    )
-    campaign = forms.ModelChoiceField(
-        label=_("Campaign"),
-        queryset=Campaign.objects.none(),
-        required=False,
-        help_text=_("Each download uses one download licence of this campaign."),
-    )
-
-    def __init__(self, *args, company, uses_licences: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        if uses_licences:
-            self.fields["campaign"].queryset = Campaign.objects.filter(company=company)
-            self.fields["campaign"].required = True
-        else:
-            del self.fields["campaign"]
 
 
 def _rows(request, downloads):

@@ -3,19 +3,15 @@ campaigns.marking; the files are served as the portal serves them."""
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.call_file_views import (
-    XLSX_TYPE,
-    certificate_response,
-    result_response,
-)
-from campaigns.marking import call_file_get, call_file_progress, call_file_upload
+from campaigns.marking.selectors import call_file_get, call_file_progress
+from campaigns.marking.services import call_file_upload
+from campaigns.marking.views import XLSX_TYPE, certificate_response, result_response
 from campaigns.models import CallFile, CallFileStatus
 from campaigns.selectors import campaign_get
 from register.errors import DomainError, ErrorSerializer, NotFound
@@ -52,7 +48,7 @@ def _gone(call_file: CallFile) -> DomainError:
             "The marked file was deleted on %(day)s, at the end of its use period; the "
             "certificate remains. Mark the file again for a current result."
         )
-        % {"day": timezone.localdate(call_file.files_deleted_at).isoformat()},
+        % {"day": call_file.register.date_of(call_file.files_deleted_at).isoformat()},
         code="gone",
         status=status.HTTP_410_GONE,
     )

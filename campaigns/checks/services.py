@@ -1,15 +1,8 @@
-"""Number checks (SPEC §10): numbers against the register and the company's opt-out list.
+"""Number checks (SPEC §10): numbers against the register and the opt-out lists that apply: the
+company's own, and for a campaign its advertiser's and call centre's (SPEC §8.5).
 
-A check answers per number what marking a call file answers per row (SPEC §8.4, §8.5):
-
-- `BLOCKED`/`REGISTERED`: registered, and the registration covers the purpose;
-- `BLOCKED`/`COMPANY_OPT_OUT`: on the company's opt-out list, which always wins;
-- `CALLABLE`/"": not registered, or registered only for other categories;
-- `INVALID`/`INVALID_NUMBER`: no telephone number at all;
-- `OUT_OF_SCOPE`/`FOREIGN_NUMBER`: a number of another country, which this register does not hold;
-- `OUT_OF_SCOPE`/"": a service number (0800, 0900, 112, …). It is a real number, so not
-  INVALID, but consumers cannot register it (SPEC §4), so the register says nothing about it;
-  the empty reason tells it apart from a foreign number.
+A check answers per number what marking a call file answers per row (SPEC §8.4, §8.5), by the
+same rules: `campaigns.verdicts`.
 
 How a company pays is the register's catalogue, not its name: where the register sells an access
 licence (be), checks are included in it and limited per minute by its product; elsewhere (nl) a
@@ -21,40 +14,23 @@ import datetime
 from dataclasses import dataclass, field
 from functools import cache
 
-from django.db import connection, models
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.checks.ratelimit import DEFAULT_CHECKS_PER_MINUTE, checks_take
+from campaigns.checks.selectors import checks_charge_credits
 from campaigns.models import Campaign
-from campaigns.ratelimit import DEFAULT_CHECKS_PER_MINUTE, checks_take
+from campaigns.selectors import opt_out_companies
 from campaigns.services import campaign_purposes
-from licences.models import (
-    Company,
-    CreditEntry,
-    LicenceProduct,
-    ProductKind,
-)
-from licences.selectors import access_licence_in_force, register_today
+from campaigns.verdicts import Facts, verdict
+from licences.models import Company, CreditEntry
+from licences.selectors import access_licence_in_force
 from licences.services import credits_spend
 from register.errors import DomainError, LicenceRequired
 from register.models import ALL_CATEGORIES, Register
-from register.phone import Normaliser, Problem
+from register.phone import Normaliser
 
 MAX_NUMBERS_PER_CHECK = 1_000
-
-
-class CheckStatus(models.TextChoices):
-    BLOCKED = "BLOCKED", _("blocked: do not call")
-    CALLABLE = "CALLABLE", _("callable")
-    INVALID = "INVALID", _("invalid")
-    OUT_OF_SCOPE = "OUT_OF_SCOPE", _("outside this register")
-
-
-class CheckReason(models.TextChoices):
-    REGISTERED = "REGISTERED", _("registered in the register")
-    COMPANY_OPT_OUT = "COMPANY_OPT_OUT", _("on your company's opt-out list")
-    INVALID_NUMBER = "INVALID_NUMBER", _("not a valid telephone number")
-    FOREIGN_NUMBER = "FOREIGN_NUMBER", _("a number of another country")
-    NONE = "", _("none")
 
 
 class RateLimited(DomainError):
@@ -91,11 +67,6 @@ def _normaliser(region: str) -> Normaliser:
     return Normaliser(region)
 
 
-def checks_charge_credits(register: Register) -> bool:
-    """Whether a check costs credits (nl) rather than being included in an access licence (be)."""
-    return not LicenceProduct.objects.filter(register=register, kind=ProductKind.ACCESS).exists()
-
-
 def _purpose(register: Register, purpose: str | None, campaign: Campaign | None) -> str:
     purpose = purpose or (
         campaign.purpose if campaign is not None else campaign_purposes(register)[0]
@@ -109,9 +80,9 @@ def _purpose(register: Register, purpose: str | None, campaign: Campaign | None)
     return purpose
 
 
-def _lookup(*, register: Register, company: Company, numbers: list[int]):
-    """The registrations and the company's opt-outs among `numbers`: two queries, whatever the
-    batch size, each an index scan of the numbers asked for."""
+def _lookup(*, register: Register, opt_out_companies: list[int], numbers: list[int]):
+    """The registrations among `numbers`, and those on the opt-out lists of `opt_out_companies`:
+    two queries, whatever the batch size, each an index scan of the numbers asked for."""
     if not numbers:
         return {}, set()
     with connection.cursor() as cursor:
@@ -122,16 +93,16 @@ def _lookup(*, register: Register, company: Company, numbers: list[int]):
         )
         registered = {number: (mask, day) for number, mask, day in cursor.fetchall()}
         cursor.execute(
-            "SELECT number FROM campaigns_companyoptout"
-            " WHERE company_id = %s AND number = ANY(%s::bigint[])",
-            [company.pk, numbers],
+            "SELECT DISTINCT number FROM campaigns_companyoptout"
+            " WHERE company_id = ANY(%s::bigint[]) AND number = ANY(%s::bigint[])",
+            [opt_out_companies, numbers],
         )
         opted_out = {number for (number,) in cursor.fetchall()}
     return registered, opted_out
 
 
 def _take_rate(*, company: Company, units: int) -> None:
-    licence = access_licence_in_force(company=company, today=register_today(company.register))
+    licence = access_licence_in_force(company=company, today=company.register.today())
     if licence is None:
         raise LicenceRequired(_("Number checks need an active licence of this register."))
     limit = licence.product.checks_per_minute or DEFAULT_CHECKS_PER_MINUTE
@@ -191,7 +162,7 @@ def numbers_check(
     normalised = _normaliser(register.country).many(numbers)
     registered, opted_out = _lookup(
         register=register,
-        company=company,
+        opt_out_companies=opt_out_companies(company=company, campaign=campaign),
         numbers=list({found.number for found in normalised if found.number is not None}),
     )
     purpose_bits = register.category_mask([purpose]) if register.has_categories else ALL_CATEGORIES
@@ -200,19 +171,15 @@ def numbers_check(
         mask, registered_on = (
             registered.get(number, (None, None)) if problem is None else (None, None)
         )
+        status, reason = verdict(
+            Facts(
+                opted_out=number in opted_out,
+                problem=problem,
+                covered=mask is not None and bool(mask & purpose_bits),
+                registered_on=registered_on,
+            )
+        )
         categories = register.category_codes(mask) if mask is not None else []
-        if number in opted_out:
-            status, reason = CheckStatus.BLOCKED, CheckReason.COMPANY_OPT_OUT
-        elif problem is Problem.INVALID:
-            status, reason = CheckStatus.INVALID, CheckReason.INVALID_NUMBER
-        elif problem is Problem.FOREIGN:
-            status, reason = CheckStatus.OUT_OF_SCOPE, CheckReason.FOREIGN_NUMBER
-        elif problem is Problem.SERVICE:
-            status, reason = CheckStatus.OUT_OF_SCOPE, CheckReason.NONE
-        elif mask is not None and mask & purpose_bits:
-            status, reason = CheckStatus.BLOCKED, CheckReason.REGISTERED
-        else:
-            status, reason = CheckStatus.CALLABLE, CheckReason.NONE
         results.append(CheckResult(raw, number, status, reason, registered_on, categories))
 
     # Charged last, once the answer exists: a balance too small charges nothing (SPEC §8.6).

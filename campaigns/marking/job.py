@@ -1,11 +1,11 @@
-"""Marking call files against the register (SPEC §8): upload, settings, the job, retention.
+"""The marking job (SPEC §8.3-8.6): a queued call file marked against the register.
 
 The file itself is read and written by `uploads.intake`; this module decides what a scrub is.
 The job streams the file once into a temporary table (COPY), matches every record in ONE query
-against the register and the company's opt-out list, and streams that query's answer (COPY again)
+against the register and the opt-out lists, and streams that query's answer (COPY again)
 into the marked copy of the file, so the worker's memory stays flat whatever the file's size.
-A row's status and reason follow the same rules as a number check (`campaigns.checks`), plus the
-opt-in date of seed 001: the consumer's latest act prevails.
+A row's status and reason follow the rules of `campaigns.verdicts`, as a number check's do, with
+the opt-in date of seed 001 that only a file carries: the consumer's latest act prevails.
 
 Crash safety: the job holds a PostgreSQL session advisory lock on its call file while it works.
 A task redelivered after its worker died (acks_late) finds the row RUNNING and the lock free, and
@@ -16,59 +16,41 @@ result, so a file is charged once whatever happens around it.
 """
 
 import datetime
-import hashlib
 import re
-import secrets
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from functools import lru_cache
 from inspect import GEN_CREATED, getgeneratorstate
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 
-from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connection, connections, transaction
-from django.db.models import Q, QuerySet
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from psycopg import pq
 from psycopg.copy import QueuedLibpqWriter
 
-from campaigns.checks import CheckReason, CheckStatus, checks_charge_credits
-from campaigns.models import (
-    CallFile,
-    CallFileStatus,
-    Campaign,
-    FileKind,
-    ProviderStatus,
-    call_file_path,
-)
-from campaigns.selectors import campaign_get
-from licences.models import Company, CreditEntry
-from licences.selectors import access_licence_in_force, credit_balance, register_today
+from campaigns.checks.selectors import checks_charge_credits
+from campaigns.marking.certificate import call_file_certificate_render
+from campaigns.marking.selectors import call_file_settings, stored_path
+from campaigns.marking.services import UPLOAD_BLOCK
+from campaigns.models import CallFile, CallFileStatus, FileKind
+from campaigns.selectors import opt_out_companies
+from campaigns.verdicts import PROBLEM_CODES, CheckStatus, sql_case
+from licences.models import CreditEntry
+from licences.selectors import access_licence_in_force, credit_balance
 from licences.services import credits_spend
-from register.errors import DomainError, InsufficientCredits, NotFound
+from register.errors import InsufficientCredits
 from register.models import ALL_CATEGORIES
-from register.phone import Normaliser, Problem
-from uploads.intake import (
-    Detected,
-    FileSettings,
-    IntakeError,
-    intake_detect,
-    intake_records,
-    intake_write_marked,
-)
+from register.phone import Normaliser
+from uploads.intake import FileSettings, IntakeError, intake_records, intake_write_marked
 
 MARK_HEADER = ("dnc_status", "dnc_reason", "dnc_number", "dnc_registered_on")
 # Records normalised and sent to PostgreSQL at a time, and how often progress is written.
 CHUNK = 50_000
-UPLOAD_BLOCK = 1 << 20
 # Share of the progress bar for reading the file; matching and writing take the rest.
 READ_SHARE = 50
 # Seconds at least between two writes of the progress.
@@ -76,15 +58,11 @@ PROGRESS_INTERVAL = 0.2
 # A workbook's rows cannot be counted before reading them; a zipped sheet of phone numbers takes
 # about this many bytes a row, enough to move the bar honestly.
 XLSX_BYTES_PER_ROW = 12
-# Work the user abandoned or that proved nothing is kept this long (SPEC §8.9).
-SHORT_RETENTION = datetime.timedelta(days=1)
 # Session advisory locks share one key space per database: call files take the keys
 # LOCK_SPACE + id. `pg_try_advisory_lock(bigint)`; ids stay far below 2**32.
 LOCK_SPACE = 0x4346_0001 << 32
 
-# Not a reason a number check gives: only a file carries opt-in dates (SPEC §8.5).
-OPT_IN_AFTER_REGISTRATION = "OPT_IN_AFTER_REGISTRATION"
-_PROBLEM_CODES = {None: "\\N", Problem.INVALID: "i", Problem.FOREIGN: "f", Problem.SERVICE: "s"}
+_PROBLEM_CODES = {None: "\\N", **PROBLEM_CODES}
 # The opt-in date (SPEC §8.5): ISO, or day first with dashes or slashes, optionally a time.
 _OPT_IN_DATE = re.compile(
     r"\s*(?:(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
@@ -99,204 +77,6 @@ class _Rejected(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code, self.message = code, message
-
-
-# Reads
-
-
-def call_files_for_company(*, company: Company) -> QuerySet[CallFile]:
-    """The files the company uploaded, and those of campaigns it owns or runs as accepted call
-    centre: advertiser and call centre are both responsible for the scrub (seeds 001, 002)."""
-    return CallFile.objects.filter(
-        Q(company=company)
-        | Q(campaign__company=company)
-        | Q(
-            campaign__service_provider=company,
-            campaign__provider_status=ProviderStatus.ACCEPTED,
-        ),
-        register=company.register_id,
-    ).select_related("campaign", "company")
-
-
-def call_file_get(*, company: Company, call_file_id: int) -> CallFile:
-    """One call file the company may see; any other is NotFound, never forbidden (SPEC §16)."""
-    call_file = call_files_for_company(company=company).filter(pk=call_file_id).first()
-    if call_file is None:
-        raise NotFound
-    return call_file
-
-
-def call_file_settings(call_file: CallFile) -> FileSettings:
-    return FileSettings(
-        kind=call_file.kind,
-        encoding=call_file.encoding,
-        delimiter=call_file.delimiter,
-        has_header=call_file.has_header,
-        phone_column=call_file.phone_column,
-        opt_in_column=call_file.opt_in_column,
-    )
-
-
-def _stored_overrides(call_file: CallFile) -> dict[str, object]:
-    """The row's settings in the shape `intake_detect` takes them, so detection repeats them."""
-    overrides: dict[str, object] = {
-        "has_header": call_file.has_header,
-        "phone_column": call_file.phone_column,
-        # 0 says "none": a column the user cleared is not detected again.
-        "opt_in_column": call_file.opt_in_column or 0,
-    }
-    if call_file.kind == FileKind.DELIMITED:
-        overrides.update(encoding=call_file.encoding, delimiter=call_file.delimiter)
-    return overrides
-
-
-def _path(name: str) -> Path:
-    return Path(default_storage.path(name))
-
-
-def call_file_preview(*, call_file: CallFile) -> Detected:
-    """The file as its stored settings read it: the portal's preview of a draft."""
-    return intake_detect(
-        _path(call_file.file.name),
-        filename=call_file.filename,
-        overrides=_stored_overrides(call_file),
-    )
-
-
-def call_file_progress(*, call_file: CallFile) -> int:
-    """How far the job is, 0-100; a finished job is 100 whatever its outcome."""
-    if call_file.status in (CallFileStatus.DONE, CallFileStatus.REJECTED, CallFileStatus.FAILED):
-        return 100
-    return call_file.progress
-
-
-def call_file_result_filename(call_file: CallFile) -> str:
-    """The name the marked file is saved under: the upload's own, marked."""
-    name = Path(call_file.filename).name
-    stem, dot, extension = name.rpartition(".")
-    if not dot or not stem:
-        stem, extension = name or "call-file", ""
-    if call_file.kind == FileKind.XLSX:
-        extension = "xlsx"
-    return f"{stem}-marked.{extension or 'csv'}"
-
-
-# Writes: upload and confirmation
-
-
-def _upload_blocks(upload) -> Iterator[bytes]:
-    if hasattr(upload, "chunks"):
-        yield from upload.chunks(UPLOAD_BLOCK)
-    else:
-        yield from iter(lambda: upload.read(UPLOAD_BLOCK), b"")
-
-
-def _too_large() -> IntakeError:
-    return IntakeError(
-        _("The file is larger than %(max)d MB, the most a call file may be.")
-        % {"max": settings.CALL_FILE_MAX_BYTES // (1024 * 1024)},
-        code="too_large",
-    )
-
-
-def _apply_settings(call_file: CallFile, detected: Detected) -> None:
-    found = detected.settings
-    call_file.kind = found.kind
-    call_file.encoding = found.encoding
-    call_file.delimiter = found.delimiter
-    call_file.has_header = found.has_header
-    call_file.phone_column = found.phone_column
-    call_file.opt_in_column = found.opt_in_column
-
-
-def call_file_upload(
-    *,
-    company: Company,
-    campaign: Campaign,
-    uploaded_by,
-    upload,
-    filename: str,
-    overrides: Mapping | None = None,
-    confirm: bool,
-) -> CallFile:
-    """Stores an uploaded call file with its SHA-256 and the settings it is read with.
-
-    `confirm=True` (the API) queues the job once committed; `confirm=False` (the portal) keeps a
-    DRAFT the user checks in the preview first. A file too large, unreadable or without a phone
-    column raises IntakeError, and nothing is kept.
-    """
-    campaign = campaign_get(company=company, campaign_id=campaign.pk)
-    register = company.register
-    size = getattr(upload, "size", None)
-    if size is not None and size > settings.CALL_FILE_MAX_BYTES:
-        raise _too_large()
-    call_file = CallFile(
-        register=register,
-        company=company,
-        campaign=campaign,
-        uploaded_by=uploaded_by,
-        filename=Path(filename).name[:255] or "call-file",
-        status=CallFileStatus.QUEUED if confirm else CallFileStatus.DRAFT,
-        language=translation.get_language() or register.default_language,
-    )
-    name = call_file_path(call_file, filename)
-    path = _path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    digest, size = hashlib.sha256(), 0
-    try:
-        with path.open("wb") as sink:
-            for block in _upload_blocks(upload):
-                size += len(block)
-                if size > settings.CALL_FILE_MAX_BYTES:
-                    raise _too_large()
-                digest.update(block)
-                sink.write(block)
-        detected = intake_detect(path, filename=call_file.filename, overrides=overrides)
-        _apply_settings(call_file, detected)
-        call_file.file.name, call_file.sha256, call_file.size = name, digest.hexdigest(), size
-        with transaction.atomic():
-            call_file.save()
-            if confirm:
-                transaction.on_commit(lambda: _queue_mark(call_file.pk))
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return call_file
-
-
-def call_file_confirm(*, call_file: CallFile, overrides: Mapping) -> CallFile:
-    """The user accepts a draft's settings (corrected by `overrides`): read again, then queued."""
-    with transaction.atomic():
-        # Two clicks at once: the second finds the file queued already.
-        locked = CallFile.objects.select_for_update(of=("self",)).get(pk=call_file.pk)
-        if locked.status != CallFileStatus.DRAFT:
-            raise DomainError(_("This file has been sent for marking already."), code="not_a_draft")
-        detected = intake_detect(
-            _path(locked.file.name),
-            filename=locked.filename,
-            overrides={**_stored_overrides(locked), **overrides},
-        )
-        _apply_settings(locked, detected)
-        locked.status = CallFileStatus.QUEUED
-        locked.save(
-            update_fields=[
-                "kind",
-                "encoding",
-                "delimiter",
-                "has_header",
-                "phone_column",
-                "opt_in_column",
-                "status",
-            ]
-        )
-        transaction.on_commit(lambda: _queue_mark(locked.pk))
-    return locked
-
-
-def _queue_mark(call_file_id: int) -> None:
-    from campaigns.tasks import call_file_mark_task
-
-    call_file_mark_task.delay(call_file_id)
 
 
 # The job
@@ -418,13 +198,13 @@ class _Progress:
 
 def _mark(call_file: CallFile) -> None:
     register = call_file.register
-    path = _path(call_file.file.name)
+    path = stored_path(call_file.file.name)
     file_settings = call_file_settings(call_file)
     progress = _Progress(call_file.pk)
     # Beside the upload, whose name is unguessable: a run taking over from a dead one writes
     # the same name again rather than leaving the dead run's file behind.
     result_name = f"{call_file.file.name}.marked"
-    result_path = _path(result_name)
+    result_path = stored_path(result_name)
     partial = result_path.with_name(result_path.name + ".part")
     try:
         # A savepoint in a caller's transaction; the worker's own transaction otherwise. The
@@ -584,7 +364,7 @@ def _require_licence(call_file: CallFile, rows_total: int) -> None:
                 )
                 % {"needed": rows_total, "balance": balance},
             )
-    elif access_licence_in_force(company=call_file.company, today=register_today(register)) is None:
+    elif access_licence_in_force(company=call_file.company, today=register.today()) is None:
         raise _Rejected(
             "licence_required",
             _g("Marking call files needs an active licence of this register."),
@@ -607,41 +387,28 @@ def _register_as_of(cursor) -> datetime.datetime:
 
 def _match_query(call_file: CallFile, delimiter: str) -> str:
     """Every record's marks, in file order: one query looking each record up in the register
-    and the company's opt-out list. The same rules as a number check (campaigns.checks), in
-    SQL. Each row is the text appended to its record: the marks, each after `delimiter`."""
+    and the opt-out lists that apply (the uploader's, the campaign's advertiser's and call
+    centre's), its marks given by the rules of campaigns.verdicts as SQL CASEs. Each row is the
+    text appended to its record: the marks, each after `delimiter`."""
     register = call_file.register
     purpose_bits = (
         register.category_mask([call_file.campaign.purpose])
         if register.has_categories
         else ALL_CATEGORIES
     )
-    s, r = CheckStatus, CheckReason
-    # Only integers and this module's constants are formatted into the statement. The inner
-    # query sorts narrow rows into file order; the marks' text is made after the sort, not
-    # carried through it. No mark holds a delimiter, a backslash or a line break, so COPY
-    # writes them as they are, and the empty first column puts the delimiter before the first.
+    companies = opt_out_companies(company=call_file.company, campaign=call_file.campaign)
+    opt_outs_of = ", ".join(str(int(company)) for company in companies)
+    # Only integers and this module's and campaigns.verdicts' constants are formatted into
+    # the statement. The inner query sorts narrow rows into file order; the marks' text is made
+    # after the sort, not carried through it. No mark holds a delimiter, a backslash or a line
+    # break, so COPY writes them as they are, and the empty first column puts the delimiter
+    # before the first.
     return f"""
         COPY (
             SELECT
                 '',
-                CASE
-                    WHEN m.opted_out THEN '{s.BLOCKED}'
-                    WHEN m.problem = 'i' THEN '{s.INVALID}'
-                    WHEN m.problem IS NOT NULL THEN '{s.OUT_OF_SCOPE}'
-                    WHEN m.covered AND m.opt_in > m.registered_on THEN '{s.CALLABLE}'
-                    WHEN m.covered THEN '{s.BLOCKED}'
-                    ELSE '{s.CALLABLE}'
-                END,
-                CASE
-                    WHEN m.opted_out THEN '{r.COMPANY_OPT_OUT}'
-                    WHEN m.problem = 'i' THEN '{r.INVALID_NUMBER}'
-                    WHEN m.problem = 'f' THEN '{r.FOREIGN_NUMBER}'
-                    WHEN m.problem IS NOT NULL THEN ''
-                    WHEN m.covered AND m.opt_in > m.registered_on
-                        THEN '{OPT_IN_AFTER_REGISTRATION}'
-                    WHEN m.covered THEN '{r.REGISTERED}'
-                    ELSE ''
-                END,
+                {sql_case("status")},
+                {sql_case("reason")},
                 CASE WHEN m.number IS NULL THEN '' ELSE '+' || m.number END,
                 coalesce(to_char(m.registered_on, 'YYYY-MM-DD'), '')
             FROM (
@@ -657,7 +424,7 @@ def _match_query(call_file: CallFile, delimiter: str) -> str:
                         ) END AS found,
                         EXISTS (
                             SELECT FROM campaigns_companyoptout o
-                            WHERE o.company_id = {int(call_file.company_id)}
+                            WHERE o.company_id IN ({opt_outs_of})
                                 AND o.number = t.number
                         ) AS opted_out
                     -- Looked up in number order: neighbouring lookups share the index's pages.
@@ -668,7 +435,7 @@ def _match_query(call_file: CallFile, delimiter: str) -> str:
                 ORDER BY t.seq
             ) m
         ) TO STDOUT (DELIMITER {_COPY_DELIMITERS[delimiter]})
-    """  # noqa: S608 - integers and this module's constants only
+    """  # noqa: S608 - integers and constants only
 
 
 def _write_marked(
@@ -792,8 +559,7 @@ def _publish(call_file: CallFile, rows_total: int, counts: Counter, result_name:
             "credits_charged": charged,
             "result": result_name,
             "register_as_of": as_of,
-            "valid_until": register_today(register)
-            + datetime.timedelta(days=register.use_period_days),
+            "valid_until": register.today() + datetime.timedelta(days=register.use_period_days),
             "finished_at": finished,
         }
         published = CallFile.objects.filter(pk=call_file.pk, status=CallFileStatus.RUNNING).update(
@@ -803,85 +569,3 @@ def _publish(call_file: CallFile, rows_total: int, counts: Counter, result_name:
             raise RuntimeError(f"call file {call_file.pk} is no longer running")
     for field, value in values.items():
         setattr(call_file, field, value)
-
-
-def call_file_certificate_render(*, call_file_id: int) -> CallFile | None:
-    """The certificate of consultation (SPEC §8.7): rendered once for a finished scrub and kept
-    after the files are purged. Labels in Dutch and English at once, like an invoice: it is read
-    by an inspector, whatever language the user reads the portal in."""
-    from weasyprint import HTML
-
-    with transaction.atomic():
-        call_file = (
-            CallFile.objects.select_for_update(of=("self",))
-            .select_related("register", "campaign", "company")
-            .filter(pk=call_file_id)
-            .first()
-        )
-        if call_file is None or call_file.status != CallFileStatus.DONE or call_file.certificate:
-            return call_file
-        html = render_to_string(
-            "campaigns/certificate_pdf.html",
-            {
-                "call_file": call_file,
-                "register": call_file.register,
-                "time_zone": call_file.register.time_zone,
-                "purpose": " / ".join(
-                    dict.fromkeys(
-                        call_file.register.category_label(call_file.campaign.purpose, language)
-                        for language in ("nl", "en")
-                    )
-                ),
-            },
-        )
-        pdf = HTML(string=html, base_url=str(settings.BASE_DIR / "templates")).write_pdf()
-        # An unguessable name: the certificate is only ever served through an access check.
-        name = f"call-files/{call_file.register.slug}/{secrets.token_urlsafe(24)}.pdf"
-        call_file.certificate.save(name, ContentFile(pdf), save=False)
-        call_file.save(update_fields=["certificate"])
-    return call_file
-
-
-# Retention
-
-
-def call_files_purge(*, today: datetime.date | None = None) -> int:
-    """Deletes the files whose use has ended (SPEC §8.9); returns how many call files lost them.
-
-    A finished scrub's upload and result go when its period ends (`valid_until` before today);
-    the record, its counts and its certificate stay as the proof of consultation. A rejected or
-    failed job's upload goes after a day (it cost nothing and proves nothing), and a draft
-    nobody confirmed within a day goes with its record.
-    """
-    from register.models import Register
-
-    now = timezone.now()
-    purged = 0
-    for register in Register.objects.all():
-        day = today or register_today(register)
-        ended = CallFile.objects.filter(
-            Q(valid_until__lt=day)
-            | Q(
-                status__in=[CallFileStatus.REJECTED, CallFileStatus.FAILED],
-                finished_at__lt=now - SHORT_RETENTION,
-            ),
-            register=register,
-            files_deleted_at__isnull=True,
-        )
-        for call_file in ended.iterator():
-            for stored in (call_file.file, call_file.result):
-                if stored.name:
-                    default_storage.delete(stored.name)
-            call_file.file.name, call_file.result.name = "", ""
-            call_file.files_deleted_at = now
-            call_file.save(update_fields=["file", "result", "files_deleted_at"])
-            purged += 1
-        drafts = CallFile.objects.filter(
-            register=register, status=CallFileStatus.DRAFT, created_at__lt=now - SHORT_RETENTION
-        )
-        for call_file in drafts.iterator():
-            if call_file.file.name:
-                default_storage.delete(call_file.file.name)
-            call_file.delete()
-            purged += 1
-    return purged

@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from campaigns.checks import checks_charge_credits
-from campaigns.forms import (
+from campaigns.checks.selectors import checks_charge_credits
+from campaigns.marking.forms import (
     DELIMITERS,
     ENCODINGS,
     NO,
@@ -21,18 +21,17 @@ from campaigns.forms import (
     column_label,
     dialect_key,
 )
-from campaigns.marking import (
-    call_file_confirm,
+from campaigns.marking.selectors import (
     call_file_get,
     call_file_preview,
     call_file_progress,
     call_file_result_filename,
-    call_file_upload,
 )
+from campaigns.marking.services import call_file_confirm, call_file_upload
 from campaigns.models import CallFile, CallFileStatus, FileKind
 from campaigns.selectors import campaign_get
 from licences.middleware import STAFF, company_required
-from licences.selectors import access_licence_in_force, credit_balance, register_today
+from licences.selectors import access_licence_in_force, credit_balance
 from register.errors import DomainError, NotFound
 from register.forms import example_numbers
 from uploads.intake import IntakeError, intake_detect
@@ -56,9 +55,7 @@ def _licence(request, campaign) -> dict:
         return {"charges_credits": True, "balance": credit_balance(campaign=campaign)}
     return {
         "charges_credits": False,
-        "access_licence": access_licence_in_force(
-            company=request.company, today=register_today(register)
-        ),
+        "access_licence": access_licence_in_force(company=request.company, today=register.today()),
     }
 
 

@@ -11,14 +11,14 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.downloads import (
+from campaigns.downloads.selectors import (
     download_file_available,
     download_filename,
     download_get,
     download_progress,
-    download_request,
     download_since,
 )
+from campaigns.downloads.services import download_request
 from campaigns.models import DownloadKind, DownloadStatus
 from campaigns.selectors import campaign_get
 from register.errors import DomainError, ErrorSerializer

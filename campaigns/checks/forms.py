@@ -1,0 +1,39 @@
+"""The number search form (SPEC §10)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.services import campaign_purposes
+from licences.models import Company
+
+
+class NumberSearchForm(forms.Form):
+    """One number against the register and the company's opt-out list (SPEC §10)."""
+
+    number = forms.CharField(label=_("Telephone number"), max_length=64)
+    campaign = forms.TypedChoiceField(label=_("Campaign"), coerce=int, required=False)
+    purpose = forms.ChoiceField(
+        label=_("Purpose"),
+        required=False,
+        help_text=_("Leave empty to use the campaign's purpose."),
+    )
+
+    def __init__(
+        self, *args, company: Company, campaigns, charges_credits: bool, language: str, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        register = company.register
+        self.fields["campaign"].choices = [("", "—")] + [
+            (campaign.pk, campaign.name) for campaign in campaigns
+        ]
+        if charges_credits:
+            self.fields["campaign"].required = True
+            self.fields["campaign"].help_text = _(
+                "Each number checked costs this campaign one credit."
+            )
+        purposes = campaign_purposes(register)
+        self.fields["purpose"].choices = [("", "—")] + [
+            (code, register.category_label(code, language)) for code in purposes
+        ]
+        if len(purposes) == 1:
+            self.fields["purpose"].widget = forms.HiddenInput()

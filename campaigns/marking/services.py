@@ -1,0 +1,136 @@
+"""Call files in (SPEC §8.1, §8.2): the upload, the draft's confirmation, and the job queued
+once committed."""
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.marking.selectors import call_file_overrides, stored_path
+from campaigns.models import CallFile, CallFileStatus, Campaign, call_file_path
+from campaigns.selectors import campaign_get
+from licences.models import Company
+from register.errors import DomainError
+from uploads.intake import Detected, IntakeError, intake_detect
+
+# Read from the upload and written to the disk at a time.
+UPLOAD_BLOCK = 1 << 20
+
+
+def _upload_blocks(upload) -> Iterator[bytes]:
+    if hasattr(upload, "chunks"):
+        yield from upload.chunks(UPLOAD_BLOCK)
+    else:
+        yield from iter(lambda: upload.read(UPLOAD_BLOCK), b"")
+
+
+def _too_large() -> IntakeError:
+    return IntakeError(
+        _("The file is larger than %(max)d MB, the most a call file may be.")
+        % {"max": settings.CALL_FILE_MAX_BYTES // (1024 * 1024)},
+        code="too_large",
+    )
+
+
+def _apply_settings(call_file: CallFile, detected: Detected) -> None:
+    found = detected.settings
+    call_file.kind = found.kind
+    call_file.encoding = found.encoding
+    call_file.delimiter = found.delimiter
+    call_file.has_header = found.has_header
+    call_file.phone_column = found.phone_column
+    call_file.opt_in_column = found.opt_in_column
+
+
+def call_file_upload(
+    *,
+    company: Company,
+    campaign: Campaign,
+    uploaded_by,
+    upload,
+    filename: str,
+    overrides: Mapping | None = None,
+    confirm: bool,
+) -> CallFile:
+    """Stores an uploaded call file with its SHA-256 and the settings it is read with.
+
+    `confirm=True` (the API) queues the job once committed; `confirm=False` (the portal) keeps a
+    DRAFT the user checks in the preview first. A file too large, unreadable or without a phone
+    column raises IntakeError, and nothing is kept.
+    """
+    campaign = campaign_get(company=company, campaign_id=campaign.pk)
+    register = company.register
+    size = getattr(upload, "size", None)
+    if size is not None and size > settings.CALL_FILE_MAX_BYTES:
+        raise _too_large()
+    call_file = CallFile(
+        register=register,
+        company=company,
+        campaign=campaign,
+        uploaded_by=uploaded_by,
+        filename=Path(filename).name[:255] or "call-file",
+        status=CallFileStatus.QUEUED if confirm else CallFileStatus.DRAFT,
+        language=translation.get_language() or register.default_language,
+    )
+    name = call_file_path(call_file, filename)
+    path = stored_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with path.open("wb") as sink:
+            for block in _upload_blocks(upload):
+                size += len(block)
+                if size > settings.CALL_FILE_MAX_BYTES:
+                    raise _too_large()
+                digest.update(block)
+                sink.write(block)
+        detected = intake_detect(path, filename=call_file.filename, overrides=overrides)
+        _apply_settings(call_file, detected)
+        call_file.file.name, call_file.sha256, call_file.size = name, digest.hexdigest(), size
+        with transaction.atomic():
+            call_file.save()
+            if confirm:
+                transaction.on_commit(lambda: _queue_mark(call_file.pk))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return call_file
+
+
+def call_file_confirm(*, call_file: CallFile, overrides: Mapping) -> CallFile:
+    """The user accepts a draft's settings (corrected by `overrides`): read again, then queued."""
+    with transaction.atomic():
+        # Two clicks at once: the second finds the file queued already.
+        locked = CallFile.objects.select_for_update(of=("self",)).get(pk=call_file.pk)
+        if locked.status != CallFileStatus.DRAFT:
+            raise DomainError(_("This file has been sent for marking already."), code="not_a_draft")
+        detected = intake_detect(
+            stored_path(locked.file.name),
+            filename=locked.filename,
+            overrides={**call_file_overrides(locked), **overrides},
+        )
+        _apply_settings(locked, detected)
+        locked.status = CallFileStatus.QUEUED
+        locked.save(
+            update_fields=[
+                "kind",
+                "encoding",
+                "delimiter",
+                "has_header",
+                "phone_column",
+                "opt_in_column",
+                "status",
+            ]
+        )
+        transaction.on_commit(lambda: _queue_mark(locked.pk))
+    return locked
+
+
+def _queue_mark(call_file_id: int) -> None:
+    from campaigns.marking.tasks import call_file_mark_task
+
+    call_file_mark_task.delay(call_file_id)
