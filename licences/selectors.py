@@ -20,11 +20,6 @@ from register.models import Register
 TERM_MONTHS = {Term.MONTH: 1, Term.YEAR: 12}
 
 
-def register_today(register: Register) -> datetime.date:
-    """Kept for campaigns until it calls `Register.today()` itself."""
-    return register.today()
-
-
 def add_months(day: datetime.date, months: int) -> datetime.date:
     """The same day `months` later or earlier, clamped to the month's end: 31 January + 1 month
     is 28 February."""
