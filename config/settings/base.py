@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A 503 with Retry-After for a database, Redis or disk outage below it (config/outages.py).
+    "config.outages.OutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "register.middleware.RegisterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
