@@ -1,11 +1,13 @@
 """The HTTP API, version 1 (SPEC §16): one error shape for everything that goes wrong."""
 
 from django.urls import include, path
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from config.outages import is_outage, outage_api_body, outage_headers, outage_log
 from register.errors import DomainError
 
 DRF_CODES = {
@@ -21,7 +23,20 @@ DRF_CODES = {
 
 
 def api_exception_handler(exc, context):
-    """`{"detail": "<human message>", "code": "<machine code>"}` plus DRF's field errors on 400."""
+    """`{"detail": "<human message>", "code": "<machine code>"}` plus DRF's field errors on 400.
+
+    A database, Redis or disk outage met inside a view is a 503 with Retry-After, as
+    OutageMiddleware answers one met outside DRF (config/outages.py).
+    """
+    if is_outage(exc):
+        outage_log(context["request"], exc)
+        response = Response(
+            outage_api_body(context["request"]),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers=outage_headers(),
+        )
+        add_never_cache_headers(response)
+        return response
     if isinstance(exc, DomainError):
         return Response({"detail": str(exc.message), "code": exc.code}, status=exc.status)
     response = exception_handler(exc, context)

@@ -4,10 +4,8 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from config.api import api_urls
-from config.health import healthz
 
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path(
         "api/v1/",

@@ -8,8 +8,6 @@ from django_scopes import scope
 
 from register.models import Register
 
-# Answered on any host, tenant or not: load balancers probe by IP address.
-HOSTLESS_PATHS = ("/healthz",)
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
@@ -30,8 +28,6 @@ class RegisterMiddleware:
     def __call__(self, request):
         request.register = register_for_host(request.get_host())
         if request.register is None:
-            if request.path in HOSTLESS_PATHS:
-                return self.get_response(request)
             # The language middleware never runs for this request: pick the 404 page's language
             # here, or it would be whatever the thread served last.
             translation.activate(

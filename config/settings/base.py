@@ -51,6 +51,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, answered before anything reads the host or the database (config/health.py).
+    "config.health.HealthMiddleware",
+    # A 503 with Retry-After for a database, Redis or disk outage below it (config/outages.py).
+    "config.outages.OutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.headers.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -124,6 +128,8 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 MEDIA_URL = "/media/"
+# /healthz reports the media volume's space as low under this many free bytes.
+MEDIA_MIN_FREE_BYTES = env.int("MEDIA_MIN_FREE_BYTES", default=2 * 1024**3)
 
 # Call files (SPEC §8.8): larger uploads are refused before they are stored.
 CALL_FILE_MAX_BYTES = env.int("CALL_FILE_MAX_BYTES", default=200 * 1024 * 1024)
