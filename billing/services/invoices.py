@@ -18,6 +18,7 @@ from billing.models import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, Or
 from licences.models import Company, Membership, Role
 from register.errors import DomainError
 from register.models import Register
+from register.tasking import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +123,7 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
 def _queue_delivery(invoice: Invoice) -> None:
     from billing.tasks import invoice_deliver
 
-    invoice_id = invoice.pk
-    transaction.on_commit(lambda: invoice_deliver.delay(invoice_id))
+    enqueue_on_commit(invoice_deliver, invoice.pk)
 
 
 def credit_note_issue(*, invoice: Invoice, reason: str) -> Invoice:

@@ -18,6 +18,7 @@ from licences.models import Company, Licence, ProductKind
 from licences.selectors import licence_usable
 from register.errors import DomainError, LicenceRequired, NotFound
 from register.models import Register
+from register.tasking import enqueue
 
 
 def download_request(
@@ -77,7 +78,7 @@ def download_request(
 def _queue_build(download_id: int) -> None:
     from campaigns.downloads.tasks import download_build_task
 
-    download_build_task.delay(download_id)
+    enqueue(download_build_task, download_id)
 
 
 def _licence_to_use(*, company: Company, campaign: Campaign | None, needs: str) -> Licence | None:

@@ -15,6 +15,7 @@ from campaigns.models import CallFile, CallFileStatus, Campaign, call_file_path
 from campaigns.selectors import campaign_get
 from licences.models import Company
 from register.errors import DomainError
+from register.tasking import enqueue
 from uploads.intake import Detected, IntakeError, intake_detect
 
 # Read from the upload and written to the disk at a time.
@@ -133,4 +134,4 @@ def call_file_confirm(*, call_file: CallFile, overrides: Mapping) -> CallFile:
 def _queue_mark(call_file_id: int) -> None:
     from campaigns.marking.tasks import call_file_mark_task
 
-    call_file_mark_task.delay(call_file_id)
+    enqueue(call_file_mark_task, call_file_id)

@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 from complaints.models import Case, EventAction, Letter
 from complaints.services.timeline import case_event
+from register.tasking import enqueue
 
 
 def letter_write(case: Case, kind: str, template: str) -> Letter:
@@ -36,7 +37,7 @@ def letter_write(case: Case, kind: str, template: str) -> Letter:
 def _letter_queue(letter_id: int) -> None:
     from complaints.tasks import letter_deliver
 
-    letter_deliver.delay(letter_id)
+    enqueue(letter_deliver, letter_id)
 
 
 def _letter_locked(letter_id: int) -> Letter | None:
