@@ -6,7 +6,7 @@ download uses up one such licence of a campaign; elsewhere (be) it is included i
 import datetime
 
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +19,10 @@ from licences.selectors import licence_usable
 from register.errors import DomainError, LicenceRequired, NotFound
 from register.models import Register
 from register.tasking import enqueue
+
+# Licences tried when others take the one picked meanwhile (see download_request).
+LICENCE_ATTEMPTS = 3
+_NO_DOWNLOAD_LICENCE = _("The campaign has no unused download licence: buy one for each download.")
 
 
 def download_request(
@@ -61,16 +65,28 @@ def download_request(
                     ),
                     code="no_earlier_download",
                 )
-        licence = _licence_to_use(company=company, campaign=campaign, needs=needs)
-        download = Download.objects.create(
-            register=register,
-            company=company,
-            campaign=campaign,
-            kind=kind,
-            since=since,
-            licence=licence,
-            created_by=user,
-        )
+        for attempt in range(LICENCE_ATTEMPTS):
+            licence = _licence_to_use(company=company, campaign=campaign, needs=needs)
+            try:
+                # A savepoint: the request's transaction survives a licence taken meanwhile.
+                with transaction.atomic():
+                    download = Download.objects.create(
+                        register=register,
+                        company=company,
+                        campaign=campaign,
+                        kind=kind,
+                        since=since,
+                        licence=licence,
+                        created_by=user,
+                    )
+                break
+            except IntegrityError:
+                # The race: our SELECT … SKIP LOCKED saw the licence unused (its snapshot taken
+                # before another request committed a download of it) and locked it just after
+                # that commit released it. The one-to-one key refused it; a new statement sees
+                # the winner's download and takes another licence, or finds none left.
+                if licence is None or attempt == LICENCE_ATTEMPTS - 1:
+                    raise LicenceRequired(_NO_DOWNLOAD_LICENCE) from None
         transaction.on_commit(lambda: _queue_build(download.pk))
     return download
 
@@ -108,9 +124,7 @@ def _licence_to_use(*, company: Company, campaign: Campaign | None, needs: str) 
         .first()
     )
     if licence is None:
-        raise LicenceRequired(
-            _("The campaign has no unused download licence: buy one for each download."),
-        )
+        raise LicenceRequired(_NO_DOWNLOAD_LICENCE)
     return licence
 
 

@@ -741,32 +741,54 @@ def test_a_download_is_requested_from_the_page(nl, django_capture_on_commit_call
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_requests_at_once_cannot_both_use_the_last_licence(nl, monkeypatch):
+def test_two_requests_for_the_last_licence_one_is_refused_with_403_never_a_500(nl, monkeypatch):
+    """The race stepped through explicitly, not left to the scheduler: the loser's SELECT …
+    SKIP LOCKED sees the licence unused before the winner commits and locks it just after. It
+    used to be an IntegrityError (500) now and then in CI; the loser is refused, every time."""
+    from rest_framework.test import APIClient
+
+    from campaigns.downloads import services
+    from licences.models import Licence
+
     monkeypatch.setattr(
         "campaigns.downloads.tasks.download_build_task.delay", lambda download_id: None
     )
     company, campaign = nl_company_with_licences(nl, count=1)
-    barrier = threading.Barrier(2)
-    outcomes = []
+    client_a = api_client(company)
+    client_b = APIClient(HTTP_HOST="nl.localhost")
+    client_b.credentials(HTTP_AUTHORIZATION=client_a._credentials["HTTP_AUTHORIZATION"])
+    seen_unused, winner_committed = threading.Event(), threading.Event()
+    real_licence_to_use = services._licence_to_use
 
-    def request_one():
+    def licence_to_use(**kwargs):
+        if threading.current_thread().name != "loser" or seen_unused.is_set():
+            return real_licence_to_use(**kwargs)
+        with scopes_disabled():
+            stale = Licence.objects.get(campaign=campaign)
+        seen_unused.set()
+        assert winner_committed.wait(timeout=30)
+        return stale
+
+    monkeypatch.setattr(services, "_licence_to_use", licence_to_use)
+    answers = {}
+    body = {"kind": "full", "campaign": campaign.pk}
+
+    def request(name, client):
         try:
-            barrier.wait()
-            with scope(register=nl):
-                download_request(company=company, kind=DownloadKind.FULL, campaign=campaign)
-            outcomes.append("queued")
-        except LicenceRequired:
-            outcomes.append("refused")
+            answers[name] = client.post("/api/v1/downloads", body, format="json")
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=request_one) for _thread in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    loser = threading.Thread(target=request, args=("loser", client_b), name="loser")
+    loser.start()
+    assert seen_unused.wait(timeout=30)
+    request("winner", client_a)
+    winner_committed.set()
+    loser.join(timeout=60)
 
-    assert sorted(outcomes) == ["queued", "refused"]
+    assert answers["winner"].status_code == 201
+    assert answers["loser"].status_code == 403
+    assert answers["loser"].json()["code"] == "licence_required"
     with scopes_disabled():
         assert Download.objects.filter(company=company).count() == 1
 
