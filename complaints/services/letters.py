@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 from complaints.models import Case, EventAction, Letter
 from complaints.services.timeline import case_event
+from register.mail import one_line
 from register.tasking import enqueue
 
 
@@ -19,7 +20,8 @@ def letter_write(case: Case, kind: str, template: str) -> Letter:
     """Writes the letter in the filer's language and queues its delivery after the commit."""
     context = {"case": case, "register": case.register}
     with translation.override(case.language):
-        subject = render_to_string(f"complaints/letters/{template}_subject.txt", context).strip()
+        # The case's subject is the filer's text: a line break in it must not stop the mail.
+        subject = one_line(render_to_string(f"complaints/letters/{template}_subject.txt", context))
         body = render_to_string(f"complaints/letters/{template}_body.txt", context).strip()
     letter = Letter.objects.create(
         register=case.register,
@@ -80,7 +82,8 @@ def letter_mail(*, letter_id: int) -> bool:
         if letter is None or letter.sent_at is not None or not letter.pdf:
             return False
         message = EmailMessage(
-            subject=letter.subject,
+            # Letters written before subjects were made one line still go out.
+            subject=one_line(letter.subject),
             body=letter.body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[letter.recipient],
