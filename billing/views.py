@@ -16,7 +16,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from billing.forms import OrderForm
 from billing.models import OrderStatus, PaymentStatus
 from billing.selectors import invoice_get, invoices_for_company, order_get
-from billing.services import order_create, payment_start, payment_sync, vat_of
+from billing.services import (
+    invoice_pdf_render,
+    order_create,
+    payment_start,
+    payment_sync,
+    vat_of,
+)
 from licences.middleware import EVERYONE, STAFF, company_required
 from register.errors import DomainError, NotFound
 
@@ -140,7 +146,8 @@ def invoice_pdf(request, invoice_id: int):
     except NotFound:
         raise Http404 from None
     if not invoice.pdf:
-        raise Http404
+        # The worker has not rendered it yet: rendered now, once (see invoice_pdf_render).
+        invoice = invoice_pdf_render(invoice_id=invoice.pk)
     return FileResponse(
         invoice.pdf.open("rb"),
         as_attachment=True,

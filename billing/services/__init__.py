@@ -15,6 +15,8 @@ from billing.services.invoices import (
     invoice_mail,
     invoice_number,
     invoice_pdf_render,
+    invoice_redeliver,
+    invoices_undelivered,
 )
 from billing.services.orders import (
     PaymentMismatch,
@@ -39,6 +41,8 @@ __all__ = [
     "invoice_mail",
     "invoice_number",
     "invoice_pdf_render",
+    "invoice_redeliver",
+    "invoices_undelivered",
     "money",
     "order_create",
     "payment_start",
