@@ -6,6 +6,7 @@ scope — the only unscoped read a worker makes — and runs the task's body ins
 web request's are. Scheduled work that serves every register goes through `each_register`.
 """
 
+import datetime
 import errno
 import inspect
 import logging
@@ -15,7 +16,9 @@ from functools import wraps
 
 from celery import shared_task
 from django.apps import apps
+from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django_scopes import scope, scopes_disabled
 
@@ -216,3 +219,33 @@ def job_finish(model, pk: int, *, from_statuses: Iterable[str], values: dict) ->
             return cursor.rowcount
     finally:
         fresh.close()
+
+
+# The reaper's side of it (config/reaper.py): each app finds its stuck rows with these.
+
+
+def reaper_cutoff() -> datetime.datetime:
+    """Work queued (or a document due) before this moment and still not taken is stuck: its
+    message was lost (a broker restarted without its data, a publish that failed)."""
+    return timezone.now() - datetime.timedelta(seconds=settings.REAPER_QUEUED_AFTER_SECONDS)
+
+
+def jobs_requeue(*, task, lock_space: int, queued, running, due=None) -> int:
+    """Queues `task` again for the stuck rows of one kind of job; returns how many.
+
+    `queued`: rows queued before `reaper_cutoff()` (no worker claimed them); `running`: rows
+    RUNNING, of which those whose job lock is free are taken over (their worker's session is
+    gone); `due`: other rows the task must finish (a certificate missing). Queueing twice is
+    harmless: every job claims its row under its lock with a conditional UPDATE.
+    """
+    ids = list(queued.values_list("pk", flat=True))
+    running_ids = list(running.values_list("pk", flat=True))
+    held = job_locks_held(lock_space, running_ids)
+    ids += [pk for pk in running_ids if pk not in held]
+    if due is not None:
+        ids += list(due.values_list("pk", flat=True))
+    for pk in ids:
+        enqueue(task, pk)
+    if ids:
+        logger.warning("reaper: queued %s again for %s", task.name, ids)
+    return len(ids)

@@ -16,6 +16,7 @@ from billing.services.invoices import (
     invoice_number,
     invoice_pdf_render,
     invoice_redeliver,
+    invoices_redeliver,
     invoices_undelivered,
 )
 from billing.services.orders import (
@@ -42,6 +43,7 @@ __all__ = [
     "invoice_number",
     "invoice_pdf_render",
     "invoice_redeliver",
+    "invoices_redeliver",
     "invoices_undelivered",
     "money",
     "order_create",

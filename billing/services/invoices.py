@@ -20,7 +20,7 @@ from billing.models import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, Or
 from licences.models import Company, Membership, Role
 from register.errors import DomainError
 from register.models import Register
-from register.tasking import enqueue_on_commit
+from register.tasking import enqueue, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -296,3 +296,13 @@ def invoice_mail(*, invoice_id: int) -> bool:
         invoice.mailed_at = timezone.now()
         invoice.save(update_fields=["mailed_at"])
     return True
+
+
+def invoices_redeliver(*, register: Register) -> int:
+    """The reaper's pass over the register's invoices and credit notes (config/reaper.py): each
+    not rendered or not mailed in time is queued again; returns how many."""
+    task = _deliver_task()
+    ids = list(invoices_undelivered().filter(register=register).values_list("pk", flat=True))
+    for pk in ids:
+        enqueue(task, pk)
+    return len(ids)

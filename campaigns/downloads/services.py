@@ -18,7 +18,7 @@ from licences.models import Company, Licence, ProductKind
 from licences.selectors import licence_usable
 from register.errors import DomainError, LicenceRequired, NotFound
 from register.models import Register
-from register.tasking import enqueue
+from register.tasking import DOWNLOAD_LOCKS, enqueue, jobs_requeue, reaper_cutoff
 
 # Licences tried when others take the one picked meanwhile (see download_request).
 LICENCE_ATTEMPTS = 3
@@ -192,3 +192,18 @@ def downloads_purge(*, register: Register, today: datetime.date | None = None) -
         download.save(update_fields=["file"])
         purged += 1
     return purged
+
+
+def downloads_requeue_stuck(*, register: Register) -> int:
+    """The reaper's pass over the register's downloads (config/reaper.py): queued past the
+    cutoff and not claimed, or running with their lock free (the worker died; in nl the
+    download licence it holds is otherwise used up for nothing). Returns how many."""
+    from campaigns.downloads.tasks import download_build_task
+
+    downloads = Download.objects.filter(register=register)
+    return jobs_requeue(
+        task=download_build_task,
+        lock_space=DOWNLOAD_LOCKS,
+        queued=downloads.filter(status=DownloadStatus.QUEUED, created_at__lt=reaper_cutoff()),
+        running=downloads.filter(status=DownloadStatus.RUNNING),
+    )

@@ -15,7 +15,8 @@ from campaigns.models import CallFile, CallFileStatus, Campaign, call_file_path
 from campaigns.selectors import campaign_get
 from licences.models import Company
 from register.errors import DomainError
-from register.tasking import enqueue
+from register.models import Register
+from register.tasking import CALL_FILE_LOCKS, enqueue, jobs_requeue, reaper_cutoff
 from uploads.intake import Detected, IntakeError, intake_detect
 
 # Read from the upload and written to the disk at a time.
@@ -135,3 +136,21 @@ def _queue_mark(call_file_id: int) -> None:
     from campaigns.marking.tasks import call_file_mark_task
 
     enqueue(call_file_mark_task, call_file_id)
+
+
+def call_files_requeue_stuck(*, register: Register) -> int:
+    """The reaper's pass over the register's call files (config/reaper.py): queued past the
+    cutoff and not claimed (the message was lost), running with their lock free (the worker
+    died), or marked without the certificate the charge promised (SPEC §8.7: rendered until
+    it exists). Returns how many were queued again."""
+    from campaigns.marking.tasks import call_file_mark_task
+
+    cutoff = reaper_cutoff()
+    files = CallFile.objects.filter(register=register)
+    return jobs_requeue(
+        task=call_file_mark_task,
+        lock_space=CALL_FILE_LOCKS,
+        queued=files.filter(status=CallFileStatus.QUEUED, created_at__lt=cutoff),
+        running=files.filter(status=CallFileStatus.RUNNING),
+        due=files.filter(status=CallFileStatus.DONE, certificate="", finished_at__lt=cutoff),
+    )

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from complaints.models import Case, EventAction, Letter
 from complaints.services.timeline import case_event
 from register.mail import one_line
-from register.tasking import enqueue
+from register.tasking import enqueue, reaper_cutoff
 
 
 def letter_write(case: Case, kind: str, template: str) -> Letter:
@@ -103,3 +103,19 @@ def letter_mail(*, letter_id: int) -> bool:
             data={"letter": letter.pk, "to": letter.recipient},
         )
     return True
+
+
+def letters_redeliver(*, register) -> int:
+    """The reaper's pass over the register's letters (config/reaper.py): each not rendered or
+    not sent in time is queued again; `sent_at` is recorded under the row lock, so a letter
+    never goes twice. Returns how many."""
+    from complaints.tasks import letter_deliver
+
+    ids = list(
+        Letter.objects.filter(
+            register=register, sent_at__isnull=True, created_at__lt=reaper_cutoff()
+        ).values_list("pk", flat=True)
+    )
+    for pk in ids:
+        enqueue(letter_deliver, pk)
+    return len(ids)
