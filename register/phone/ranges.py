@@ -25,6 +25,10 @@ def e164_ranges(region: str) -> tuple[tuple[int, ...], tuple[str, ...]] | None:
     the digits may read otherwise (`318003819` is 0318 003819, not the toll-free 31 800 3819) or
     no bound is known, and the normaliser must read each. None where the region's shapes are not
     the common ones, or its patterns are unbounded.
+
+    Must equal the normaliser's reading of every number it does not leave PER_NUMBER: held to
+    it by `test_canonical_numbers_get_the_normalisers_verdict_from_their_range`
+    (tests/register/bulk/test_import.py).
     """
     metadata = region_metadata(region)
     if metadata is None or not common_shapes(metadata) or metadata.general_depth is None:
