@@ -18,17 +18,15 @@ from zoneinfo import ZoneInfo
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from licences.models import Company
 from register.calendar import working_days_after
-from register.errors import DomainError, LicenceRequired
+from register.errors import DomainError
 from register.models import ALL_CATEGORIES, Channel, EventAction, Register
 from register.phone import Normaliser, Problem
 from uploads.models import FileStatus, RegistrationFile, RegistrationRow, RowReason
-from uploads.selectors import upload_licence_held
 
 logger = logging.getLogger(__name__)
 
@@ -96,25 +94,16 @@ def _check_content(data: bytes) -> None:
         )
 
 
-def upload_licence_require(*, company: Company) -> None:
-    """Raises LicenceRequired (403) unless the company holds the upload licence today."""
-    today = _register_today(company.register, timezone.now())
-    if not upload_licence_held(company=company, on=today):
-        raise LicenceRequired(
-            _("Uploading registrations needs the upload licence (free); order it in the shop.")
-        )
-
-
 def registration_file_upload(
-    *, company: Company, upload: UploadedFile, uploaded_by=None
+    *, company: models.Model, upload: UploadedFile, uploaded_by=None
 ) -> RegistrationFile:
-    """Stores an uploaded file and queues its processing once the upload is committed.
+    """Stores an uploaded file of `company` (the file's licences.Company) and queues its
+    processing once the upload is committed.
 
-    Needs the upload licence (403); a file over MAX_FILE_BYTES is a 413; an empty, non-UTF-8
-    or headerless file a 400 that says why.
+    The caller has checked the upload licence (`uploads.access.upload_licence_require`). A file
+    over MAX_FILE_BYTES is a 413; an empty, non-UTF-8 or headerless file a 400 that says why.
     """
     register = company.register
-    upload_licence_require(company=company)
     if upload.size is None or upload.size > MAX_FILE_BYTES:
         raise RegistrationFileError(
             _("The file is larger than %(size)d MB.") % {"size": MAX_FILE_BYTES // (1024 * 1024)},
