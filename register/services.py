@@ -14,7 +14,6 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import scopes_disabled
 
 from register.errors import DomainError
 from register.mail import mail_on_commit
@@ -442,15 +441,11 @@ def blocked_number_unblock(*, register: Register, token: str) -> int:
     return number
 
 
-def block_requests_purge_expired() -> int:
-    """Deletes unconfirmed block requests past their expiry, in every register; returns how many.
-
-    Runs from Celery beat, outside any request, so it is not scoped to one register.
-    """
-    with scopes_disabled():
-        deleted, _per_model = BlockRequest.objects.filter(
-            confirmed_at__isnull=True, expires_at__lt=timezone.now()
-        ).delete()
+def block_requests_purge_expired(*, register: Register) -> int:
+    """Deletes the register's unconfirmed block requests past their expiry; returns how many."""
+    deleted, _per_model = BlockRequest.objects.filter(
+        register=register, confirmed_at__isnull=True, expires_at__lt=timezone.now()
+    ).delete()
     return deleted
 
 
