@@ -446,7 +446,11 @@ class Rows:
 
     def lines_at(self, positions: np.ndarray) -> np.ndarray:
         """The line numbers of the good rows at `positions`. Where they are few, as in most
-        files, looked up in their blocks: no joined copy of the whole column."""
+        files, looked up in their blocks: no joined copy of the whole column.
+
+        Must equal `np.concatenate(self.good[0])[positions]`: held to it by
+        `test_lines_split_across_blocks_are_read_whole` (repeats of lines many blocks before),
+        tests/register/bulk/test_import.py."""
         blocks = self.good[0]
         bounds = np.cumsum([0, *map(len, blocks)])
         if len(positions) * 8 > bounds[-1]:

@@ -146,7 +146,13 @@ def _load(
     the primary key is then filled from the left. The COPY's messages are sent by a thread
     of their own while this one writes the next ones, so what the client does here takes no
     time of its own. Returns how many were loaded, and the positions, numbers and reason
-    codes of the rows left out."""
+    codes of the rows left out.
+
+    Must equal, row by row in number order, "load a number's first row unless the number is
+    registered; report its other rows as repeats, all of them when registered": held to it,
+    in parts of 1, 2 and 4 rows, by
+    `test_the_load_is_written_in_parts_leaving_out_repeats_and_registered_numbers`
+    (tests/register/bulk/test_import.py)."""
     channel = Channel.IMPORT.value.encode()
     layout = np.dtype(
         [
