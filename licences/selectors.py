@@ -123,6 +123,23 @@ def access_licence_in_force(*, company: Company, today: datetime.date) -> Licenc
     )
 
 
+def upload_licence_held(*, company: Company, on: datetime.date) -> bool:
+    """Whether the company holds a usable upload licence on `on` (seed 000: free, no end date).
+
+    A cancelled licence stays usable until its end date, as every licence does.
+    """
+    return (
+        Licence.objects.filter(
+            company=company,
+            product__kind=ProductKind.UPLOAD,
+            status__in=[LicenceStatus.ACTIVE, LicenceStatus.CANCELLED],
+            starts_on__lte=on,
+        )
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=on))
+        .exists()
+    )
+
+
 def licences_due_for_renewal(*, register: Register, on: datetime.date) -> QuerySet[Licence]:
     """Renewing licences whose next period starts on or before `on` and does not exist yet."""
     return Licence.objects.filter(
