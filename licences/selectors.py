@@ -128,16 +128,7 @@ def upload_licence_held(*, company: Company, on: datetime.date) -> bool:
 
     A cancelled licence stays usable until its end date, as every licence does.
     """
-    return (
-        Licence.objects.filter(
-            company=company,
-            product__kind=ProductKind.UPLOAD,
-            status__in=[LicenceStatus.ACTIVE, LicenceStatus.CANCELLED],
-            starts_on__lte=on,
-        )
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=on))
-        .exists()
-    )
+    return licence_usable(company=company, kind=ProductKind.UPLOAD, day=on).exists()
 
 
 def licences_due_for_renewal(*, register: Register, on: datetime.date) -> QuerySet[Licence]:
