@@ -26,12 +26,14 @@ from campaigns.downloads.services import downloads_requeue_stuck
 from campaigns.marking.services import call_files_requeue_stuck
 from complaints.services import letters_redeliver
 from register.tasking import each_register, per_register_task
+from uploads.services import registration_files_requeue_stuck
 
 logger = logging.getLogger(__name__)
 
 PASSES = {
     "call_files": call_files_requeue_stuck,
     "downloads": downloads_requeue_stuck,
+    "registration_files": registration_files_requeue_stuck,
     "invoices": invoices_redeliver,
     "letters": letters_redeliver,
 }

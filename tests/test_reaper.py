@@ -273,3 +273,35 @@ def test_a_pass_goes_on_when_one_kind_fails(nl, broker, stuck_at_once, media_roo
 
     assert reap()["downloads"] == 1
     assert broker.of("download") == [download.pk]
+
+
+def test_registration_files_queued_with_no_task_or_left_by_a_dead_worker_are_processed(
+    nl, stuck_at_once, media_root, monkeypatch
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from uploads.models import FileStatus, RegistrationFile
+    from uploads.services import registration_file_upload
+    from uploads.tasks import registration_file_process_task
+
+    published: list[int] = []
+    monkeypatch.setattr("uploads.tasks.registration_file_process_task.delay", published.append)
+    company = CompanyFactory(register=nl)
+    content = b"number|categories|requested_on\n0612345601|ALL|2026-01-02\n"
+    with scope(register=nl):
+        queued = registration_file_upload(
+            company=company, upload=SimpleUploadedFile("a.csv", content)
+        )
+        running = registration_file_upload(
+            company=company, upload=SimpleUploadedFile("b.csv", content)
+        )
+    with scopes_disabled():
+        RegistrationFile.objects.filter(pk=running.pk).update(status=FileStatus.RUNNING)
+
+    assert reap()["registration_files"] == 2
+    for pk in published:
+        registration_file_process_task(pk)
+
+    assert sorted(published) == sorted([queued.pk, running.pk])
+    assert {status_of(RegistrationFile, pk).status for pk in published} == {FileStatus.DONE}
+    assert reap().get("registration_files", 0) == 0

@@ -18,6 +18,7 @@ from register.errors import DomainError
 from register.models import Register
 from register.tasking import CALL_FILE_LOCKS, enqueue, jobs_requeue, reaper_cutoff
 from uploads.intake import Detected, IntakeError, intake_detect
+from uploads.storage import written_atomically
 
 # Read from the upload and written to the disk at a time.
 UPLOAD_BLOCK = 1 << 20
@@ -62,7 +63,7 @@ def call_file_upload(
 
     `confirm=True` (the API) queues the job once committed; `confirm=False` (the portal) keeps a
     DRAFT the user checks in the preview first. A file too large, unreadable or without a phone
-    column raises IntakeError, and nothing is kept.
+    column raises IntakeError, a full disk InsufficientStorage (507), and nothing is kept.
     """
     campaign = campaign_get(company=company, campaign_id=campaign.pk)
     register = company.register
@@ -80,10 +81,9 @@ def call_file_upload(
     )
     name = call_file_path(call_file, filename)
     path = stored_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     digest, size = hashlib.sha256(), 0
     try:
-        with path.open("wb") as sink:
+        with written_atomically(path) as sink:
             for block in _upload_blocks(upload):
                 size += len(block)
                 if size > settings.CALL_FILE_MAX_BYTES:
