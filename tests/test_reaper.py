@@ -305,3 +305,41 @@ def test_registration_files_queued_with_no_task_or_left_by_a_dead_worker_are_pro
     assert sorted(published) == sorted([queued.pk, running.pk])
     assert {status_of(RegistrationFile, pk).status for pk in published} == {FileStatus.DONE}
     assert reap().get("registration_files", 0) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scrub_whose_database_session_dies_ends_failed_on_a_fresh_connection(
+    campaign, broker, monkeypatch
+):
+    # Issue #11: the `failed` update went through the job's own connection, dead by then, and
+    # the row stayed running. Now it is written on a fresh one; nothing is charged.
+    from django.db import connection
+
+    from campaigns.marking import job
+
+    call_file = upload(campaign)
+    real_require_licence = job._require_licence
+
+    def session_killed(call_file, rows_total):
+        real_require_licence(call_file, rows_total)
+        pid = connection.connection.info.backend_pid
+        killer = connections.create_connection("default")
+        try:
+            with killer.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            killer.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    monkeypatch.setattr(job, "_require_licence", session_killed)
+    with pytest.raises(Exception), scopes_disabled():  # noqa: B017 - whichever the driver raises
+        job.call_file_mark(call_file_id=call_file.pk)
+    connection.close()
+
+    failed = status_of(CallFile, call_file.pk)
+    assert (failed.status, failed.error_code) == ("failed", "database_unavailable")
+    assert "nothing was charged" in failed.error_message
+    with scopes_disabled():
+        assert not CreditEntry.objects.exists()
+    assert reap().get("call_files", 0) == 0
