@@ -101,9 +101,19 @@ def status_of(model, pk):
 
 
 def test_the_reaper_is_on_beats_schedule_every_interval():
+    from django_celery_beat.schedulers import ModelEntry
+
+    from config.celery_app import app
+
     entry = django_settings.CELERY_BEAT_SCHEDULE["reaper"]
-    assert entry["task"] == "config.reaper.reap"
-    assert entry["schedule"] == django_settings.REAPER_INTERVAL_SECONDS <= 60
+    # As beat's DatabaseScheduler writes it when it starts.
+    stored = ModelEntry.from_entry("reaper", app=app, **entry).model
+
+    assert stored.task == "config.reaper.reap"
+    assert "config.reaper.reap" in app.tasks
+    assert stored.interval.every == django_settings.REAPER_INTERVAL_SECONDS <= 60
+    assert stored.interval.period == "seconds"
+    assert stored.expire_seconds == django_settings.REAPER_INTERVAL_SECONDS
 
 
 def test_a_call_file_queued_with_no_task_is_queued_again_then_marked_once(

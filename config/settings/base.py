@@ -181,7 +181,7 @@ CELERY_BEAT_SCHEDULE = {
     "reaper": {
         "task": "config.reaper.reap",
         "schedule": float(REAPER_INTERVAL_SECONDS),
-        "options": {"expires": REAPER_INTERVAL_SECONDS},
+        "options": {"expire_seconds": REAPER_INTERVAL_SECONDS},
     },
     "purge-unconfirmed-blocks": {
         "task": "register.tasks.purge_unconfirmed_blocks",
