@@ -27,6 +27,7 @@ urlpatterns = [
     path("billing/", include("billing.webhook_urls")),
     path("billing/", include("billing.urls")),
     path("account/", include("licences.urls")),
+    path("account/", include("allauth.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("campaigns/", include("campaigns.call_file_urls")),
     path("downloads/", include("campaigns.download_urls")),
