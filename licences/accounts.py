@@ -13,6 +13,7 @@ address, resets and changes passwords and runs TOTP two-factor. This module hold
 """
 
 import logging
+from types import SimpleNamespace
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
@@ -124,6 +125,15 @@ class AccountAdapter(DefaultAccountAdapter):
         if register is None:
             return super().get_from_email()
         return register_sender(register)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """allauth's mails greet and sign with the register's name, not the host name."""
+        request = allauth_context.request
+        register = getattr(request, "register", None)
+        if register is not None:
+            site = SimpleNamespace(name=register.name, domain=request.get_host())
+            context = {"current_site": site, "register": register, **context}
+        super().send_mail(template_prefix, email, context)
 
     def format_email_subject(self, subject) -> str:
         register = getattr(allauth_context.request, "register", None)
