@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from licences import accounts
 from licences.forms import ApiKeyForm, CompanyForm, MemberAddForm
 from licences.middleware import OWNERS, STAFF, company_required, company_switch
 from licences.models import ApiKey, Membership, Role
@@ -25,7 +24,7 @@ from licences.services import (
     api_key_revoke,
     company_create,
     licence_cancel,
-    membership_add,
+    membership_add_by_email,
     membership_remove,
 )
 from register.errors import DomainError
@@ -120,13 +119,13 @@ def members(request):
         raise Http404
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        user, invited = accounts.user_get_or_invite(
-            register=request.register,
+        _membership, invited = membership_add_by_email(
+            company=company,
             email=email,
+            role=form.cleaned_data["role"],
             language=request.LANGUAGE_CODE,
             base_url=_base_url(request),
         )
-        membership_add(company=company, user=user, role=form.cleaned_data["role"])
         if invited:
             message = _("%(email)s is now a member and is e-mailed a link to set a password.")
         else:
