@@ -60,6 +60,16 @@ def test_eleven_bad_logins_for_one_account_refuse_the_eleventh_with_the_right_pa
     assert f"account={EMAIL} client=198.51.100.1" in caplog.text
 
 
+def test_failed_logins_for_one_account_count_on_every_register_host(nl):
+    UserFactory(email=EMAIL)
+    for n in range(10):
+        client = client_for(host="be.localhost" if n % 2 else "nl.localhost")
+        client.defaults["REMOTE_ADDR"] = f"192.0.2.{n}"
+        log_in(client, password="wrong")
+
+    assert log_in(client_at("198.51.100.1")).status_code == 429
+
+
 def test_eleven_bad_logins_from_one_client_refuse_the_eleventh_for_any_account(nl):
     UserFactory(email=EMAIL)
     for n in range(10):
