@@ -135,7 +135,7 @@ def test_french_catalogue_has_every_message_translated_and_compiled():
 
 @pytest.fixture
 def be_in_french(be):
-    """be as the data migration of issue #12 leaves it: nl, fr, en, with its French texts."""
+    """be as its data migration leaves it (nl, fr, en), with the French texts of the JSON file."""
     with scopes_disabled():
         be.languages = ["nl", "fr", "en"]
         be.texts = {**be.texts, "fr": json.loads(BE_FR_TEXTS.read_text(encoding="utf-8"))}
@@ -153,9 +153,9 @@ def test_be_french_texts_have_every_key_its_other_languages_have(be):
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("fresh_rate_limits")
-def test_a_french_browser_gets_french_on_be_only_once_be_offers_it(client, be, nl):
+def test_a_french_browser_lands_on_french_on_be_and_on_dutch_on_nl(client, be, nl):
     response = client.get("/", HTTP_HOST=BE_HOST, HTTP_ACCEPT_LANGUAGE="fr-BE,fr;q=0.9")
-    assert response.headers["Content-Language"] == "nl"  # be offers nl and en today
+    assert response.headers["Content-Language"] == "fr"
     response = client.get("/", HTTP_HOST=NL_HOST, HTTP_ACCEPT_LANGUAGE="fr-BE,fr;q=0.9")
     assert response.headers["Content-Language"] == "nl"  # nl never offers French
 
@@ -214,14 +214,7 @@ def test_check_page_of_be_in_french(client, be_in_french):
     "url",
     [
         "/manage/",
-        pytest.param(
-            "/cases/new/",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="complaints/forms.py formats the attachments' help text at import, in the "
-                "language active then (Dutch): French and English visitors read it in Dutch",
-            ),
-        ),
+        "/cases/new/",
     ],
 )
 def test_other_public_pages_of_be_in_french(client, be_in_french, url):
