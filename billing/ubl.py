@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
@@ -55,10 +56,6 @@ VAT_ENDPOINT_SCHEMES = {
     "LU": "9938",
     "NL": "9944",
 }
-
-
-# UBL's address elements, in the schema's order, and the party's keys they come from.
-ADDRESS_PARTS = (("StreetName", "street"), ("CityName", "city"), ("PostalZone", "postcode"))
 
 
 def _digits(value: str) -> str:
@@ -112,8 +109,9 @@ def _amount(value: Decimal) -> str:
 
 
 class _Builder:
-    def __init__(self, root: ET.Element, currency: str):
-        self.root = root
+    """Appends UBL's common components (cbc: basic, cac: aggregate) to a document."""
+
+    def __init__(self, currency: str):
         self.currency = currency
 
     def cbc(self, parent: ET.Element, name: str, text, **attrs) -> ET.Element:
@@ -133,32 +131,32 @@ class _Builder:
         self.cbc(category, "Percent", f"{rate.normalize():f}")
         self.cbc(self.cac(category, "TaxScheme"), "ID", "VAT")
 
-    def party(self, parent: ET.Element, name: str, *, party: dict[str, str]) -> None:
+    def party(self, parent: ET.Element, name: str, *, party: Party) -> None:
         element = self.cac(self.cac(parent, name), "Party")
-        scheme, endpoint = endpoint_id(
-            country=party["country"], vat_id=party["vat_id"], chamber_number=party["chamber"]
-        )
+        scheme, endpoint = endpoint_id(**party.ids)
         if endpoint:
             self.cbc(element, "EndpointID", endpoint, schemeID=scheme)
-        self.cbc(self.cac(element, "PartyName"), "Name", party["name"])
+        self.cbc(self.cac(element, "PartyName"), "Name", party.name)
         address = self.cac(element, "PostalAddress")
-        for tag, key in ADDRESS_PARTS:
-            if party[key].strip():
-                self.cbc(address, tag, party[key].strip())
-        self.cbc(self.cac(address, "Country"), "IdentificationCode", party["country"])
-        if party["vat_id"].strip():
+        for tag, value in (
+            ("StreetName", party.street),
+            ("CityName", party.city),
+            ("PostalZone", party.postcode),
+        ):
+            if value:
+                self.cbc(address, tag, value)
+        self.cbc(self.cac(address, "Country"), "IdentificationCode", party.country)
+        if party.vat_id:
             tax_scheme = self.cac(element, "PartyTaxScheme")
-            self.cbc(tax_scheme, "CompanyID", party["vat_id"].strip())
+            self.cbc(tax_scheme, "CompanyID", party.vat_id)
             self.cbc(self.cac(tax_scheme, "TaxScheme"), "ID", "VAT")
         legal = self.cac(element, "PartyLegalEntity")
-        self.cbc(legal, "RegistrationName", party["name"])
-        scheme, number = legal_entity_id(
-            country=party["country"], vat_id=party["vat_id"], chamber_number=party["chamber"]
-        )
+        self.cbc(legal, "RegistrationName", party.name)
+        scheme, number = legal_entity_id(**party.ids)
         if number:
             self.cbc(legal, "CompanyID", number, schemeID=scheme)
-        if party["email"]:
-            self.cbc(self.cac(element, "Contact"), "ElectronicMail", party["email"])
+        if party.email:
+            self.cbc(self.cac(element, "Contact"), "ElectronicMail", party.email)
 
 
 def _country(country: str, address: str) -> str:
@@ -170,28 +168,42 @@ def _country(country: str, address: str) -> str:
     return last if re.fullmatch(r"[A-Z]{2}", last) else ""
 
 
-def _parties(invoice: Invoice) -> tuple[dict[str, str], dict[str, str]]:
-    supplier = {
-        "name": invoice.supplier_name,
-        "street": invoice.supplier_street,
-        "postcode": invoice.supplier_postcode,
-        "city": invoice.supplier_city,
-        "country": _country(invoice.supplier_country, invoice.supplier_address),
-        "vat_id": invoice.supplier_vat_id,
-        "chamber": invoice.supplier_chamber_number,
-        "email": invoice.supplier_email,
-    }
-    customer = {
-        "name": invoice.customer_name,
-        "street": invoice.customer_street,
-        "postcode": invoice.customer_postcode,
-        "city": invoice.customer_city,
-        "country": _country(invoice.customer_country, invoice.customer_address),
-        "vat_id": invoice.customer_vat_id,
-        "chamber": invoice.customer_chamber_number,
-        "email": invoice.customer_email,
-    }
-    return supplier, customer
+@dataclass(frozen=True)
+class Party:
+    """A party as copied onto the invoice (`supplier_*` or `customer_*` fields)."""
+
+    name: str
+    street: str
+    postcode: str
+    city: str
+    country: str
+    vat_id: str
+    chamber_number: str
+    email: str
+
+    @classmethod
+    def of(cls, invoice: Invoice, role: str) -> Party:
+        def copied(field: str) -> str:
+            return getattr(invoice, f"{role}_{field}").strip()
+
+        return cls(
+            name=copied("name"),
+            street=copied("street"),
+            postcode=copied("postcode"),
+            city=copied("city"),
+            country=_country(copied("country"), copied("address")),
+            vat_id=copied("vat_id"),
+            chamber_number=copied("chamber_number"),
+            email=copied("email"),
+        )
+
+    @property
+    def ids(self) -> dict[str, str]:
+        return {
+            "country": self.country,
+            "vat_id": self.vat_id,
+            "chamber_number": self.chamber_number,
+        }
 
 
 def invoice_ubl(invoice: Invoice, *, lines: list[InvoiceLine], pdf: bytes | None = None) -> bytes:
@@ -208,7 +220,7 @@ def invoice_ubl(invoice: Invoice, *, lines: list[InvoiceLine], pdf: bytes | None
         "CreditNote" if credit else "Invoice",
         xmlns=NS_CREDIT_NOTE if credit else NS_INVOICE,
     )
-    b = _Builder(root, invoice.currency)
+    b = _Builder(invoice.currency)
     b.cbc(root, "CustomizationID", CUSTOMIZATION_ID)
     b.cbc(root, "ProfileID", PROFILE_ID)
     b.cbc(root, "ID", invoice.number)
@@ -240,9 +252,8 @@ def invoice_ubl(invoice: Invoice, *, lines: list[InvoiceLine], pdf: bytes | None
             mimeCode="application/pdf",
             filename=f"{invoice.number}.pdf",
         )
-    supplier, customer = _parties(invoice)
-    b.party(root, "AccountingSupplierParty", party=supplier)
-    b.party(root, "AccountingCustomerParty", party=customer)
+    b.party(root, "AccountingSupplierParty", party=Party.of(invoice, "supplier"))
+    b.party(root, "AccountingCustomerParty", party=Party.of(invoice, "customer"))
     b.cbc(b.cac(root, "Delivery"), "ActualDeliveryDate", invoice.supplied_on.isoformat())
     if credit:
         terms = b.cac(root, "PaymentTerms")

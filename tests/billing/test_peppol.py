@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.admin.sites import site
+from django.core.management import call_command
 from django.db import DatabaseError, transaction
 from django.test import RequestFactory
 from django_scopes import scopes_disabled
@@ -415,3 +416,21 @@ class _Messages:
 
     def add(self, level, message, extra_tags=""):
         self.texts.append(str(message))
+
+
+def test_the_command_renders_the_documents_missing_beside_pdfs(fake_mollie):
+    done = issued_invoice(fake_mollie, "nl-small")
+    missing = issued_invoice(fake_mollie, "be-small")
+    with scopes_disabled():
+        Invoice.objects.filter(pk=missing.pk).update(xml="")  # as issued before e-invoices
+    out = io.StringIO()
+
+    call_command("render_einvoices", stdout=out)
+    call_command("render_einvoices", stdout=out)
+    with scopes_disabled():
+        missing.refresh_from_db()
+        done_again = Invoice.objects.get(pk=done.pk)
+
+    assert out.getvalue().splitlines() == ["1 e-invoice(s) rendered", "0 e-invoice(s) rendered"]
+    assert missing.xml
+    assert done_again.xml.name == done.xml.name
