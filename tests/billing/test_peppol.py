@@ -94,6 +94,17 @@ def validate(path: Path) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
+def test_a_missing_validator_fails_in_ci_and_skips_only_outside_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(f"{__name__}.VALIDATOR", tmp_path / "no-validator")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        validate(tmp_path / "invoice.xml")
+
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        validate(tmp_path / "invoice.xml")
+
+
 @pytest.fixture(autouse=True)
 def _be_supplier():
     with scopes_disabled():
