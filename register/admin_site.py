@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +22,15 @@ def is_register_staff(user, register) -> bool:
     return register is not None and user.staffed_registers.filter(pk=register.pk).exists()
 
 
+class MissingObjectIsNotFound:
+    """Another register's object (or none at all) is a 404, as everywhere else (SPEC §3), rather
+    than Django's redirect to the index saying it does not exist."""
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django's one hook for a change, history or delete page whose object is not found.
+        raise Http404(f"No {opts.model_name} {object_id!r} in this register.")
+
+
 class RegisterAdminSite(admin.AdminSite):
     """Admin scoped by the request's register: staff of `nl` cannot open `be`'s admin.
 
@@ -30,6 +40,15 @@ class RegisterAdminSite(admin.AdminSite):
 
     site_title = _("Register administration")
     index_title = _("Administration")
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = admin_class or admin.ModelAdmin
+        admin_class = type(
+            admin_class.__name__,
+            (MissingObjectIsNotFound, admin_class),
+            {"__module__": admin_class.__module__},
+        )
+        super().register(model_or_iterable, admin_class, **options)
 
     def has_permission(self, request):
         return is_register_staff(request.user, getattr(request, "register", None))
