@@ -319,15 +319,19 @@ def test_register_staff_with_user_permissions_still_cannot_make_a_superuser(
     assert not register_keeper.is_superuser
 
 
-def test_a_host_name_of_another_register_is_a_form_error(client, nl):
+def superuser_saves_hosts(client, register, **hosts):
+    """A superuser saves the register's page with a second host name as given."""
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    data = register_form(nl, **{"hosts-TOTAL_FORMS": 2, "hosts-1-hostname": "BE.localhost"})
-    response = client.post(
-        f"/admin/register/register/{nl.pk}/change/",
-        data,
+    return client.post(
+        f"/admin/register/register/{register.pk}/change/",
+        register_form(register, **{"hosts-TOTAL_FORMS": 2, **hosts}),
         HTTP_HOST=NL_HOST,
         HTTP_ACCEPT_LANGUAGE="en",
     )
+
+
+def test_a_host_name_of_another_register_is_a_form_error(client, nl):
+    response = superuser_saves_hosts(client, nl, **{"hosts-1-hostname": "BE.localhost"})
     assert response.status_code == 200
     assert "Another register answers on this host name already." in response.text
     assert list(
@@ -357,3 +361,12 @@ def test_reading_invoices_is_not_enough_to_credit_one(client, world, nl):
     )
     assert response.status_code == 302  # back to the list: "No action selected."
     assert "issue_credit_notes" not in client.get(INVOICES, HTTP_HOST=NL_HOST).text
+
+
+def test_a_register_keeps_exactly_one_primary_host_name(client, nl):
+    response = superuser_saves_hosts(
+        client, nl, **{"hosts-1-hostname": "bel-me-niet.example", "hosts-1-primary": "on"}
+    )
+    assert response.status_code == 200
+    assert "Mark exactly one host name as primary." in response.text
+    assert nl.hostnames == ["nl.localhost"]
