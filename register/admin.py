@@ -1,7 +1,5 @@
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
@@ -93,40 +91,6 @@ class RegisterAdmin(admin.ModelAdmin):
     @admin.display(description=_("host names"))
     def host_names(self, obj):
         return ", ".join(obj.hostnames)
-
-
-class SuperusersOnlyAdmin(admin.ModelAdmin):
-    """Users and groups are not a register's: whoever edits them can give themselves any
-    permission in every register. Register staff do not see them at all."""
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-
-class StaffUserAdmin(SuperusersOnlyAdmin, UserAdmin):
-    pass
-
-
-class StaffGroupAdmin(SuperusersOnlyAdmin, GroupAdmin):
-    pass
-
-
-admin.site.unregister(get_user_model())
-admin.site.register(get_user_model(), StaffUserAdmin)
-admin.site.unregister(Group)
-admin.site.register(Group, StaffGroupAdmin)
 
 
 class NumberSearchMixin:

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
+from django.db.models.base import ModelBase
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -31,6 +32,29 @@ class MissingObjectIsNotFound:
         raise Http404(f"No {opts.model_name} {object_id!r} in this register.")
 
 
+class SuperusersOnly:
+    """Rows of no register (users, groups, e-mail addresses, second factors, task schedules):
+    whoever edits them acts in every register, so register staff do not see them at all."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+SUPERUSERS_ONLY_APPS = frozenset({"auth", "account", "mfa", "socialaccount", "django_celery_beat"})
+
+
 class RegisterAdminSite(admin.AdminSite):
     """Admin scoped by the request's register: staff of `nl` cannot open `be`'s admin.
 
@@ -42,13 +66,19 @@ class RegisterAdminSite(admin.AdminSite):
     index_title = _("Administration")
 
     def register(self, model_or_iterable, admin_class=None, **options):
+        """Every model admin answers 404 for a missing object; those of apps that belong to no
+        register answer superusers only, whichever app registers them."""
         admin_class = admin_class or admin.ModelAdmin
-        admin_class = type(
-            admin_class.__name__,
-            (MissingObjectIsNotFound, admin_class),
-            {"__module__": admin_class.__module__},
-        )
-        super().register(model_or_iterable, admin_class, **options)
+        if isinstance(model_or_iterable, ModelBase):
+            model_or_iterable = [model_or_iterable]
+        for model in model_or_iterable:
+            mixins = (MissingObjectIsNotFound,)
+            if model._meta.app_label in SUPERUSERS_ONLY_APPS:
+                mixins = (SuperusersOnly, *mixins)
+            wrapped = type(
+                admin_class.__name__, (*mixins, admin_class), {"__module__": admin_class.__module__}
+            )
+            super().register(model, wrapped, **options)
 
     def has_permission(self, request):
         return is_register_staff(request.user, getattr(request, "register", None))

@@ -108,6 +108,8 @@ TABLE = [
     ),
     Row("GET", f"{ADMIN}/register/register/", superusers_only()),
     Row("GET", f"{ADMIN}/register/register/add/", superusers_only()),
+    Row("GET", f"{ADMIN}/account/emailaddress/", superusers_only()),
+    Row("GET", f"{ADMIN}/mfa/authenticator/", superusers_only()),
     Row("GET", f"{ADMIN}/django_celery_beat/periodictask/", superusers_only()),
     # The register's action log (audit trail): no role reads it yet; see register.0013.
     Row("GET", f"{ADMIN}/register/actionlog/", superusers_only()),
