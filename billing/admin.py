@@ -24,6 +24,7 @@ from billing.models import (
 )
 from billing.services import credit_note_issue
 from register.admin import ReadOnlyAdmin
+from register.audit_admin import ActionLogInline
 from register.errors import DomainError
 from register.spreadsheets import spreadsheet_safe
 
@@ -108,7 +109,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
     list_filter = ["kind", CreditedFilter, "issued_on"]
     date_hierarchy = "issued_on"
     search_fields = ["number", "customer_name", "payment_reference"]
-    inlines = [InvoiceLineInline]
+    inlines = [InvoiceLineInline, ActionLogInline]
     exclude = ["pdf"]
     actions = ["export_csv", "issue_credit_notes"]
 
@@ -161,7 +162,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
             for invoice in queryset:
                 try:
                     credit_note = credit_note_issue(
-                        invoice=invoice, reason=form.cleaned_data["reason"]
+                        invoice=invoice, reason=form.cleaned_data["reason"], actor=request.user
                     )
                 except DomainError as error:
                     self.message_user(request, f"{invoice}: {error.message}", messages.ERROR)
