@@ -90,10 +90,8 @@ class CaseListView(APIView):
         def validate_refers_to(self, case_id):
             if case_id is None:
                 return None
-            case = cases_for_company(company=self.context["company"]).filter(pk=case_id).first()
-            if case is None:
-                raise serializers.ValidationError(_("Your company has no case with this id."))
-            return case
+            # Another company's case, like a missing one, is a 404: never reveal it exists.
+            return case_for_company(company=self.context["company"], case_id=case_id)
 
         def validate(self, data):
             if data["kind"] == CaseKind.REQUEST and data.get("refers_to"):
