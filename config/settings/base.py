@@ -55,6 +55,9 @@ MIDDLEWARE = [
     "config.health.HealthMiddleware",
     # A 503 with Retry-After for a database, Redis or disk outage below it (config/outages.py).
     "config.outages.OutageMiddleware",
+    # Under /api/, Django's own error answers (an unknown host's included) in the API's error
+    # shape (config/errors.py): above RegisterMiddleware, below the outages' 503.
+    "config.errors.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.headers.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
