@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from billing.models import Order, PaymentStatus
 from billing.selectors import campaign_of_company, order_get, order_invoice
 from billing.services import order_create, payment_start
-from register.errors import ErrorSerializer, NotFound
+from register.errors import NotFound, api_errors
 
 
 class OrderLineInput(serializers.Serializer):
@@ -90,9 +90,15 @@ class OrderListView(APIView):
         request=OrderInput,
         responses={
             201: OrderOutput,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
+            **api_errors(
+                "invalid",
+                "order_empty",
+                "product_not_offered",
+                "invalid_quantity",
+                "campaign_required",
+                "not_found",
+                "payment_provider_error",
+            ),
         },
         summary="Order licences; pay at checkout_url",
     )
@@ -120,7 +126,7 @@ class OrderListView(APIView):
 
 class OrderDetailView(APIView):
     @extend_schema(
-        responses={200: OrderOutput, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: OrderOutput, **api_errors("not_found")},
         summary="An order, with its invoice once paid",
     )
     def get(self, request, order_id: int):
@@ -132,8 +138,7 @@ class OrderInvoicePdfView(APIView):
     @extend_schema(
         responses={
             (200, "application/pdf"): bytes,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
+            **api_errors("not_found"),
         },
         summary="The invoice PDF of a paid order",
         operation_id="orders_invoice_pdf",

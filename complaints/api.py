@@ -14,9 +14,7 @@ from rest_framework.views import APIView
 from complaints.models import CaseChannel, CaseKind
 from complaints.selectors import case_due, case_for_company, cases_for_company
 from complaints.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, case_file
-from register.errors import ErrorSerializer
-
-ERRORS = {401: ErrorSerializer}
+from register.errors import api_errors
 
 
 class DueSerializer(serializers.Serializer):
@@ -103,7 +101,7 @@ class CaseListView(APIView):
     @extend_schema(
         operation_id="cases_list",
         summary="The company's requests, complaints and disputes, newest first",
-        responses={200: CaseSerializer(many=True), **ERRORS},
+        responses={200: CaseSerializer(many=True)},
     )
     def get(self, request):
         cases = cases_for_company(company=request.user.company)
@@ -121,7 +119,17 @@ class CaseListView(APIView):
             "application/json": CaseCreateSerializer,
             "multipart/form-data": CaseCreateSerializer,
         },
-        responses={201: CaseSerializer, 400: ErrorSerializer, 413: ErrorSerializer, **ERRORS},
+        responses={
+            201: CaseSerializer,
+            **api_errors(
+                "invalid",
+                "too_early",
+                "invalid_refers_to",
+                "too_many_attachments",
+                "attachment_too_large",
+                "not_found",
+            ),
+        },
     )
     def post(self, request):
         company = request.user.company
@@ -151,7 +159,7 @@ class CaseDetailView(APIView):
     @extend_schema(
         operation_id="cases_get",
         summary="One case; another company's is a 404",
-        responses={200: CaseSerializer, 404: ErrorSerializer, **ERRORS},
+        responses={200: CaseSerializer, **api_errors("not_found")},
     )
     def get(self, request, case_id: int):
         case = case_for_company(company=request.user.company, case_id=case_id)

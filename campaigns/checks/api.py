@@ -16,7 +16,7 @@ from campaigns.checks.services import (
 )
 from campaigns.selectors import campaign_get
 from campaigns.verdicts import CheckReason, CheckStatus
-from register.errors import ErrorSerializer
+from register.errors import api_errors
 
 
 class CheckResultSerializer(serializers.Serializer):
@@ -65,14 +65,15 @@ def _check(request, *, numbers: list[str], purpose: str, campaign: int | None) -
     )
 
 
-CHECK_ERRORS = {
-    400: ErrorSerializer,
-    401: ErrorSerializer,
-    402: ErrorSerializer,
-    403: ErrorSerializer,
-    404: ErrorSerializer,
-    429: ErrorSerializer,
-}
+CHECK_ERRORS = api_errors(
+    "invalid",
+    "invalid_purpose",
+    "campaign_required",
+    "insufficient_credits",
+    "licence_required",
+    "not_found",
+    "rate_limited",
+)
 CHECK_DESCRIPTION = (
     "nl: each number checked costs the campaign one credit (the campaign is required; 402 when "
     "its balance is too small, and nothing is charged). be: included in the access licence "
