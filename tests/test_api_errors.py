@@ -3,12 +3,15 @@ lists, whoever answers it: DRF's handler, Django's own 404/405/500 and the regis
 (issue 17). Pages outside the API keep their HTML."""
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
+from django.views.decorators.http import require_GET
 from django_scopes import scopes_disabled
 
 from complaints.models import CaseChannel, CaseKind
 from complaints.services import case_file
+from config.urls import handler400, handler403, handler404, handler500  # noqa: F401
 from config.urls import urlpatterns as project_urlpatterns
 from tests.factories import (
     ApiKeyFactory,
@@ -28,8 +31,18 @@ def _broken(request):
     raise RuntimeError("a bug")
 
 
-# The project's URLs plus a view that fails, for the 500.
-urlpatterns = [path("api/v1/broken", _broken), *project_urlpatterns]
+@require_GET
+def _plain(request):
+    return HttpResponse("a plain Django view")
+
+
+# The project's URLs and error handlers, plus a view that fails, for the 500, and a plain (not
+# DRF) Django view, whose wrong method Django answers.
+urlpatterns = [
+    path("api/v1/broken", _broken),
+    path("api/v1/plain", _plain),
+    *project_urlpatterns,
+]
 
 
 @pytest.fixture
@@ -91,6 +104,7 @@ def assert_error(response, status: int, code: str) -> dict:
         # A method the endpoint does not take.
         ("delete", "/api/v1/me", "nl.localhost", {}, 405, "method_not_allowed"),
         ("put", "/api/v1/campaigns", "nl.localhost", {}, 405, "method_not_allowed"),
+        ("post", "/api/v1/plain", "nl.localhost", {}, 405, "method_not_allowed"),
         # Bodies DRF's parsers refuse.
         (
             "post",
@@ -107,6 +121,18 @@ def assert_error(response, status: int, code: str) -> dict:
             {"data": "<campaign/>", "content_type": "application/xml"},
             415,
             "unsupported_media_type",
+        ),
+        # A form body over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
+        (
+            "post",
+            "/api/v1/campaigns",
+            "nl.localhost",
+            {
+                "data": "name=" + "x" * 2_700_000,
+                "content_type": "application/x-www-form-urlencoded",
+            },
+            413,
+            "too_large",
         ),
         # No key, a wrong key.
         ("get", "/api/v1/me", "nl.localhost", {"key": None}, 401, "not_authenticated"),
