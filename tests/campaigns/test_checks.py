@@ -437,7 +437,9 @@ def test_api_be_without_licence_is_403(be):
 def test_api_be_answers_429_to_a_batch_larger_than_the_limit_per_minute(be_api):
     numbers = [f"0470{n:06d}" for n in range(21)]
 
-    response = be_api.post("/api/v1/numbers/check", {"numbers": numbers}, format="json")
+    response = be_api.post(
+        "/api/v1/numbers/check", {"numbers": numbers}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
 
     assert (response.status_code, response.json()["code"]) == (429, "rate_limited")
     assert "allows 20 numbers a minute" in response.json()["detail"]
