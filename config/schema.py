@@ -32,6 +32,12 @@ DEFAULT_CODES = {
     429: ("rate_limited",),
 }
 
+# The answers that say when to try again.
+RETRY_AFTER = {
+    429: "Seconds until the licence's allowance of numbers a minute is free again.",
+    503: "Seconds after which the service is likely back.",
+}
+
 
 class ApiAutoSchema(AutoSchema):
     def _common_codes(self) -> tuple[str, ...]:
@@ -78,12 +84,21 @@ class ApiAutoSchema(AutoSchema):
             ]
         }
         # Errors are JSON whatever the operation's own answer is (a file, a PDF).
-        return super()._get_response_for_code(
+        response = super()._get_response_for_code(
             OpenApiResponse(response=schema, description=serializer.description),
             status_code,
             ["application/json"],
             direction,
         )
+        if serializer.status in RETRY_AFTER:
+            response["headers"] = {
+                **response.get("headers", {}),
+                "Retry-After": {
+                    "schema": {"type": "integer", "minimum": 0},
+                    "description": RETRY_AFTER[serializer.status],
+                },
+            }
+        return response
 
 
 def _is_error_serializer(response) -> bool:
