@@ -72,11 +72,7 @@ class CaseForm(forms.Form):
             "dissatisfied with and why."
         ),
     )
-    attachments = MultipleFileField(
-        label=_("Attachments"),
-        help_text=_("Documents that support your case (at most %(count)d files of %(size)s each).")
-        % {"count": MAX_ATTACHMENTS, "size": filesizeformat(MAX_ATTACHMENT_BYTES)},
-    )
+    attachments = MultipleFileField(label=_("Attachments"))
     late_reason = forms.CharField(
         label=_("I could not reasonably file sooner because…"),
         required=False,
@@ -87,6 +83,14 @@ class CaseForm(forms.Form):
             "board may still take it up when filing sooner could not reasonably be expected."
         ),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Formatted per form, in the visitor's language: a class attribute would be formatted
+        # once, at import, in whatever language was active then.
+        self.fields["attachments"].help_text = _(
+            "Documents that support your case (at most %(count)d files of %(size)s each)."
+        ) % {"count": MAX_ATTACHMENTS, "size": filesizeformat(MAX_ATTACHMENT_BYTES)}
 
     def clean(self):
         cleaned = super().clean()

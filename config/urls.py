@@ -23,6 +23,7 @@ urlpatterns = [
     path("billing/", include("billing.webhook_urls")),
     path("billing/", include("billing.urls")),
     path("account/", include("licences.urls")),
+    path("account/", include("allauth.urls")),
     path("", include("campaigns.urls")),
     path("cases/", include("complaints.urls")),
     path("registrations/", include("uploads.urls")),

@@ -2,12 +2,11 @@
 
 import re
 
+from allauth.account import forms as allauth_forms
 from django import forms
-from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from licences.accounts import normalise_email
+from licences.accounts import email_confirm, normalise_email, unconfirmed_account_password_clear
 from licences.models import Company, Membership, Role
 
 # Chamber of commerce and VAT numbers of the countries whose registers ship (seeds 000, 001).
@@ -21,68 +20,42 @@ VAT_ID_FORMATS = {
 }
 
 
-class SignUpForm(forms.Form):
-    email = forms.EmailField(
-        label=_("E-mail address"),
-        help_text=_("You log in with it. We send a link to confirm it."),
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-    )
-    password1 = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("At least 8 characters, not only digits, not a common password."),
-    )
-    password2 = forms.CharField(
-        label=_("Password again"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's login, in the portal's words."""
 
-    def clean_email(self) -> str:
-        return normalise_email(self.cleaned_data["email"])
-
-    def clean(self):
-        cleaned_data = super().clean()
-        password1, password2 = cleaned_data.get("password1"), cleaned_data.get("password2")
-        if password1 and password2 and password1 != password2:
-            self.add_error("password2", _("The two passwords differ."))
-        elif password1:
-            user = get_user_model()(username=cleaned_data.get("email", ""))
-            try:
-                password_validation.validate_password(password1, user)
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
-        return cleaned_data
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = _("E-mail address")
+        self.fields["password"].help_text = ""
 
 
-class LoginForm(AuthenticationForm):
-    """Django's login form, with the e-mail address as user name and a hint for unverified
-    accounts (told only to someone who knows the password)."""
+class SignupForm(allauth_forms.SignupForm):
+    """allauth's sign-up; a repeated sign-up of an unconfirmed address takes its password away.
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": _("The e-mail address or the password is not right."),
-        "inactive": _(
-            "Your e-mail address is not confirmed yet. Open the link in the e-mail we sent you, "
-            "or sign up again to receive a new link."
-        ),
-    }
+    The address's owner is mailed that an account exists, with the way to set a password; the
+    password that someone else chose before (a pre-takeover attempt) is gone either way.
+    """
 
-    def __init__(self, request=None, *args, **kwargs):
-        super().__init__(request, *args, **kwargs)
-        self.fields["username"].label = _("E-mail address")
-        self.fields["username"].widget.attrs["autocomplete"] = "email"
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = _("E-mail address")
+        self.fields["email"].help_text = _("You log in with it. We send a code to confirm it.")
+        self.fields["password1"].label = _("Password")
+        self.fields["password2"].label = _("Password again")
 
-    def clean_username(self) -> str:
-        return normalise_email(self.cleaned_data["username"])
+    def try_save(self, request):
+        if self.account_already_exists:
+            unconfirmed_account_password_clear(email=self.cleaned_data["email"])
+        return super().try_save(request)
 
-    def get_invalid_login_error(self):
-        user = get_user_model().objects.filter(username=self.cleaned_data.get("username")).first()
-        password = self.cleaned_data.get("password")
-        if user is not None and not user.is_active and password and user.check_password(password):
-            return forms.ValidationError(self.error_messages["inactive"], code="inactive")
-        return super().get_invalid_login_error()
+
+class SetPasswordForm(allauth_forms.ResetPasswordKeyForm):
+    """Setting a password from a mailed link (reset or invitation) also confirms the address:
+    only its mailbox received the link."""
+
+    def save(self) -> None:
+        super().save()
+        email_confirm(user=self.user)
 
 
 class CompanyForm(forms.ModelForm):
@@ -144,7 +117,7 @@ class CompanyForm(forms.ModelForm):
 class MemberAddForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail address"),
-        help_text=_("The person must have signed up and confirmed this address."),
+        help_text=_("Someone without an account is e-mailed a link to set a password and log in."),
     )
     role = forms.ChoiceField(
         label=_("Role"),
@@ -163,14 +136,8 @@ class MemberAddForm(forms.Form):
 
     def clean_email(self):
         email = normalise_email(self.cleaned_data["email"])
-        user = get_user_model().objects.filter(username=email, is_active=True).first()
-        if user is None:
-            raise forms.ValidationError(
-                _("Nobody with a confirmed account uses this address. Ask them to sign up first.")
-            )
-        if Membership.objects.filter(company=self.company, user=user).exists():
+        if Membership.objects.filter(company=self.company, user__email__iexact=email).exists():
             raise forms.ValidationError(_("This person is already a member."))
-        self.user = user
         return email
 
 

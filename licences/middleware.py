@@ -72,7 +72,7 @@ def company_required(roles=STAFF):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path(), reverse("licences:login"))
+                return redirect_to_login(request.get_full_path(), reverse("account_login"))
             if request.membership is None:
                 return redirect("licences:company_create")
             if request.membership.role not in roles:

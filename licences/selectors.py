@@ -123,6 +123,14 @@ def access_licence_in_force(*, company: Company, today: datetime.date) -> Licenc
     )
 
 
+def upload_licence_held(*, company: Company, on: datetime.date) -> bool:
+    """Whether the company holds a usable upload licence on `on` (seed 000: free, no end date).
+
+    A cancelled licence stays usable until its end date, as every licence does.
+    """
+    return licence_usable(company=company, kind=ProductKind.UPLOAD, day=on).exists()
+
+
 def licences_due_for_renewal(*, register: Register, on: datetime.date) -> QuerySet[Licence]:
     """Renewing licences whose next period starts on or before `on` and does not exist yet."""
     return Licence.objects.filter(

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from licences.accounts import user_get_or_invite
 from licences.authentication import hash_key
 from licences.models import (
     ApiKey,
@@ -86,6 +87,21 @@ def membership_add(*, company: Company, user, role: str) -> Membership:
             membership.role = role
             membership.save(update_fields=["role"])
     return membership
+
+
+def membership_add_by_email(
+    *, company: Company, email: str, role: str, language: str, base_url: str
+) -> tuple[Membership, bool]:
+    """Adds the account of `email`, made and invited by mail when there is none (SPEC §3).
+
+    Returns the membership and whether an invitation was mailed (after the commit).
+    """
+    with transaction.atomic():
+        user, invited = user_get_or_invite(
+            register=company.register, email=email, language=language, base_url=base_url
+        )
+        membership = membership_add(company=company, user=user, role=role)
+    return membership, invited
 
 
 def membership_remove(*, membership: Membership) -> None:

@@ -6,10 +6,8 @@ app_name = "licences"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("signup/", views.signup, name="signup"),
-    path("verify/<str:token>/", views.verify, name="verify"),
+    # allauth's login, answering 429 when refused; the rest of allauth follows in config.urls.
     path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("company/new/", views.company_new, name="company_create"),
     path("company/", views.company_detail, name="company"),
     path("company/edit/", views.company_edit, name="company_edit"),

@@ -1,24 +1,21 @@
 """Company portal pages: account, company, members, licences, API keys (SPEC §3, §6, §7, §16).
 
 Thin: forms read the input, services in `licences.services` and `licences.accounts` do the work.
+Signing up, logging in and out and passwords are allauth's (`licences.accounts`).
 """
 
-from django.conf import settings
+from allauth.account import views as allauth_views
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.decorators import method_decorator
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
-from django_ratelimit.decorators import ratelimit
 
-from licences import accounts
-from licences.forms import ApiKeyForm, CompanyForm, LoginForm, MemberAddForm, SignUpForm
+from licences.forms import ApiKeyForm, CompanyForm, MemberAddForm
 from licences.middleware import OWNERS, STAFF, company_required, company_switch
 from licences.models import ApiKey, Membership, Role
 from licences.selectors import cancellation_deadline, credit_balances, licences_for_company
@@ -27,22 +24,10 @@ from licences.services import (
     api_key_revoke,
     company_create,
     licence_cancel,
-    membership_add,
+    membership_add_by_email,
     membership_remove,
 )
 from register.errors import DomainError
-
-
-def login_rate(group, request) -> str:
-    return settings.PORTAL_LOGIN_RATE
-
-
-def signup_rate(group, request) -> str:
-    return settings.PORTAL_SIGNUP_RATE
-
-
-def rate_limited(request):
-    return render(request, "licences/rate_limited.html", status=429)
 
 
 def _base_url(request) -> str:
@@ -50,76 +35,23 @@ def _base_url(request) -> str:
     return request.build_absolute_uri("/")
 
 
-@require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=signup_rate, method="POST", block=False, group="licences.signup")
-def signup(request):
-    if request.user.is_authenticated:
-        return redirect("licences:home")
-    form = SignUpForm(request.POST or None)
-    if request.method == "POST":
-        if request.limited:
-            return rate_limited(request)
-        if form.is_valid():
-            accounts.user_signup(
-                register=request.register,
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password1"],
-                language=request.LANGUAGE_CODE,
-                base_url=_base_url(request),
-            )
-            return render(
-                request,
-                "licences/signup_sent.html",
-                {"email": form.cleaned_data["email"], "days": accounts.VERIFICATION_DAYS},
-            )
-    return render(request, "licences/signup.html", {"form": form})
+class LoginView(allauth_views.LoginView):
+    """allauth's login; refused for too many failed attempts, it answers 429 (SPEC §17)."""
 
-
-@require_http_methods(["GET", "POST"])
-def verify(request, token: str):
-    """GET shows a button; only its POST verifies.
-
-    Mail scanners open links in mails: a GET that verified would confirm, for an account
-    someone else signed up with this address, an address its owner never confirmed.
-    """
-    try:
-        if request.method == "POST":
-            accounts.user_verify(token=token)
-            messages.success(request, _("Your e-mail address is confirmed. You can log in now."))
-            return redirect("licences:login")
-        user = accounts.user_for_verification(token=token)
-    except DomainError as error:
-        return render(request, "licences/verify_problem.html", {"error": error}, status=400)
-    return render(request, "licences/verify.html", {"email": user.email})
-
-
-@method_decorator(
-    ratelimit(key="ip", rate=login_rate, method="POST", block=False, group="licences.login"),
-    name="dispatch",
-)
-class LoginView(auth_views.LoginView):
-    """Django's login, throttled per client address (SPEC §17)."""
-
-    template_name = "licences/login.html"
-    authentication_form = LoginForm
-    redirect_authenticated_user = True
-    next_page = reverse_lazy("licences:home")
-
-    def post(self, request, *args, **kwargs):
-        if request.limited:
-            return rate_limited(request)
-        return super().post(request, *args, **kwargs)
-
-
-class LogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("licences:login")
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if any(
+            error.code == "too_many_login_attempts" for error in form.non_field_errors().as_data()
+        ):
+            response.status_code = 429
+        return response
 
 
 @require_http_methods(["GET"])
 def home(request):
     """Where logging in lands: the page each role starts from."""
     if not request.user.is_authenticated:
-        return redirect("licences:login")
+        return redirect("account_login")
     if request.membership is None:
         return redirect("licences:company_create")
     if request.membership.role == Role.ACCOUNTING:
@@ -128,7 +60,7 @@ def home(request):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required(login_url=reverse_lazy("licences:login"))
+@login_required(login_url=reverse_lazy("account_login"))
 def company_new(request):
     form = CompanyForm(request.POST or None, initial={"country": request.register.country})
     if request.method == "POST" and form.is_valid():
@@ -165,7 +97,7 @@ def company_edit(request):
 
 
 @require_POST
-@login_required(login_url=reverse_lazy("licences:login"))
+@login_required(login_url=reverse_lazy("account_login"))
 def switch(request):
     try:
         company_id = int(request.POST.get("company", ""))
@@ -186,10 +118,19 @@ def members(request):
     elif request.method == "POST":
         raise Http404
     if request.method == "POST" and form.is_valid():
-        membership_add(company=company, user=form.user, role=form.cleaned_data["role"])
-        messages.success(
-            request, _("%(email)s is now a member.") % {"email": form.cleaned_data["email"]}
+        email = form.cleaned_data["email"]
+        _membership, invited = membership_add_by_email(
+            company=company,
+            email=email,
+            role=form.cleaned_data["role"],
+            language=request.LANGUAGE_CODE,
+            base_url=_base_url(request),
         )
+        if invited:
+            message = _("%(email)s is now a member and is e-mailed a link to set a password.")
+        else:
+            message = _("%(email)s is now a member.")
+        messages.success(request, message % {"email": email})
         return redirect("licences:members")
     company_members = (
         Membership.objects.filter(company=company).select_related("user").order_by("user__email")

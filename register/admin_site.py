@@ -1,7 +1,15 @@
 """The staff admin: one register at a time, the one whose host serves it (SPEC §3)."""
 
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -25,6 +33,38 @@ class RegisterAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return is_register_staff(request.user, getattr(request, "register", None))
+
+    def login(self, request, extra_context=None):
+        """No login form of the admin's own: staff log in through the portal's (allauth's),
+        which is throttled per account and per client and asks for the second factor."""
+        if request.user.is_authenticated:
+            # Logged in but not staff of this register: sending them to the login page would
+            # bring them straight back here.
+            raise PermissionDenied
+        next_url = request.GET.get(REDIRECT_FIELD_NAME) or reverse(
+            "admin:index", current_app=self.name
+        )
+        query = urlencode({REDIRECT_FIELD_NAME: next_url})
+        return redirect(f"{reverse('account_login')}?{query}")
+
+    def admin_view(self, view, cacheable=False):
+        """With STAFF_MFA_REQUIRED, staff without an authenticator set one up first."""
+        # Imported here: this module is loaded with the app registry, before allauth's models.
+        from allauth.mfa.utils import is_mfa_enabled
+
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(inner)
+        def guarded(request, *args, **kwargs):
+            if (
+                settings.STAFF_MFA_REQUIRED
+                and self.has_permission(request)
+                and not is_mfa_enabled(request.user)
+            ):
+                return redirect("mfa_activate_totp")
+            return inner(request, *args, **kwargs)
+
+        return guarded
 
     def each_context(self, request):
         context = super().each_context(request)

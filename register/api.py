@@ -1,7 +1,6 @@
 """API v1: the calling hours of this host's register (SPEC §15, §16)."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -79,5 +78,5 @@ class CallingWindowView(APIView):
             at=query.validated_data.get("at") or timezone.now(),
             exemption=query.validated_data.get("exempt"),
         )
-        with timezone.override(ZoneInfo(request.register.time_zone)):
+        with timezone.override(request.register.zone):
             return Response(CallingWindowSerializer(answer).data)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import calendar
 import datetime
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.utils import timezone
@@ -75,7 +74,7 @@ def calling_window(
     """Whether a telemarketing call is allowed at `at`, its window, and the next allowed moment."""
     if timezone.is_naive(at):
         raise ValueError("a calling window is asked for a moment with its time zone")
-    zone = ZoneInfo(register.time_zone)
+    zone = register.zone
     at = at.astimezone(zone)
     if exemption is not None:
         return CallingWindow(allowed=True, window=None, next_allowed_at=at)

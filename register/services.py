@@ -14,11 +14,11 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import scopes_disabled
 
 from register.errors import DomainError
 from register.mail import mail_on_commit
 from register.models import (
+    ALL_CATEGORIES,
     BlockedNumber,
     BlockRequest,
     Channel,
@@ -155,18 +155,6 @@ def check_pending(block_request: BlockRequest | None) -> None:
         raise LinkExpired
 
 
-# Inserts the numbers not yet blocked and says which were new. ON CONFLICT waits for a
-# concurrent insert of the same number (an import, another consumer) instead of failing, and
-# the rows that already existed are then locked and merged below.
-INSERT_NEW_NUMBERS = """
-    INSERT INTO register_blockednumber
-        (number, register_id, categories, registered_on, channel, email, updated_at)
-    SELECT number, %s, %s, %s, %s, %s, %s FROM unnest(%s::bigint[]) AS number
-    ON CONFLICT (number) DO NOTHING
-    RETURNING number
-"""
-
-
 # The block event an import holds for each of the numbers (see RegisterImport), written to the
 # history, and the numbers let go of their import. Only rows untouched since their import still
 # point to it, so their categories are the ones the import gave them.
@@ -202,6 +190,125 @@ def imported_blocks_materialise(*, register: Register, numbers: list[int]) -> No
         )
 
 
+def _merged(categories: str) -> str:
+    """SQL for the categories or'ed together in `categories`, as the register stores them: a
+    block of every category is ALL_CATEGORIES (`Register.category_mask`). `%(every)s` is the
+    mask of all of the register's categories."""
+    # Made of constants only: the SQL below is built from it, never from input.
+    return (
+        f"CASE WHEN ({categories}) & %(every)s = %(every)s"
+        f" THEN {ALL_CATEGORIES} ELSE ({categories}) END"
+    )
+
+
+# The numbers to block with their categories, a number given more than once with all of them.
+_REQUESTED = f"""
+    requested AS (
+        SELECT number, {_merged("bit_or(categories)")} AS categories
+        FROM unnest(%(numbers)s::bigint[], %(masks)s::smallint[]) AS given(number, categories)
+        GROUP BY number
+    )
+"""  # noqa: S608 (made of the constants here, no input)
+
+# Inserts the numbers not yet blocked, each with its block event, and says which were new.
+# ON CONFLICT waits for a concurrent insert of the same number (an import, another consumer,
+# a company's file) instead of failing; the rows that already existed are merged below.
+_INSERT_NEW = f"""
+    WITH {_REQUESTED}, inserted AS (
+        INSERT INTO register_blockednumber
+            (number, register_id, categories, registered_on, channel, email, updated_at)
+        SELECT number, %(register)s, categories, %(today)s, %(channel)s, %(email)s, %(now)s
+        FROM requested
+        ORDER BY number
+        ON CONFLICT (number) DO NOTHING
+        RETURNING number, categories
+    ), events AS (
+        INSERT INTO register_registerevent (register_id, number, action, categories, channel)
+        SELECT %(register)s, number, %(block)s, categories, %(channel)s FROM inserted
+    )
+    SELECT number FROM inserted
+"""  # noqa: S608 (made of the constants here, no input)
+
+# Locks the rows, already registered, whose categories the request widens.
+_LOCK_WIDENED = f"""
+    WITH {_REQUESTED}
+    SELECT b.number FROM register_blockednumber b JOIN requested r USING (number)
+    WHERE b.register_id = %(register)s
+        AND {_merged("b.categories | r.categories")} <> b.categories
+    ORDER BY b.number
+    FOR UPDATE OF b
+"""  # noqa: S608 (made of the constants here, no input)
+
+# Adds the requested categories to those locked rows, each with its change event.
+_WIDEN = f"""
+    WITH {_REQUESTED}, changed AS (
+        UPDATE register_blockednumber b
+        SET categories = {_merged("b.categories | r.categories")}, updated_at = %(now)s
+        FROM requested r
+        WHERE b.number = r.number AND b.number = ANY(%(widened)s::bigint[])
+        RETURNING b.number, b.categories
+    ), events AS (
+        INSERT INTO register_registerevent (register_id, number, action, categories, channel)
+        SELECT %(register)s, number, %(change)s, categories, %(channel)s FROM changed
+    )
+    SELECT number FROM changed
+"""  # noqa: S608 (made of the constants here, no input)
+
+
+@dataclass(frozen=True)
+class BlockOutcome:
+    """`blocked`: numbers new to the register; `widened`: numbers already registered whose
+    categories the block added to. Every other number asked for was registered already, with at
+    least these categories."""
+
+    blocked: frozenset[int]
+    widened: frozenset[int]
+
+
+def numbers_block(
+    *,
+    register: Register,
+    numbers: list[int],
+    categories: list[int],
+    channel: Channel,
+    email: str = "",
+    now: datetime | None = None,
+) -> BlockOutcome:
+    """Blocks `numbers`, each with the category mask at its place in `categories`: the one rule
+    for every channel (SPEC §5, §11), in a few set-based statements whatever the count.
+
+    A number not yet registered is registered, dated today in the register's time zone, with
+    `channel` and `email`, and gets a block event. A number already registered gets the
+    categories added to its own and keeps its date, channel and e-mail address (a second person
+    who knows the number must not gain control over it); a change event says so where that
+    widened them. A number given more than once is blocked with all its categories. `numbers`
+    are normalised and valid for the register.
+    """
+    now = now or timezone.now()
+    parameters = {
+        "numbers": numbers,
+        "masks": categories,
+        "every": (1 << len(register.categories)) - 1,
+        "register": register.pk,
+        "today": register.date_of(now),
+        "channel": channel,
+        "email": email,
+        "now": now,
+        "block": EventAction.BLOCK,
+        "change": EventAction.CHANGE,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_INSERT_NEW, parameters)
+        blocked = frozenset(number for (number,) in cursor.fetchall())
+        cursor.execute(_LOCK_WIDENED, parameters)
+        widened = [number for (number,) in cursor.fetchall()]
+        if widened:
+            # Before the rows change: an import's block event carries the categories it gave.
+            imported_blocks_materialise(register=register, numbers=widened)
+            cursor.execute(_WIDEN, {**parameters, "widened": widened})
+    return BlockOutcome(blocked=blocked, widened=frozenset(widened))
+
+
 @dataclass(frozen=True)
 class Confirmation:
     numbers: list[int]
@@ -210,11 +317,8 @@ class Confirmation:
 
 
 def block_request_confirm(*, register: Register, token: str) -> Confirmation:
-    """The block takes effect, dated today in the register's time zone (SPEC §5).
-
-    Blocking an already blocked number adds the categories and keeps its date, channel and
-    e-mail address: a second person who knows the number must not gain control over it.
-    """
+    """The block takes effect, dated today in the register's time zone (SPEC §5), by the rule
+    of `numbers_block`: an already blocked number gets the categories added."""
     now = timezone.now()
     today = register.date_of(now)
     with transaction.atomic():
@@ -225,59 +329,14 @@ def block_request_confirm(*, register: Register, token: str) -> Confirmation:
             .first()
         )
         check_pending(block_request)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                INSERT_NEW_NUMBERS,
-                [
-                    register.pk,
-                    block_request.categories,
-                    today,
-                    Channel.WEB,
-                    block_request.email,
-                    now,
-                    block_request.numbers,
-                ],
-            )
-            inserted = {row[0] for row in cursor.fetchall()}
-        events = [
-            RegisterEvent(
-                register=register,
-                number=number,
-                action=EventAction.BLOCK,
-                categories=block_request.categories,
-                channel=Channel.WEB,
-            )
-            for number in block_request.numbers
-            if number in inserted
-        ]
-        existing = BlockedNumber.objects.select_for_update().filter(
-            register=register, number__in=[n for n in block_request.numbers if n not in inserted]
+        numbers_block(
+            register=register,
+            numbers=block_request.numbers,
+            categories=[block_request.categories] * len(block_request.numbers),
+            channel=Channel.WEB,
+            email=block_request.email,
+            now=now,
         )
-        changed = []
-        for blocked in existing:
-            merged = register.category_mask(
-                register.category_codes(blocked.categories | block_request.categories)
-            )
-            if merged != blocked.categories:
-                changed.append((blocked, merged))
-        # Before the rows change: an import's block event carries the categories it gave.
-        imported_blocks_materialise(
-            register=register, numbers=[blocked.number for blocked, _merged in changed]
-        )
-        for blocked, merged in changed:
-            blocked.categories = merged
-            blocked.updated_at = now
-            blocked.save(update_fields=["categories", "updated_at"])
-            events.append(
-                RegisterEvent(
-                    register=register,
-                    number=blocked.number,
-                    action=EventAction.CHANGE,
-                    categories=merged,
-                    channel=Channel.WEB,
-                )
-            )
-        RegisterEvent.objects.bulk_create(events)
         block_request.confirmed_at = now
         block_request.save(update_fields=["confirmed_at"])
     return Confirmation(
@@ -382,15 +441,11 @@ def blocked_number_unblock(*, register: Register, token: str) -> int:
     return number
 
 
-def block_requests_purge_expired() -> int:
-    """Deletes unconfirmed block requests past their expiry, in every register; returns how many.
-
-    Runs from Celery beat, outside any request, so it is not scoped to one register.
-    """
-    with scopes_disabled():
-        deleted, _per_model = BlockRequest.objects.filter(
-            confirmed_at__isnull=True, expires_at__lt=timezone.now()
-        ).delete()
+def block_requests_purge_expired(*, register: Register) -> int:
+    """Deletes the register's unconfirmed block requests past their expiry; returns how many."""
+    deleted, _per_model = BlockRequest.objects.filter(
+        register=register, confirmed_at__isnull=True, expires_at__lt=timezone.now()
+    ).delete()
     return deleted
 
 

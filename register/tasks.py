@@ -1,9 +1,8 @@
-from celery import shared_task
-
 from register.services import block_requests_purge_expired
+from register.tasking import each_register, per_register_task
 
 
-@shared_task(acks_late=True, time_limit=300)
+@per_register_task(acks_late=True, time_limit=300)
 def purge_unconfirmed_blocks() -> int:
     """Hourly (beat): unconfirmed blocks hold e-mail addresses and numbers nobody confirmed."""
-    return block_requests_purge_expired()
+    return sum(block_requests_purge_expired(register=register) for register in each_register())

@@ -9,6 +9,7 @@ them: `get_product(register, "marking-1")`.
 import datetime
 
 import factory
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django_scopes import scopes_disabled
 
@@ -58,6 +59,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     username = factory.SelfAttribute("email")
     password = factory.django.Password("password")
+
+    @factory.post_generation
+    def email_confirmed(user, create, extracted, **kwargs):
+        """allauth lets an account log in once its address is confirmed: a factory user's is,
+        unless `email_confirmed=False`."""
+        if create and user.email and extracted is not False:
+            EmailAddress.objects.get_or_create(
+                user=user, email=user.email.lower(), defaults={"verified": True, "primary": True}
+            )
 
 
 class CompanyFactory(ScopesDisabledFactory):

@@ -80,14 +80,13 @@ class RegistrationFileAdmin(ReadOnlyAdmin):
         changelist = reverse("admin:uploads_registrationfile_changelist")
         companies = [
             {
-                "company": company,
-                "files": company.files,
-                "late_files": company.late_files,
-                "rows": company.rows or 0,
-                "late_rows": company.late_rows or 0,
-                "last_late_at": company.last_late_at,
-                "files_url": f"{changelist}?company__id__exact={company.pk}",
-                "late_files_url": f"{changelist}?company__id__exact={company.pk}&late=yes",
+                **company,
+                "rows": company["rows"] or 0,
+                "late_rows": company["late_rows"] or 0,
+                "files_url": f"{changelist}?company__id__exact={company['company_id']}",
+                "late_files_url": (
+                    f"{changelist}?company__id__exact={company['company_id']}&late=yes"
+                ),
             }
             for company in lateness_per_company()
         ]

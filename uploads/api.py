@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from register.errors import api_errors
+from uploads.access import upload_licence_require
 from uploads.models import FileStatus, RowReason
 from uploads.selectors import registration_file_get, registration_file_rows
 from uploads.services import (
@@ -14,7 +15,6 @@ from uploads.services import (
     MAX_FILE_BYTES,
     SEPARATOR,
     registration_file_upload,
-    upload_licence_require,
 )
 
 FILE_LAYOUT = (

@@ -2,8 +2,9 @@
 
 A file is checked whole when it is uploaded (size, UTF-8, header), so a bad file gets its answer
 at once and never a server error; the rows are judged later by a worker. Processing is set-wise:
-the numbers are normalised in one batch, inserted with one statement that also writes their
-history, and the report's rows are written in batches.
+the numbers are normalised in one batch, blocked by the register's own service
+(`register.services.numbers_block`, the rule every channel follows), and the report's rows are
+written in batches.
 """
 
 from __future__ import annotations
@@ -14,21 +15,19 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from licences.models import Company
 from register.calendar import working_days_after
-from register.errors import DomainError, LicenceRequired
-from register.models import ALL_CATEGORIES, Channel, EventAction, Register
+from register.errors import DomainError
+from register.models import ALL_CATEGORIES, Channel, Register
 from register.phone import Normaliser, Problem
+from register.services import numbers_block
 from uploads.models import FileStatus, RegistrationFile, RegistrationRow, RowReason
-from uploads.selectors import upload_licence_held
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +54,6 @@ _PROBLEM_REASONS = {
 class RegistrationFileError(DomainError):
     code = "registration_file"
     message = _("The file cannot be read as a registration file.")
-
-
-def _register_today(register: Register, at: datetime.datetime) -> datetime.date:
-    return timezone.localtime(at, ZoneInfo(register.time_zone)).date()
 
 
 def _header_text() -> str:
@@ -96,25 +91,16 @@ def _check_content(data: bytes) -> None:
         )
 
 
-def upload_licence_require(*, company: Company) -> None:
-    """Raises LicenceRequired (403) unless the company holds the upload licence today."""
-    today = _register_today(company.register, timezone.now())
-    if not upload_licence_held(company=company, on=today):
-        raise LicenceRequired(
-            _("Uploading registrations needs the upload licence (free); order it in the shop.")
-        )
-
-
 def registration_file_upload(
-    *, company: Company, upload: UploadedFile, uploaded_by=None
+    *, company: models.Model, upload: UploadedFile, uploaded_by=None
 ) -> RegistrationFile:
-    """Stores an uploaded file and queues its processing once the upload is committed.
+    """Stores an uploaded file of `company` (the file's licences.Company) and queues its
+    processing once the upload is committed.
 
-    Needs the upload licence (403); a file over MAX_FILE_BYTES is a 413; an empty, non-UTF-8
-    or headerless file a 400 that says why.
+    The caller has checked the upload licence (`uploads.access.upload_licence_require`). A file
+    over MAX_FILE_BYTES is a 413; an empty, non-UTF-8 or headerless file a 400 that says why.
     """
     register = company.register
-    upload_licence_require(company=company)
     if upload.size is None or upload.size > MAX_FILE_BYTES:
         raise RegistrationFileError(
             _("The file is larger than %(size)d MB.") % {"size": MAX_FILE_BYTES // (1024 * 1024)},
@@ -248,24 +234,6 @@ class _Judge:
         return valid, refused, rows
 
 
-# Registers the numbers not yet in the register and writes one history event for each, in one
-# statement. ON CONFLICT waits for a concurrent insert of the same number (a consumer's
-# confirmation, another file) and then counts the number as already registered.
-INSERT_REGISTRATIONS = """
-    WITH inserted AS (
-        INSERT INTO register_blockednumber (number, register_id, categories, registered_on, channel)
-        SELECT number, %(register)s, categories, %(today)s, %(channel)s
-        FROM unnest(%(numbers)s::bigint[], %(masks)s::smallint[]) AS input(number, categories)
-        ON CONFLICT (number) DO NOTHING
-        RETURNING number, categories
-    ), events AS (
-        INSERT INTO register_registerevent (number, register_id, categories, action, channel)
-        SELECT number, %(register)s, categories, %(action)s, %(channel)s FROM inserted
-    )
-    SELECT number FROM inserted
-"""
-
-
 def _shown(number_text: str) -> str:
     return number_text[:SHOWN_NUMBER_LENGTH]
 
@@ -293,25 +261,18 @@ def registration_file_process(*, file_id: int) -> RegistrationFile | None:
             data = stored.read()
         text = data.decode("utf-8-sig").replace("\r", "")
         # The company delivered at the upload: a queue that waits must not make it late.
-        judge = _Judge(register, _register_today(register, registration_file.created_at))
+        judge = _Judge(register, register.date_of(registration_file.created_at))
         valid, refused, rows_total = judge.read(text)
-
-        first: dict[int, _Row] = {}
-        for row in valid:
-            first.setdefault(row.number, row)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                INSERT_REGISTRATIONS,
-                {
-                    "register": register.pk,
-                    "today": _register_today(register, now),
-                    "channel": Channel.COMPANY,
-                    "action": EventAction.BLOCK,
-                    "numbers": [row.number for row in first.values()],
-                    "masks": [row.mask for row in first.values()],
-                },
-            )
-            registered = len(cursor.fetchall())
+        # The register's one rule: a number already registered gets the row's categories added.
+        registered = len(
+            numbers_block(
+                register=register,
+                numbers=[row.number for row in valid],
+                categories=[row.mask for row in valid],
+                channel=Channel.COMPANY,
+                now=now,
+            ).blocked
+        )
 
         late = [row for row in valid if judge.late(row.requested_on)]
         reported = [
@@ -340,7 +301,8 @@ def registration_file_process(*, file_id: int) -> RegistrationFile | None:
         registration_file.status = FileStatus.DONE
         registration_file.rows_total = rows_total
         registration_file.registered = registered
-        # A number repeated in the file is registered by its first line; the others find it.
+        # A number repeated in the file is registered by its first line; the others find it
+        # registered, their categories added.
         registration_file.already_registered = len(valid) - registered
         registration_file.invalid = len(refused)
         registration_file.late = len(late)

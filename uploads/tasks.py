@@ -2,33 +2,23 @@
 
 import logging
 
-from celery import shared_task
-from django_scopes import scope, scopes_disabled
-
-from register.models import Register
-from uploads.models import RegistrationFile
+from register.tasking import scoped_task
 from uploads.services import registration_file_fail, registration_file_process
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60)
+@scoped_task(
+    "uploads.RegistrationFile", acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60
+)
 def registration_file_process_task(file_id: int) -> str | None:
     """Processes one file; a redelivered or repeated message finds it done and does nothing."""
-    with scopes_disabled():
-        register_id = (
-            RegistrationFile.objects.filter(pk=file_id).values_list("register", flat=True).first()
-        )
-    if register_id is None:
-        return None
-    register = Register.objects.get(pk=register_id)
-    with scope(register=register):
-        try:
-            registration_file = registration_file_process(file_id=file_id)
-        except Exception:
-            # The rows were rolled back with the claim; the company sees the file failed rather
-            # than queued for ever, and the error goes to the log with its traceback.
-            logger.exception("registration file %s could not be processed", file_id)
-            registration_file_fail(file_id=file_id, error="processing failed, see the worker log")
-            raise
+    try:
+        registration_file = registration_file_process(file_id=file_id)
+    except Exception:
+        # The rows were rolled back with the claim; the company sees the file failed rather
+        # than queued for ever, and the error goes to the log with its traceback.
+        logger.exception("registration file %s could not be processed", file_id)
+        registration_file_fail(file_id=file_id, error="processing failed, see the worker log")
+        raise
     return registration_file.status if registration_file is not None else None

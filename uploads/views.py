@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from licences.middleware import STAFF, company_required
 from register.errors import DomainError, LicenceRequired, NotFound
 from register.forms import example_numbers
+from uploads.access import upload_licence_require
 from uploads.forms import RegistrationFileForm
 from uploads.selectors import (
     registration_file_get,
@@ -21,7 +22,6 @@ from uploads.services import (
     MAX_FILE_BYTES,
     SEPARATOR,
     registration_file_upload,
-    upload_licence_require,
 )
 
 

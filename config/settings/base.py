@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "csp",
     "phonenumber_field",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "register",
     "licences",
     "campaigns",
@@ -67,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "licences.middleware.CurrentCompanyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -115,8 +119,45 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LOGIN_URL = "licences:login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "licences:home"
+# Logging in is allauth's, by e-mail address only (SPEC §3).
+AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+
+# Accounts (django-allauth, SPEC §3, §6). A new address is confirmed with a code mailed to it and
+# typed into the browser that signed up or logged in: whoever knows the password must also read
+# the mailbox, so a stranger who signed up someone else's address first can never use the account
+# (pre-takeover), and a mail scanner opening links confirms nothing.
+ACCOUNT_ADAPTER = "licences.accounts.AccountAdapter"
+ACCOUNT_FORMS = {
+    "signup": "licences.forms.SignupForm",
+    "login": "licences.forms.LoginForm",
+    "reset_password_from_key": "licences.forms.SetPasswordForm",
+}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+# One address per account; a new one replaces it once confirmed.
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Logged in until SESSION_COOKIE_AGE, as before allauth; no "remember me" box.
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
+# allauth's limits, with failed logins tightened: after 10 failures for one account or from one
+# client within 15 minutes every further attempt, with the right password too, is refused.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/15m/ip,10/15m/key", "signup": "10/h/ip"}
+# Password reset links and the invitations' set-password links (Django's token, single use:
+# setting the password invalidates it).
+PASSWORD_RESET_TIMEOUT = 72 * 60 * 60
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Do-not-call register")
+# Staff and superusers set up an authenticator (TOTP) before the admin opens.
+STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=False)
 
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", _("Dutch")), ("en", _("English")), ("fr", _("French"))]
@@ -258,17 +299,18 @@ MOLLIE_API_ENDPOINT = env.str("MOLLIE_API_ENDPOINT", default="")
 # this template filled with its first host name.
 PORTAL_BASE_URL_TEMPLATE = env.str("PORTAL_BASE_URL_TEMPLATE", default="https://{host}")
 
-# Rate limits per client address (SPEC §5, §17): consumer pages, portal login and sign-up,
-# the public complaint form.
+# Rate limits per client address (SPEC §5, §17): consumer pages and the public complaint form;
+# logins and sign-ups are limited by allauth (ACCOUNT_RATE_LIMITS above).
 REGISTER_CHECK_RATE = env.str("REGISTER_CHECK_RATE", default="20/m")
 REGISTER_BLOCK_RATE = env.str("REGISTER_BLOCK_RATE", default="10/h")
-PORTAL_LOGIN_RATE = env.str("PORTAL_LOGIN_RATE", default="10/m")
-PORTAL_SIGNUP_RATE = env.str("PORTAL_SIGNUP_RATE", default="10/h")
 COMPLAINTS_PUBLIC_RATE = env.str("COMPLAINTS_PUBLIC_RATE", default="5/h")
 RATELIMIT_USE_CACHE = "default"
-# Behind a proxy set this to the header holding the client address; never trusted by default,
-# so a spoofed X-Forwarded-For cannot reset a client's limit.
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+# The number of proxies of ours in front of the application: 0 takes the socket's address and
+# ignores X-Forwarded-For, 1 the address the one proxy saw (the header's last entry). Every rate
+# limit and log line asks register.clientip.client_ip, django-ratelimit's `key="ip"` included.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+RATELIMIT_IP_META_KEY = "register.clientip.client_ip"
 
 LOGGING = {
     "version": 1,

@@ -65,8 +65,8 @@ def log_in_to_portal(page, base: str) -> None:
 
 
 def log_in_to_admin(page, base: str) -> None:
-    page.goto(f"{base}/admin/login/")
-    page.get_by_label("Username").fill(STAFF_EMAIL)
+    page.goto(f"{base}/admin/login/")  # the portal's (allauth's) login, back to the admin
+    page.get_by_label("E-mail address").fill(STAFF_EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
 

@@ -1,6 +1,7 @@
 """Company sign-up, profile, members and the company switcher (SPEC §3, §6)."""
 
 import pytest
+from django.core import mail
 from django_scopes import scopes_disabled
 
 from licences.middleware import SESSION_KEY
@@ -89,16 +90,20 @@ def test_owner_edits_the_company_and_a_member_may_not(company, owner, member):
     assert company.name == "Bakkerij De Korenschoof Holding B.V."
 
 
-def test_owner_adds_a_verified_user_by_email_with_a_role(company, owner_client):
+def test_owner_adds_a_user_by_email_with_a_role(
+    company, owner_client, django_capture_on_commit_callbacks
+):
     colleague = UserFactory(email="piet@korenschoof.example")
-    UserFactory(email="unverified@korenschoof.example", is_active=False)
+    unconfirmed = UserFactory(email="unverified@korenschoof.example", email_confirmed=False)
 
     added = owner_client.post(
         "/account/company/members/", {"email": "Piet@Korenschoof.example", "role": "accounting"}
     )
-    unverified = owner_client.post(
-        "/account/company/members/", {"email": "unverified@korenschoof.example", "role": "member"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        unverified = owner_client.post(
+            "/account/company/members/",
+            {"email": "unverified@korenschoof.example", "role": "member"},
+        )
     again = owner_client.post(
         "/account/company/members/", {"email": "piet@korenschoof.example", "role": "member"}
     )
@@ -106,7 +111,12 @@ def test_owner_adds_a_verified_user_by_email_with_a_role(company, owner_client):
     assert added.status_code == 302
     with scopes_disabled():
         assert Membership.objects.get(user=colleague).role == Role.ACCOUNTING
-    assert "Nobody with a confirmed account uses this address." in unverified.text
+    # An account nobody confirmed is added and mailed a link to set a password (it cannot be
+    # used before: confirming needs the mailbox).
+    assert unverified.status_code == 302
+    with scopes_disabled():
+        assert Membership.objects.get(user=unconfirmed).role == Role.MEMBER
+    assert [m.to for m in mail.outbox] == [["unverified@korenschoof.example"]]
     assert "This person is already a member." in again.text
 
 

@@ -202,7 +202,12 @@ def test_each_row_is_registered_already_registered_or_refused(
     assert outcome(registration_file) == expected
 
 
-def test_a_number_already_in_the_register_is_reported_and_left_as_it_is(nl, licensed):
+def test_a_number_already_in_the_register_is_reported_and_gets_the_rows_categories_added(
+    nl, licensed
+):
+    # The register's one rule for a number already registered (SPEC §5, register.services.
+    # numbers_block): the categories are added, the date, channel and e-mail address kept.
+    # Until the file flow called the register's service it left such a number as it was.
     with scopes_disabled():
         BlockedNumber.objects.create(
             number=31612345678,
@@ -215,8 +220,47 @@ def test_a_number_already_in_the_register_is_reported_and_left_as_it_is(nl, lice
     assert outcome(registration_file) == counts(already=1)
     with scopes_disabled():
         blocked = BlockedNumber.objects.get(number=31612345678)
-        assert (blocked.categories, blocked.channel) == (1, Channel.WEB)
+        assert (blocked.categories, blocked.channel, blocked.registered_on) == (
+            ALL_CATEGORIES,
+            Channel.WEB,
+            datetime.date(2020, 1, 1),
+        )
+        events = RegisterEvent.objects.filter(number=31612345678)
+        assert [(e.action, e.channel, e.categories) for e in events] == [
+            ("change", "company", ALL_CATEGORIES)
+        ]
+
+
+def test_a_number_already_registered_with_the_rows_categories_is_left_as_it_is(nl, licensed):
+    with scopes_disabled():
+        BlockedNumber.objects.create(
+            number=31612345678,
+            register=nl,
+            categories=ALL_CATEGORIES,
+            registered_on=datetime.date(2020, 1, 1),
+            channel=Channel.WEB,
+        )
+    registration_file = deliver(licensed, ["0612345678|commercial|2026-03-02"], on=ON_TIME)
+    assert outcome(registration_file) == counts(already=1)
+    with scopes_disabled():
+        assert BlockedNumber.objects.get(number=31612345678).categories == ALL_CATEGORIES
         assert not RegisterEvent.objects.filter(number=31612345678).exists()
+
+
+def test_a_number_repeated_in_a_file_is_blocked_with_the_categories_of_all_its_rows(nl, licensed):
+    registration_file = deliver(
+        licensed,
+        ["0612345678|commercial|2026-03-02", "06-12345678|charity|2026-03-02"],
+        on=ON_TIME,
+    )
+    assert outcome(registration_file) == counts(registered=1, already=1)
+    with scopes_disabled():
+        blocked = BlockedNumber.objects.get(number=31612345678)
+        assert blocked.category_codes == ["commercial", "charity"]
+        events = RegisterEvent.objects.filter(number=31612345678)
+        assert [(e.action, e.categories) for e in events] == [
+            ("block", nl.category_mask({"commercial", "charity"}))
+        ]
 
 
 def test_registered_rows_carry_channel_company_the_processing_date_and_one_event(nl, licensed):

@@ -1,14 +1,16 @@
-"""`create_company --register R --name N --owner-email E [--type T] [--employees N]` (SPEC §16)."""
+"""`create_company --register R --name N --owner-email E [--type T] [--employees N]` (SPEC §16).
+
+A new owner is e-mailed an invitation: a link to set a password, valid for 72 hours."""
 
 import json
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 from django_scopes import scope
 
+from licences.accounts import portal_base_url, user_get_or_invite
 from licences.models import CompanyType, EmployeeBand
 from licences.services import company_create
 from register.errors import DomainError
@@ -16,7 +18,10 @@ from register.models import Register
 
 
 class Command(BaseCommand):
-    help = "Create a company with an owner (a new user when the e-mail is new); prints JSON."
+    help = (
+        "Create a company with an owner (a new user, invited by mail, when the e-mail is new); "
+        "prints JSON."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--register", required=True, help="register slug, e.g. nl")
@@ -38,13 +43,14 @@ class Command(BaseCommand):
         if options["employees"] < 1:
             raise CommandError("--employees must be at least 1.")
         with transaction.atomic(), scope(register=register):
-            owner, created = get_user_model().objects.get_or_create(
-                username=email, defaults={"email": email}
+            # A new owner has no password (none exists to leak) and is mailed a link to set one,
+            # once the company exists: a refused company mails nobody.
+            owner, _invited = user_get_or_invite(
+                register=register,
+                email=email,
+                language=register.default_language,
+                base_url=portal_base_url(register),
             )
-            if created:
-                # The owner sets a password through "forgot password"; none exists to leak.
-                owner.set_unusable_password()
-                owner.save(update_fields=["password"])
             try:
                 company = company_create(
                     register=register,

@@ -14,15 +14,9 @@ from django.db import connection
 from django.utils import translation
 from django_scopes import scopes_disabled
 
-from register.bulk import (
-    ImportFileError,
-    SkipReason,
-    _category_lists,
-    _number_order,
-    _Rows,
-    register_export,
-    register_import,
-)
+from register.bulk import ImportFileError, SkipReason, register_export, register_import
+from register.bulk.lines import Rows, category_lists
+from register.bulk.load import number_order
 from register.models import ALL_CATEGORIES, BlockedNumber, RegisterEvent, RegisterImport
 from register.phone import CONSUMER, PER_NUMBER, Normaliser, e164_ranges
 from register.services import block_request_confirm, blocked_numbers_unblock_by_staff
@@ -264,7 +258,7 @@ def test_lines_in_the_registers_own_shape_and_other_lines_keep_their_line_number
 def test_lines_split_across_blocks_are_read_whole(nl, monkeypatch):
     lines = [f"3161234{n:04d};2019-03-04;commercial" for n in range(300)]
     lines[150] = "06 1234 0150"
-    monkeypatch.setattr("register.bulk.BLOCK_BYTES", 100)
+    monkeypatch.setattr("register.bulk.lines.BLOCK_BYTES", 100)
 
     report = _import(nl, "\n".join(lines) + "\n31612340299\n31612340007\n")
 
@@ -317,7 +311,7 @@ def test_the_load_is_written_in_parts_leaving_out_repeats_and_registered_numbers
     nl, monkeypatch, load_rows
 ):
     _import(nl, "31612340003\n31612340006\n")
-    monkeypatch.setattr("register.bulk.LOAD_ROWS", load_rows)
+    monkeypatch.setattr("register.bulk.load.LOAD_ROWS", load_rows)
     numbers = [31612340000 + n for n in (9, 3, 1, 9, 2, 6, 5, 4, 1, 8, 7)]
     text = "".join(f"{number};2019-03-{n + 1:02d}\n" for n, number in enumerate(numbers))
 
@@ -381,7 +375,7 @@ def test_numbers_are_ordered_with_repeats_in_their_order(numbers):
     cuts = sorted(random.Random(len(numbers)).choices(range(len(numbers) + 1), k=5))
     blocks = np.split(array, cuts)
 
-    ordered, order = _number_order(blocks).part(0, len(array))
+    ordered, order = number_order(blocks).part(0, len(array))
 
     expected = np.argsort(array, kind="stable")
     assert ordered.tolist() == array[expected].tolist()
@@ -499,7 +493,7 @@ def test_the_canonical_shape_is_checked_for_every_byte_of_a_line(nl, today, tmp_
     """The vectorised check takes exactly the lines in canonical shape, and reads them as the
     one-by-one reading does."""
     rng = random.Random(today.toordinal())
-    lists, _masks = _category_lists(nl)
+    lists, _masks = category_lists(nl)
 
     def day() -> str:
         year = rng.choice([rng.randrange(10_000), today.year - 1, today.year, today.year + 1])
@@ -542,7 +536,7 @@ def test_the_canonical_shape_is_checked_for_every_byte_of_a_line(nl, today, tmp_
         blocks.setdefault(key, []).append(line)
     expected = {}
     with tmp_path.joinpath("spool").open("w+") as spool:
-        rows = _Rows(nl, today, spool)
+        rows = Rows(nl, today, spool)
         for key, block in blocks.items():
             data = np.frombuffer(("\n".join(block) + "\n").encode(), dtype=np.uint8)
             ends = np.flatnonzero(data == ord("\n"))
