@@ -11,7 +11,7 @@ from billing.files import invoice_file_response
 from billing.models import Order, PaymentStatus
 from billing.selectors import campaign_of_company, order_get, order_invoice
 from billing.services import order_create, payment_start
-from register.errors import DomainError, ErrorSerializer, NotFound
+from register.errors import DomainError, NotFound, api_errors
 
 
 class OrderLineInput(serializers.Serializer):
@@ -100,9 +100,15 @@ class OrderListView(APIView):
         request=OrderInput,
         responses={
             201: OrderOutput,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
+            **api_errors(
+                "invalid",
+                "order_empty",
+                "product_not_offered",
+                "invalid_quantity",
+                "campaign_required",
+                "not_found",
+                "payment_provider_error",
+            ),
         },
         summary="Order licences; pay at checkout_url",
     )
@@ -133,7 +139,7 @@ class OrderListView(APIView):
 
 class OrderDetailView(APIView):
     @extend_schema(
-        responses={200: OrderOutput, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: OrderOutput, **api_errors("not_found")},
         summary="An order, with its invoice once paid",
     )
     def get(self, request, order_id: int):
@@ -145,8 +151,7 @@ class OrderInvoicePdfView(APIView):
     @extend_schema(
         responses={
             (200, "application/pdf"): bytes,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
+            **api_errors("not_found"),
         },
         summary="The invoice PDF of a paid order",
         operation_id="orders_invoice_pdf",
@@ -169,9 +174,7 @@ class OrderInvoiceXmlView(APIView):
     @extend_schema(
         responses={
             (200, "application/xml"): bytes,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
+            **api_errors("not_found", "not_ready"),
         },
         summary="The invoice of a paid order as a Peppol BIS Billing 3.0 UBL document",
         description="409 `not_ready` until the order is paid and its document rendered.",
