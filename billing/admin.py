@@ -27,6 +27,7 @@ from billing.models import (
 from billing.services import credit_note_issue
 from billing.services.einvoices import invoices_xml_zip
 from register.admin import ReadOnlyAdmin
+from register.audit_admin import ActionLogInline
 from register.errors import DomainError
 from register.spreadsheets import spreadsheet_safe
 
@@ -112,7 +113,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
     list_filter = ["kind", CreditedFilter, "issued_on"]
     date_hierarchy = "issued_on"
     search_fields = ["number", "customer_name", "payment_reference"]
-    inlines = [InvoiceLineInline]
+    inlines = [InvoiceLineInline, ActionLogInline]
     exclude = ["pdf", "xml"]
     actions = ["export_csv", "export_xml_zip", "issue_credit_notes"]
 
@@ -153,6 +154,10 @@ class InvoiceAdmin(ReadOnlyAdmin):
     def xml_link(self, invoice):
         return self._file_link(invoice, "xml")
 
+    def has_credit_permission(self, request):
+        # A credit note is a new invoice: anyone who may read invoices may not issue one.
+        return request.user.has_perm("billing.add_invoice")
+
     @admin.action(
         description=_("Export the selected invoices as CSV (a period: filter, select all)")
     )
@@ -187,14 +192,16 @@ class InvoiceAdmin(ReadOnlyAdmin):
         response["Content-Disposition"] = 'attachment; filename="invoices-ubl.zip"'
         return response
 
-    @admin.action(description=_("Issue a credit note for the selected invoices"))
+    @admin.action(
+        description=_("Issue a credit note for the selected invoices"), permissions=["credit"]
+    )
     def issue_credit_notes(self, request, queryset):
         form = CreditNoteForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             for invoice in queryset:
                 try:
                     credit_note = credit_note_issue(
-                        invoice=invoice, reason=form.cleaned_data["reason"]
+                        invoice=invoice, reason=form.cleaned_data["reason"], actor=request.user
                     )
                 except DomainError as error:
                     self.message_user(request, f"{invoice}: {error.message}", messages.ERROR)

@@ -11,7 +11,7 @@ from billing.files import invoice_file_response
 from billing.models import Order, PaymentStatus
 from billing.selectors import campaign_of_company, order_get, order_invoice
 from billing.services import invoice_pdf_render, order_create, payment_start
-from register.errors import DomainError, ErrorSerializer, NotFound
+from register.errors import DomainError, NotFound, api_errors
 
 
 class OrderLineInput(serializers.Serializer):
@@ -103,9 +103,15 @@ class OrderListView(APIView):
         request=OrderInput,
         responses={
             201: OrderOutput,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
+            **api_errors(
+                "invalid",
+                "order_empty",
+                "product_not_offered",
+                "invalid_quantity",
+                "campaign_required",
+                "not_found",
+                "payment_provider_error",
+            ),
         },
         summary="Order licences; pay at checkout_url",
     )
@@ -125,7 +131,10 @@ class OrderListView(APIView):
             }
             for line in data.validated_data["lines"]
         ]
-        order = order_create(company=company, lines=lines)
+        # The log names the key that ordered (never its secret): an API caller is no user.
+        order = order_create(
+            company=company, lines=lines, actor=f"API key {request.auth.name} #{request.auth.pk}"
+        )
         if order.total_incl_vat > 0:
             payment_start(order=order, base_url=request.build_absolute_uri("/"))
         return Response(order_data(request, order), status=status.HTTP_201_CREATED)
@@ -133,7 +142,7 @@ class OrderListView(APIView):
 
 class OrderDetailView(APIView):
     @extend_schema(
-        responses={200: OrderOutput, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: OrderOutput, **api_errors("not_found")},
         summary="An order, with its invoice once paid",
     )
     def get(self, request, order_id: int):
@@ -145,8 +154,7 @@ class OrderInvoicePdfView(APIView):
     @extend_schema(
         responses={
             (200, "application/pdf"): bytes,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
+            **api_errors("not_found"),
         },
         summary="The invoice PDF of a paid order",
         operation_id="orders_invoice_pdf",
@@ -172,9 +180,7 @@ class OrderInvoiceXmlView(APIView):
     @extend_schema(
         responses={
             (200, "application/xml"): bytes,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
+            **api_errors("not_found", "not_ready"),
         },
         summary="The invoice of a paid order as a Peppol BIS Billing 3.0 UBL document",
         description="409 `not_ready` until the order is paid and its document rendered.",

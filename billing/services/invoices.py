@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, Order, SupplierProfile
 from billing.services.einvoices import ADDRESS_PART_FIELDS, invoice_address_parts
 from licences.models import Company, Membership, Role
+from register.audit import log_action
 from register.errors import DomainError
 from register.models import Register
 from register.tasking import enqueue, enqueue_on_commit
@@ -128,11 +129,11 @@ def _queue_delivery(invoice: Invoice) -> None:
     enqueue_on_commit(_deliver_task(), invoice.pk)
 
 
-def credit_note_issue(*, invoice: Invoice, reason: str) -> Invoice:
+def credit_note_issue(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
     """A credit note reversing `invoice` in full, from its own gapless series (SPEC §12).
 
     The invoice itself never changes; the credit note copies its parties and lines with negated
-    amounts. An invoice is credited once.
+    amounts. An invoice is credited once. `actor`: the staff member who issues it.
     """
     if invoice.kind != InvoiceKind.INVOICE:
         raise DomainError(_("Only an invoice can be credited."), code="not_an_invoice")
@@ -205,6 +206,18 @@ def credit_note_issue(*, invoice: Invoice, reason: str) -> Invoice:
                 vat_amount=-line.vat_amount,
             )
             for line in invoice.lines.all()
+        )
+        log_action(
+            register=register,
+            actor=actor,
+            action="credit_note.issued",
+            target=credit_note,
+            data={
+                "number": credit_note.number,
+                "invoice": invoice.number,
+                "total_incl_vat": credit_note.total_incl_vat,
+                "reason": credit_note.reason,
+            },
         )
         _queue_delivery(credit_note)
     return credit_note

@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "config.health.HealthMiddleware",
     # A 503 with Retry-After for a database, Redis or disk outage below it (config/outages.py).
     "config.outages.OutageMiddleware",
+    # Under /api/, Django's own error answers (an unknown host's included) in the API's error
+    # shape (config/errors.py): above RegisterMiddleware, below the outages' 503.
+    "config.errors.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.headers.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -260,7 +263,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "config.api.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.ApiAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -278,6 +281,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Each operation's error codes, and the table of them all on the docs page (config/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.add_error_codes",
+    ],
     # Several resources have a `kind` or a `status`: each choice set gets a name of its own.
     "ENUM_NAME_OVERRIDES": {
         "CaseKindEnum": "complaints.models.CaseKind",
