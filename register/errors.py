@@ -42,6 +42,17 @@ class InsufficientCredits(DomainError):
     status = 402
 
 
+class InsufficientStorage(DomainError):
+    """The disk is full (ENOSPC): 507, and nothing of the request was kept (STYLE 19)."""
+
+    code = "insufficient_storage"
+    message = _(
+        "The server has no room to store your file right now; nothing was kept. Try again in a "
+        "while — the service desk has been told."
+    )
+    status = 507
+
+
 class ErrorSerializer(serializers.Serializer):
     """The one error shape of the API, for the schema (config.api.api_exception_handler)."""
 
@@ -70,6 +81,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     # Licences and credits.
     "licence_required": (403, "The company holds no licence in force for this."),
     "insufficient_credits": (402, "The campaign's credits do not cover it; nothing is charged."),
+    "insufficient_storage": (507, "The disk is full; nothing of the request was kept. Try later."),
     "rate_limited": (429, "Over the licence's numbers a minute; try again after Retry-After."),
     # Campaigns, checks, opt-outs.
     "invalid_purpose": (400, "Not a blocking category of this register."),

@@ -102,6 +102,7 @@ class RegistrationFileListView(APIView):
                 "wrong_header",
                 "licence_required",
                 "file_too_large",
+                "insufficient_storage",
             ),
         },
     )

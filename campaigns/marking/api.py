@@ -183,7 +183,7 @@ class CallFileCreateView(APIView):
         request={"multipart/form-data": CallFileUploadSerializer},
         responses={
             202: CallFileAcceptedSerializer,
-            **api_errors("invalid", "not_found", *INTAKE_ERRORS),
+            **api_errors("invalid", "not_found", *INTAKE_ERRORS, "insufficient_storage"),
         },
     )
     def post(self, request, campaign_id: int):
