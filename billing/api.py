@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from billing.files import invoice_file_response
 from billing.models import Order, PaymentStatus
 from billing.selectors import campaign_of_company, order_get, order_invoice
-from billing.services import order_create, payment_start
+from billing.services import invoice_pdf_render, order_create, payment_start
 from register.errors import DomainError, ErrorSerializer, NotFound
 
 
@@ -38,7 +38,10 @@ class OrderLineOutput(serializers.Serializer):
 
 class InvoiceRef(serializers.Serializer):
     number = serializers.CharField()
-    pdf_url = serializers.URLField(allow_null=True, help_text="Null until the PDF is rendered.")
+    pdf_url = serializers.URLField(
+        help_text="The PDF, from the moment the order is paid (rendered on first fetch if the "
+        "worker has not yet)."
+    )
     xml_url = serializers.URLField(
         allow_null=True,
         help_text="The Peppol BIS Billing 3.0 UBL document; null until it is rendered.",
@@ -77,11 +80,11 @@ def order_data(request, order: Order) -> dict:
             "invoice": (
                 {
                     "number": invoice.number,
+                    # Present once paid, whether or not the worker has rendered the PDF yet:
+                    # the PDF's own endpoint renders it if not (invoice_pdf_render).
                     "pdf_url": request.build_absolute_uri(
                         reverse("api-order-invoice-pdf", kwargs={"order_id": order.pk})
-                    )
-                    if invoice.pdf
-                    else None,
+                    ),
                     "xml_url": request.build_absolute_uri(
                         reverse("api-order-invoice-xml", kwargs={"order_id": order.pk})
                     )
@@ -151,8 +154,11 @@ class OrderInvoicePdfView(APIView):
     def get(self, request, order_id: int):
         order = order_get(company=request.user.company, order_id=order_id)
         invoice = order_invoice(order=order)
-        if invoice is None or not invoice.pdf:
+        if invoice is None:
             raise NotFound
+        if not invoice.pdf:
+            # The worker has not rendered it yet: rendered now, once (see invoice_pdf_render).
+            invoice = invoice_pdf_render(invoice_id=invoice.pk)
         return invoice_file_response(invoice, "pdf")
 
 

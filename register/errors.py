@@ -42,6 +42,17 @@ class InsufficientCredits(DomainError):
     status = 402
 
 
+class InsufficientStorage(DomainError):
+    """The disk is full (ENOSPC): 507, and nothing of the request was kept (STYLE 19)."""
+
+    code = "insufficient_storage"
+    message = _(
+        "The server has no room to store your file right now; nothing was kept. Try again in a "
+        "while — the service desk has been told."
+    )
+    status = 507
+
+
 class ErrorSerializer(serializers.Serializer):
     """The one error shape of the API, for the schema (config.api.api_exception_handler)."""
 

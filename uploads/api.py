@@ -100,6 +100,7 @@ class RegistrationFileListView(APIView):
             400: ErrorSerializer,
             403: ErrorSerializer,
             413: ErrorSerializer,
+            507: ErrorSerializer,
             **ERRORS,
         },
     )

@@ -3,6 +3,7 @@ changed, corrected by credit notes; PDFs rendered and mailed by a task queued af
 
 from __future__ import annotations
 
+import datetime
 import logging
 import secrets
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +21,7 @@ from billing.services.einvoices import ADDRESS_PART_FIELDS, invoice_address_part
 from licences.models import Company, Membership, Role
 from register.errors import DomainError
 from register.models import Register
+from register.tasking import enqueue, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -122,10 +125,7 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
 
 
 def _queue_delivery(invoice: Invoice) -> None:
-    from billing.tasks import invoice_deliver
-
-    invoice_id = invoice.pk
-    transaction.on_commit(lambda: invoice_deliver.delay(invoice_id))
+    enqueue_on_commit(_deliver_task(), invoice.pk)
 
 
 def credit_note_issue(*, invoice: Invoice, reason: str) -> Invoice:
@@ -212,7 +212,13 @@ def credit_note_issue(*, invoice: Invoice, reason: str) -> Invoice:
 
 def invoice_pdf_render(*, invoice_id: int) -> Invoice | None:
     """Renders and stores the PDF once; a second run finds it there. None if the invoice is gone
-    (a task queued by a transaction that was later undone in tests, or never committed)."""
+    (a task queued by a transaction that was later undone in tests, or never committed).
+
+    The worker renders it after the issuing commit. A paid order's `pdf_url` is given from the
+    moment it is paid (SPEC §16): when the PDF is fetched before the worker got to it (a busy
+    or lost queue), the fetching request renders it through this same function, once, under
+    the row lock — the one place a PDF is rendered inside a request, and only as that
+    fallback."""
     from weasyprint import HTML
 
     with transaction.atomic():
@@ -231,6 +237,35 @@ def invoice_pdf_render(*, invoice_id: int) -> Invoice | None:
         invoice.pdf_rendered_at = timezone.now()
         invoice.save(update_fields=["pdf", "pdf_rendered_at"])
     return invoice
+
+
+def invoices_undelivered() -> QuerySet[Invoice]:
+    """Invoices (of the register in scope) still lacking their PDF, or their mail where they
+    have an address to go to, issued longer ago than a delivery queued at the issue takes:
+    `REAPER_QUEUED_AFTER_SECONDS`."""
+    before = timezone.now() - datetime.timedelta(seconds=settings.REAPER_QUEUED_AFTER_SECONDS)
+    return Invoice.objects.filter(
+        Q(pdf="") | (Q(mailed_at__isnull=True) & ~Q(customer_email="")), created_at__lt=before
+    )
+
+
+def invoice_redeliver(*, invoice: Invoice) -> bool:
+    """Queues again the delivery of an invoice not delivered in time; True if it queued.
+
+    The webhook calls this for an order already paid (Mollie's retries after a failed answer
+    find the payment no longer open), the reaper for every undelivered invoice. The delivery is
+    recorded (`pdf`, `mailed_at`, under a row lock), so queueing it again never sends twice.
+    """
+    if not invoices_undelivered().filter(pk=invoice.pk).exists():
+        return False
+    enqueue_on_commit(_deliver_task(), invoice.pk)
+    return True
+
+
+def _deliver_task():
+    from billing.tasks import invoice_deliver
+
+    return invoice_deliver
 
 
 def invoice_mail(*, invoice_id: int) -> bool:
@@ -264,3 +299,13 @@ def invoice_mail(*, invoice_id: int) -> bool:
         invoice.mailed_at = timezone.now()
         invoice.save(update_fields=["mailed_at"])
     return True
+
+
+def invoices_redeliver(*, register: Register) -> int:
+    """The reaper's pass over the register's invoices and credit notes (config/reaper.py): each
+    not rendered or not mailed in time is queued again; returns how many."""
+    task = _deliver_task()
+    ids = list(invoices_undelivered().filter(register=register).values_list("pk", flat=True))
+    for pk in ids:
+        enqueue(task, pk)
+    return len(ids)

@@ -27,7 +27,8 @@ from billing.models import (
 )
 from billing.payments import get_provider
 from billing.payments.base import PaymentProviderError
-from billing.services.invoices import CURRENCY, invoice_issue
+from billing.selectors import order_invoice
+from billing.services.invoices import CURRENCY, invoice_issue, invoice_redeliver
 from licences.models import Company, Licence, LicenceSource
 from licences.selectors import products_for_company
 from licences.services import licences_activate
@@ -286,6 +287,13 @@ def payment_sync(*, payment_id: str, token: str | None = None) -> Payment:
     ):
         raise NotFound
     if payment.status != PaymentStatus.OPEN:
+        if payment.status == PaymentStatus.PAID:
+            # A webhook for a payment settled already: Mollie retrying after an answer it did
+            # not like (the publish of the delivery failed, say). The invoice is not mailed
+            # twice, but one not yet delivered is queued again now.
+            invoice = order_invoice(order=payment.order)
+            if invoice is not None:
+                invoice_redeliver(invoice=invoice)
         return payment
 
     # Fetched before any lock is taken: a slow Mollie must not hold rows others wait for.

@@ -171,6 +171,7 @@ class CallFileCreateView(APIView):
             401: ErrorSerializer,
             404: ErrorSerializer,
             413: ErrorSerializer,
+            507: ErrorSerializer,
         },
     )
     def post(self, request, campaign_id: int):

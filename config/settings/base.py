@@ -210,8 +210,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Beat keeps its schedule in the database: nothing to write on disk (a fresh checkout or a
 # read-only container starts as it is), and superusers see and pause the jobs in the admin.
 # The entries below are written into it each time beat starts.
+# The reaper (config/reaper.py, STYLE 16): every REAPER_INTERVAL_SECONDS it queues again the
+# work queued longer than REAPER_QUEUED_AFTER_SECONDS ago that no worker has claimed (a lost
+# message), the work RUNNING whose job lock is free (a dead worker), and undelivered documents.
+REAPER_INTERVAL_SECONDS = env.int("REAPER_INTERVAL_SECONDS", default=60)
+REAPER_QUEUED_AFTER_SECONDS = env.int("REAPER_QUEUED_AFTER_SECONDS", default=60)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    # Stuck work queued again, documents delivered (config/reaper.py); a pass not taken by a
+    # worker before the next is due is dropped rather than piled up.
+    "reaper": {
+        "task": "config.reaper.reap",
+        "schedule": float(REAPER_INTERVAL_SECONDS),
+        "options": {"expire_seconds": REAPER_INTERVAL_SECONDS},
+    },
     "purge-unconfirmed-blocks": {
         "task": "register.tasks.purge_unconfirmed_blocks",
         "schedule": crontab(minute=17),
