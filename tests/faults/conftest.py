@@ -38,16 +38,18 @@ REAPER_QUEUED_AFTER_SECONDS = 5
 # The media volume: room for the 100k-row scrub and the 200k-number download, and little more.
 MEDIA_MEGABYTES = 64
 
+PORTAL_EMAIL = "f@example.com"
+PORTAL_PASSWORD = "faults-portal-Passw0rd"
 NL_SETUP = """
-import io, json
+import io, json, os
 from django.core.management import call_command
 from django_scopes import scope
 from campaigns.services import campaign_create
 from licences.models import Company
 from register.models import Register
 out = io.StringIO()
-call_command("create_company", register="nl", name="Faults BV", owner_email="f@example.com",
-             type="advertiser", employees=10, stdout=out)
+call_command("create_company", register="nl", name="Faults BV", type="advertiser",
+             owner_email=os.environ["PORTAL_EMAIL"], employees=10, stdout=out)
 company_id = json.loads(out.getvalue().strip().splitlines()[-1])["id"]
 register = Register.objects.get(slug="nl")
 with scope(register=register):
@@ -61,6 +63,15 @@ for product in ["marking-3"] * 4 + ["download"] * 2:
     call_command("grant_licence", company=company_id, product=product, campaign=campaign.pk,
                  stdout=io.StringIO())
 call_command("grant_licence", company=company_id, product="upload", stdout=io.StringIO())
+# The owner signs in to the portal (its upload forms are tried too).
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+owner = get_user_model().objects.get(email=os.environ["PORTAL_EMAIL"])
+owner.set_password(os.environ["PORTAL_PASSWORD"])
+owner.save(update_fields=["password"])
+EmailAddress.objects.update_or_create(
+    user=owner, email=owner.email, defaults={"verified": True, "primary": True}
+)
 print(json.dumps({"key": key, "campaign": campaign.pk, "company": company_id}))
 """
 
@@ -179,7 +190,9 @@ def fault_site():
             "REAPER_QUEUED_AFTER_SECONDS": str(REAPER_QUEUED_AFTER_SECONDS),
         }
         key = manage(environment, "shell", "-c", BE_SETUP).strip().splitlines()[-1]
-        nl = json.loads(manage(environment, "shell", "-c", NL_SETUP).strip().splitlines()[-1])
+        portal_user = {"PORTAL_EMAIL": PORTAL_EMAIL, "PORTAL_PASSWORD": PORTAL_PASSWORD}
+        nl = manage({**environment, **portal_user}, "shell", "-c", NL_SETUP)
+        nl = json.loads(nl.strip().splitlines()[-1])
         numbers = _register_file(files / "register.txt", 200_000)
         manage(environment, "import_register", "--register", "nl", str(files / "register.txt"))
         (files / "register.txt").unlink()
