@@ -240,12 +240,13 @@ def invoice_pdf_render(*, invoice_id: int) -> Invoice | None:
 
 
 def invoices_undelivered() -> QuerySet[Invoice]:
-    """Invoices (of the register in scope) still lacking their PDF, or their mail where they
-    have an address to go to, issued longer ago than a delivery queued at the issue takes:
-    `REAPER_QUEUED_AFTER_SECONDS`."""
+    """Invoices (of the register in scope) still lacking their PDF, their Peppol XML, or their
+    mail where they have an address to go to, issued longer ago than a delivery queued at the
+    issue takes: `REAPER_QUEUED_AFTER_SECONDS`."""
     before = timezone.now() - datetime.timedelta(seconds=settings.REAPER_QUEUED_AFTER_SECONDS)
     return Invoice.objects.filter(
-        Q(pdf="") | (Q(mailed_at__isnull=True) & ~Q(customer_email="")), created_at__lt=before
+        Q(pdf="") | Q(xml="") | (Q(mailed_at__isnull=True) & ~Q(customer_email="")),
+        created_at__lt=before,
     )
 
 
