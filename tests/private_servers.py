@@ -151,15 +151,25 @@ def manage(environment: dict, *arguments: str, timeout: float = 180) -> str:
     return done.stdout
 
 
-def start_gunicorn(environment: dict, *, port: int, log: Path) -> subprocess.Popen:
+def start_gunicorn(
+    environment: dict, *, port: int, log: Path, config_file: bool = False
+) -> subprocess.Popen:
     """The web process as the Procfile runs it (workers and threads), waited for until it
-    answers; its errors go to `log`."""
-    arguments = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
-    arguments += ["--workers", "2", "--threads", "4", "--timeout", "30"]
-    if any(setting.cli == ["--no-control-socket"] for setting in gunicorn_config.KNOWN_SETTINGS):
-        # gunicorn 24+ opens a control socket, by default one per user: not shared with
-        # the gunicorns of other runs.
-        arguments += ["--no-control-socket"]
+    answers; its errors go to `log`. `config_file`: with config/gunicorn.py itself, on
+    WEB_PORT, as deployed."""
+    arguments = [sys.executable, "-m", "gunicorn", "config.wsgi"]
+    if config_file:
+        arguments += ["--config", "config/gunicorn.py"]
+        environment = {**environment, "WEB_PORT": str(port)}
+    else:
+        arguments += ["--bind", f"127.0.0.1:{port}"]
+        arguments += ["--workers", "2", "--threads", "4", "--timeout", "30"]
+        if any(
+            setting.cli == ["--no-control-socket"] for setting in gunicorn_config.KNOWN_SETTINGS
+        ):
+            # gunicorn 24+ opens a control socket, by default one per user: not shared with
+            # the gunicorns of other runs.
+            arguments += ["--no-control-socket"]
     with log.open("ab") as errors:
         process = subprocess.Popen(
             arguments, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=errors
@@ -176,3 +186,53 @@ def start_gunicorn(environment: dict, *, port: int, log: Path) -> subprocess.Pop
 
     wait_for(answers, seconds=60, what="gunicorn", process=process)
     return process
+
+
+class Celery:
+    """A Celery worker or beat as the Procfile runs it, in a process group of its own: the
+    worker's pool children are killed with it (`kill`), as when a machine loses the process."""
+
+    def __init__(self, environment: dict, *arguments: str, log: Path):
+        self.environment = environment
+        self.arguments = arguments
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self):
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", *self.arguments],
+                cwd=ROOT,
+                env=self.environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def signal(self, number: int):
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, number)
+
+    def kill(self):
+        """SIGKILL to the main process and its children at once; waited for."""
+        self.signal(signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self, *, seconds: float = 20):
+        if self.process is None:
+            return
+        group = self.process.pid
+        self.signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        # What the group left behind (a pool child slow to follow its parent).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        self.process = None

@@ -276,8 +276,8 @@ def api_check(key: str):
 HEALTH = ("GET", "/healthz", {}, None)
 
 
-def run_outage(site: Site, *, stop, start, down_seconds: float, after_start=None):
-    with Clients(site, [api_check(site.key)] * 3 + [HEALTH]) as clients:
+def run_outage(site: Site, *, stop, start, down_seconds: float, after_start=None, checkers=3):
+    with Clients(site, [api_check(site.key)] * checkers + [HEALTH]) as clients:
         time.sleep(1.0)
         stopping = time.monotonic()
         stop()

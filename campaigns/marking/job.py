@@ -482,9 +482,13 @@ def _marks(
     pending = bytearray()
     done = 0
     finished = False
+    # The COPY's end read: the writer may still stop on the last block's lines (a full disk),
+    # and reading on after the end fails with "no COPY in progress", hiding the writer's error.
+    copied = False
     try:
         while True:
             length, data = read(0)
+            copied = length < 0
             if length >= 0:
                 pending += data
             if pending and (length < 0 or len(pending) >= UPLOAD_BLOCK):
@@ -509,7 +513,7 @@ def _marks(
     finally:
         # A writer that stopped early leaves the COPY unread: drain it, so the connection is
         # ready for the next statement (the rollback that follows).
-        if not finished:
+        if not finished and not copied:
             while read(0)[0] >= 0:
                 pass
         result = pgconn.get_result()

@@ -2,6 +2,7 @@
 drafts, access, the advisory lock and retention."""
 
 import datetime
+import errno
 import hashlib
 import io
 import os
@@ -16,6 +17,7 @@ from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
+from campaigns.marking import job
 from campaigns.marking.job import MARK_HEADER, call_file_awaits_worker, call_file_mark
 from campaigns.marking.retention import call_files_purge
 from campaigns.marking.selectors import (
@@ -571,3 +573,25 @@ def test_a_job_failing_on_our_side_is_failed_and_charges_nothing(nl_campaign):
     assert (call_file.status, call_file.error_code) == (CallFileStatus.FAILED, "file_unreadable")
     assert "nothing was charged" in call_file.error_message
     assert call_file_progress(call_file=call_file) == 100
+
+
+def test_a_full_disk_on_the_results_last_block_fails_the_scrub_as_disk_full(
+    nl_campaign, monkeypatch
+):
+    # Found by the fault suite (tests/faults): the writer stopped on the last block, after the
+    # COPY's end, and draining it again failed with "no COPY in progress", so the scrub said the
+    # database was unavailable instead of the disk full.
+    call_file = upload(nl_campaign, b"phone\n0612345601\n0612345602\n")
+
+    def disk_full(path, file_settings, sink, header, marks, **kwargs):
+        next(marks)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(job, "intake_write_marked", disk_full)
+    with pytest.raises(OSError), scopes_disabled():
+        call_file_mark(call_file_id=call_file.pk)
+
+    with scopes_disabled():
+        call_file.refresh_from_db()
+        assert not CreditEntry.objects.filter(reason="scrub").exists()
+    assert (call_file.status, call_file.error_code) == (CallFileStatus.FAILED, "disk_full")
