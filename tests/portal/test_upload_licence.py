@@ -2,7 +2,6 @@
 register staff in the admin, never self-served by a €0 order — it writes into the register."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -17,7 +16,7 @@ from licences.models import (
 )
 from licences.services import NotForSale, licences_activate
 from register.models import ActionLog, BlockedNumber
-from tests.factories import ApiKeyFactory, get_product
+from tests.factories import ApiKeyFactory, get_product, register_staff
 from tests.portal.conftest import client_for
 from uploads.models import FileStatus, RegistrationFile
 from uploads.services import registration_file_process
@@ -37,18 +36,7 @@ def api_key(company):
 @pytest.fixture
 def desk(nl):
     """Register staff of nl who may decide upload licence requests."""
-    user = get_user_model().objects.create_user(
-        username="desk@infofilter.example",
-        email="desk@infofilter.example",
-        password="pw-desk-2026",
-        is_staff=True,
-    )
-    user.user_permissions.add(
-        Permission.objects.get(codename="view_uploadlicencerequest"),
-        Permission.objects.get(codename="change_uploadlicencerequest"),
-    )
-    nl.staff.add(user)
-    return user
+    return register_staff(nl, "view_uploadlicencerequest", "change_uploadlicencerequest")
 
 
 def staff_client(user) -> Client:
