@@ -1,6 +1,5 @@
 """API v1: registration files under the upload licence (SPEC §11, §16). Thin views."""
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -125,8 +124,9 @@ class RegistrationFileListView(APIView):
         description=(
             "Needs the upload licence (403 `licence_required` without it; it is requested in the "
             "portal and granted by the register). The file is checked at once: empty, not UTF-8 "
-            "or without the header is a 400, too large a 413. A company delivers at most "
-            f"{settings.REGISTRATION_ROWS_PER_DAY:,} rows a day over all its files: a file "
+            "or without the header is a 400, too large a 413. A company delivers a limited "
+            "number of rows a day over all its files (the operator's setting, 10,000 unless "
+            "set otherwise): a file "
             "over what is left today is a 400 `daily_limit_exceeded` that says how many are "
             "left, and nothing of it is registered (a file that passes here but meets another "
             "processed first ends `refused`). Its rows are then processed in the background: "

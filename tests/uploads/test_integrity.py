@@ -90,7 +90,7 @@ def test_a_file_over_what_is_left_today_is_refused_at_upload_naming_the_limit(
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "daily_limit_exceeded"
-    assert "at most 3 a day, 1 left today" in body["detail"]
+    assert "hoogstens 3 per dag, vandaag nog 1" in body["detail"]
     with scopes_disabled():
         assert RegistrationFile.objects.count() == 1
 
@@ -129,7 +129,8 @@ def test_a_file_that_passed_the_upload_is_refused_whole_when_processed_over_the_
         second.refresh_from_db()
 
     assert second.status == FileStatus.REFUSED
-    assert "at most 3 a day, 1 left today" in second.error
+    # In the register's language: the worker has no visitor's.
+    assert "hoogstens 3 per dag, vandaag nog 1" in second.error
     assert (second.registered, second.rows_total) == (0, 2)
     assert register_state() == before
 
@@ -152,7 +153,7 @@ def test_the_api_report_of_a_refused_file_gives_the_code(client, licensed, api_k
     assert (reports[0]["status"], reports[0]["error"]) == ("done", None)
     assert reports[1]["status"] == "refused"
     assert reports[1]["error"]["code"] == "daily_limit_exceeded"
-    assert "1 left today" in reports[1]["error"]["message"]
+    assert "vandaag nog 1." in reports[1]["error"]["message"]
 
 
 def test_yesterdays_files_do_not_count_in_the_registers_time_zone(licensed, limit):
