@@ -1,4 +1,5 @@
-"""Accounting in the admin (SPEC §12): invoices by period and kind, PDFs, CSV, credit notes.
+"""Accounting in the admin (SPEC §12): invoices by period and kind, PDFs and Peppol UBL
+documents, CSV and a zip of the UBL documents, credit notes.
 
 Invoices, orders and payments change only through services; the admin shows them read-only.
 """
@@ -7,12 +8,13 @@ import csv
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from billing.files import invoice_file_response
 from billing.models import (
     Invoice,
     InvoiceKind,
@@ -23,6 +25,7 @@ from billing.models import (
     SupplierProfile,
 )
 from billing.services import credit_note_issue
+from billing.services.einvoices import invoices_xml_zip
 from register.admin import ReadOnlyAdmin
 from register.errors import DomainError
 from register.spreadsheets import spreadsheet_safe
@@ -104,41 +107,51 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "total_incl_vat",
         "mailed_at",
         "pdf_link",
+        "xml_link",
     ]
     list_filter = ["kind", CreditedFilter, "issued_on"]
     date_hierarchy = "issued_on"
     search_fields = ["number", "customer_name", "payment_reference"]
     inlines = [InvoiceLineInline]
-    exclude = ["pdf"]
-    actions = ["export_csv", "issue_credit_notes"]
+    exclude = ["pdf", "xml"]
+    actions = ["export_csv", "export_xml_zip", "issue_credit_notes"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("corrects")
 
+    # The stored files of an invoice and their links' texts.
+    FILES = {"pdf": _("PDF"), "xml": _("UBL")}
+
     def get_urls(self):
         return [
             path(
-                "<int:invoice_id>/pdf/",
-                self.admin_site.admin_view(self.pdf_view),
-                name="billing_invoice_pdf",
-            ),
-            *super().get_urls(),
-        ]
+                f"<int:invoice_id>/{field}/",
+                self.admin_site.admin_view(self.file_view),
+                {"field": field},
+                name=f"billing_invoice_{field}",
+            )
+            for field in self.FILES
+        ] + super().get_urls()
 
-    def pdf_view(self, request, invoice_id: int):
+    def file_view(self, request, invoice_id: int, field: str):
         invoice = self.get_queryset(request).filter(pk=invoice_id).first()
-        if invoice is None or not invoice.pdf:
+        if invoice is None or not getattr(invoice, field):
             raise Http404
-        return FileResponse(
-            invoice.pdf.open("rb"), filename=f"{invoice.number}.pdf", content_type="application/pdf"
-        )
+        return invoice_file_response(invoice, field, as_attachment=False)
+
+    def _file_link(self, invoice, field: str):
+        if not getattr(invoice, field):
+            return _("being rendered")
+        url = reverse(f"admin:billing_invoice_{field}", kwargs={"invoice_id": invoice.pk})
+        return format_html('<a href="{}">{}</a>', url, self.FILES[field])
 
     @admin.display(description=_("PDF"))
     def pdf_link(self, invoice):
-        if not invoice.pdf:
-            return _("being rendered")
-        url = reverse("admin:billing_invoice_pdf", kwargs={"invoice_id": invoice.pk})
-        return format_html('<a href="{}">{}</a>', url, _("PDF"))
+        return self._file_link(invoice, "pdf")
+
+    @admin.display(description=_("Peppol UBL"))
+    def xml_link(self, invoice):
+        return self._file_link(invoice, "xml")
 
     @admin.action(
         description=_("Export the selected invoices as CSV (a period: filter, select all)")
@@ -152,6 +165,26 @@ class InvoiceAdmin(ReadOnlyAdmin):
         writer.writerow([str(label) for _field, label in CSV_COLUMNS])
         for invoice in queryset.order_by("kind", "year", "sequence"):
             writer.writerow(invoice_csv_row(invoice))
+        return response
+
+    @admin.action(
+        description=_(
+            "Export the selected invoices' Peppol UBL documents as a zip (a period: filter, "
+            "select all)"
+        )
+    )
+    def export_xml_zip(self, request, queryset):
+        content, missing = invoices_xml_zip(queryset.order_by("kind", "year", "sequence"))
+        if missing:
+            # Rendered by the delivery task a moment after issue; say which are left out.
+            self.message_user(
+                request,
+                _("Not rendered yet, left out of the zip: %(numbers)s")
+                % {"numbers": ", ".join(missing)},
+                messages.WARNING,
+            )
+        response = HttpResponse(content, content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="invoices-ubl.zip"'
         return response
 
     @admin.action(description=_("Issue a credit note for the selected invoices"))

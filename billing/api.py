@@ -1,16 +1,17 @@
 """Orders in the API (SPEC §16): thin views over billing's services and selectors."""
 
-from django.http import FileResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.files import invoice_file_response
 from billing.models import Order, PaymentStatus
 from billing.selectors import campaign_of_company, order_get, order_invoice
 from billing.services import order_create, payment_start
-from register.errors import ErrorSerializer, NotFound
+from register.errors import DomainError, ErrorSerializer, NotFound
 
 
 class OrderLineInput(serializers.Serializer):
@@ -38,6 +39,10 @@ class OrderLineOutput(serializers.Serializer):
 class InvoiceRef(serializers.Serializer):
     number = serializers.CharField()
     pdf_url = serializers.URLField(allow_null=True, help_text="Null until the PDF is rendered.")
+    xml_url = serializers.URLField(
+        allow_null=True,
+        help_text="The Peppol BIS Billing 3.0 UBL document; null until it is rendered.",
+    )
 
 
 class OrderOutput(serializers.Serializer):
@@ -76,6 +81,11 @@ def order_data(request, order: Order) -> dict:
                         reverse("api-order-invoice-pdf", kwargs={"order_id": order.pk})
                     )
                     if invoice.pdf
+                    else None,
+                    "xml_url": request.build_absolute_uri(
+                        reverse("api-order-invoice-xml", kwargs={"order_id": order.pk})
+                    )
+                    if invoice.xml
                     else None,
                 }
                 if invoice
@@ -147,9 +157,30 @@ class OrderInvoicePdfView(APIView):
         invoice = order_invoice(order=order)
         if invoice is None or not invoice.pdf:
             raise NotFound
-        return FileResponse(
-            invoice.pdf.open("rb"),
-            as_attachment=True,
-            filename=f"{invoice.number}.pdf",
-            content_type="application/pdf",
-        )
+        return invoice_file_response(invoice, "pdf")
+
+
+class InvoiceNotReady(DomainError):
+    code = "not_ready"
+    message = _("The e-invoice is not ready yet: it is made once the order is paid.")
+    status = 409
+
+
+class OrderInvoiceXmlView(APIView):
+    @extend_schema(
+        responses={
+            (200, "application/xml"): bytes,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+        summary="The invoice of a paid order as a Peppol BIS Billing 3.0 UBL document",
+        description="409 `not_ready` until the order is paid and its document rendered.",
+        operation_id="orders_invoice_xml",
+    )
+    def get(self, request, order_id: int):
+        order = order_get(company=request.user.company, order_id=order_id)
+        invoice = order_invoice(order=order)
+        if invoice is None or not invoice.xml:
+            raise InvoiceNotReady
+        return invoice_file_response(invoice, "xml")

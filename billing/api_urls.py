@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import OrderDetailView, OrderInvoicePdfView, OrderListView
+from billing.api import OrderDetailView, OrderInvoicePdfView, OrderInvoiceXmlView, OrderListView
 
 urlpatterns = [
     path("orders", OrderListView.as_view(), name="api-orders"),
@@ -9,5 +9,10 @@ urlpatterns = [
         "orders/<int:order_id>/invoice.pdf",
         OrderInvoicePdfView.as_view(),
         name="api-order-invoice-pdf",
+    ),
+    path(
+        "orders/<int:order_id>/invoice.xml",
+        OrderInvoiceXmlView.as_view(),
+        name="api-order-invoice-xml",
     ),
 ]

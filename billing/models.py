@@ -262,9 +262,14 @@ class Invoice(models.Model):
     (`DELIVERY_FIELDS`) change afterwards; `save()` refuses anything else and a database trigger
     (migration 0003) refuses it for any other writer. Corrections are credit notes, which have
     their own gapless series and negative amounts.
+
+    The addresses are copied twice: as printed on the PDF (`*_address`) and in their parts
+    (street, postcode, city, country), which the Peppol UBL document needs as separate elements
+    (`billing.ubl`). Invoices issued before the parts were copied (migration 0005) have them
+    empty. The UBL document (`xml`) is rendered after the PDF, which it embeds.
     """
 
-    DELIVERY_FIELDS = frozenset({"pdf", "pdf_rendered_at", "mailed_at"})
+    DELIVERY_FIELDS = frozenset({"pdf", "pdf_rendered_at", "xml", "mailed_at"})
 
     register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
     company = models.ForeignKey(
@@ -298,12 +303,20 @@ class Invoice(models.Model):
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
     supplier_name = models.CharField(_("supplier"), max_length=200)
     supplier_address = models.TextField(_("supplier address"))
+    supplier_street = models.CharField(_("supplier street"), max_length=200, blank=True)
+    supplier_postcode = models.CharField(_("supplier postcode"), max_length=12, blank=True)
+    supplier_city = models.CharField(_("supplier city"), max_length=100, blank=True)
+    supplier_country = models.CharField(_("supplier country"), max_length=2, blank=True)
     supplier_vat_id = models.CharField(_("supplier VAT id"), max_length=20)
     supplier_chamber_number = models.CharField(_("supplier KvK/KBO"), max_length=20)
     supplier_iban = models.CharField(_("supplier IBAN"), max_length=34)
     supplier_email = models.EmailField(_("supplier e-mail"))
     customer_name = models.CharField(_("customer"), max_length=200)
     customer_address = models.TextField(_("customer address"))
+    customer_street = models.CharField(_("customer street"), max_length=200, blank=True)
+    customer_postcode = models.CharField(_("customer postcode"), max_length=12, blank=True)
+    customer_city = models.CharField(_("customer city"), max_length=100, blank=True)
+    customer_country = models.CharField(_("customer country"), max_length=2, blank=True)
     customer_vat_id = models.CharField(_("customer VAT id"), max_length=20, blank=True)
     customer_chamber_number = models.CharField(_("customer KvK/KBO"), max_length=20, blank=True)
     customer_email = models.EmailField(_("customer e-mail"), blank=True)
@@ -315,6 +328,7 @@ class Invoice(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     pdf = models.FileField(_("PDF"), upload_to="invoices/", blank=True)
     pdf_rendered_at = models.DateTimeField(_("PDF rendered at"), null=True, blank=True)
+    xml = models.FileField(_("Peppol UBL XML"), upload_to="invoices/", blank=True)
     mailed_at = models.DateTimeField(_("mailed at"), null=True, blank=True)
 
     objects = ScopedManager(register="register")

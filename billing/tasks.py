@@ -9,6 +9,7 @@ from billing.services import (
     renewal_notices_send,
     renewals_run,
 )
+from billing.services.einvoices import invoice_xml_render
 from register.tasking import DELIVERY_TASK_OPTIONS, each_register, per_register_task, scoped_task
 
 
@@ -21,6 +22,7 @@ def invoice_deliver(invoice_id: int) -> None:
     """
     if invoice_pdf_render(invoice_id=invoice_id) is not None:
         invoice_mail(invoice_id=invoice_id)
+        invoice_xml_render(invoice_id=invoice_id)  # after the mail: never holds it back
 
 
 @per_register_task(

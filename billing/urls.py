@@ -11,4 +11,5 @@ urlpatterns = [
     path("orders/<int:order_id>/status/", views.order_status, name="order_status"),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:invoice_id>/xml/", views.invoice_xml, name="invoice_xml"),
 ]

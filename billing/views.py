@@ -8,11 +8,12 @@ page settles even when the webhook is late or lost.
 from contextlib import suppress
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from billing.files import invoice_file_response
 from billing.forms import OrderForm
 from billing.models import OrderStatus, PaymentStatus
 from billing.selectors import invoice_get, invoices_for_company, order_get
@@ -135,18 +136,24 @@ def invoices(request):
     )
 
 
-@require_http_methods(["GET"])
-@company_required(EVERYONE)
-def invoice_pdf(request, invoice_id: int):
+def _invoice_file(request, invoice_id: int, field: str):
     try:
         invoice = invoice_get(company=request.company, invoice_id=invoice_id)
     except NotFound:
         raise Http404 from None
-    if not invoice.pdf:
+    if not getattr(invoice, field):
         raise Http404
-    return FileResponse(
-        invoice.pdf.open("rb"),
-        as_attachment=True,
-        filename=f"{invoice.number}.pdf",
-        content_type="application/pdf",
-    )
+    return invoice_file_response(invoice, field)
+
+
+@require_http_methods(["GET"])
+@company_required(EVERYONE)
+def invoice_pdf(request, invoice_id: int):
+    return _invoice_file(request, invoice_id, "pdf")
+
+
+@require_http_methods(["GET"])
+@company_required(EVERYONE)
+def invoice_xml(request, invoice_id: int):
+    """The Peppol BIS Billing 3.0 UBL document, for the customer's bookkeeping software."""
+    return _invoice_file(request, invoice_id, "xml")

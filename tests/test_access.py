@@ -127,6 +127,7 @@ PORTAL = [
     Row("GET", "/billing/orders/{order_of_a}/status/", objects_of_a()),
     Row("GET", "/billing/invoices/", page(accounting=200)),
     Row("GET", "/billing/invoices/{invoice_of_a}/pdf/", objects_of_a(accounting=200)),
+    Row("GET", "/billing/invoices/{invoice_of_a}/xml/", objects_of_a(accounting=200)),
     Row("GET", "/cases/", page()),
     Row("GET", "/cases/file/", page()),
     Row("GET", "/cases/{case_of_a}/", objects_of_a()),
@@ -186,6 +187,7 @@ API = [
     ),
     Row("GET", "/api/v1/orders/{order_of_a}", api(of_b=404)),
     Row("GET", "/api/v1/orders/{order_of_a}/invoice.pdf", api(of_b=404)),
+    Row("GET", "/api/v1/orders/{order_of_a}/invoice.xml", api(of_b=404)),
     Row("GET", "/api/v1/numbers/0612345678?campaign={campaign_of_a}", api(of_b=404)),
     # nl checks are paid by a campaign: none named is a 400.
     Row("POST", "/api/v1/numbers/check", api(400, 400), data={"numbers": ["0612345678"]}),
@@ -224,7 +226,7 @@ def _media(media_root):
 
 
 def paid_order(fake_mollie, campaign):
-    """An order of the campaign's company, paid and invoiced, with a (stand-in) PDF file."""
+    """An order of the campaign's company, paid and invoiced, with (stand-in) PDF and XML."""
     with scopes_disabled():
         order = order_create(
             company=campaign.company,
@@ -236,8 +238,9 @@ def paid_order(fake_mollie, campaign):
         invoice = Invoice.objects.get(order=order)
         # What matters here is who may download it; the PDF itself is tested in billing.
         invoice.pdf.save("access.pdf", ContentFile(b"%PDF-1.4\n"), save=False)
+        invoice.xml.save("access.xml", ContentFile(b"<Invoice/>"), save=False)
         invoice.pdf_rendered_at = timezone.now()
-        invoice.save(update_fields=["pdf", "pdf_rendered_at"])
+        invoice.save(update_fields=["pdf", "pdf_rendered_at", "xml"])
         return order, invoice
 
 

@@ -178,6 +178,8 @@ def site(tmp_path_factory):
             "REDIS_URL": private_redis.url,
             "MEDIA_ROOT": str(files / "media"),
             "LOG_LEVEL": "ERROR",
+            # No mail server here: the owner's invitation goes nowhere.
+            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
         }
         key = manage(environment, "shell", "-c", SETUP).strip().splitlines()[-1]
         port = free_port()

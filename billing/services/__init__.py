@@ -7,6 +7,7 @@ tasks, commands).
 
 - `orders`: pricing, orders, starting and settling their payments at Mollie;
 - `invoices`: invoices and credit notes, their numbers, PDFs and mails;
+- `einvoices`: their Peppol UBL documents (built by `billing.ubl`), stored beside the PDFs;
 - `renewals`: be renewal notices, nl cancellation reminders, tacit renewals and their orders.
 """
 

@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, Order, SupplierProfile
+from billing.services.einvoices import ADDRESS_PART_FIELDS, invoice_address_parts
 from licences.models import Company, Membership, Role
 from register.errors import DomainError
 from register.models import Register
@@ -97,6 +98,7 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
         customer_vat_id=company.vat_id,
         customer_chamber_number=company.chamber_number,
         customer_email=customer_email(company),
+        **invoice_address_parts(supplier=supplier, company=company),
         vat_rate=order.vat_rate,
         total_excl_vat=order.total_excl_vat,
         vat_amount=order.vat_amount,
@@ -171,6 +173,7 @@ def credit_note_issue(*, invoice: Invoice, reason: str) -> Invoice:
                 "vat_rate",
                 "payment_reference",
                 "supplied_on",
+                *ADDRESS_PART_FIELDS,
             )
         }
         credit_note = Invoice.objects.create(
