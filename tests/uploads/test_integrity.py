@@ -2,10 +2,12 @@
 are capped per day, and register staff can revert a whole file."""
 
 import datetime
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -293,3 +295,38 @@ def test_the_portal_and_api_reports_show_the_revert(client, nl, licensed, api_ke
 
     assert report["status"] == "done"
     assert report["reverted_at"] is not None
+
+
+# Real commits so the two workers race on PostgreSQL; the seeded registers are restored after.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_files_processed_at_once_cannot_both_fit_the_rows_left(licensed, settings):
+    files = uploaded_together(licensed, settings)
+    barrier = threading.Barrier(2)
+    failures = []
+
+    def process(file_id):
+        barrier.wait()
+        try:
+            with scopes_disabled():
+                registration_file_process(file_id=file_id)
+        except Exception as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=process, args=(f.pk,)) for f in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    with scopes_disabled():
+        statuses = sorted(
+            RegistrationFile.objects.filter(pk__in=[f.pk for f in files]).values_list(
+                "status", flat=True
+            )
+        )
+        blocked = BlockedNumber.objects.filter(register=licensed.register).count()
+    assert statuses == [FileStatus.DONE, FileStatus.REFUSED]
+    assert blocked == 2
