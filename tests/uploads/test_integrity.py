@@ -2,12 +2,10 @@
 are capped per day, and register staff can revert a whole file."""
 
 import datetime
-import threading
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -15,6 +13,7 @@ from django_scopes import scopes_disabled
 from register.models import ALL_CATEGORIES, ActionLog, BlockedNumber, Channel, RegisterEvent
 from register.services import block_request_confirm
 from tests.factories import MembershipFactory, UserFactory, register_staff
+from tests.races import run_at_once
 from tests.register.test_consumer import make_request
 from tests.uploads.conftest import AMSTERDAM, HEADER, deliver, file_of
 from uploads.models import FileStatus, RegistrationFile
@@ -301,24 +300,10 @@ def test_the_portal_and_api_reports_show_the_revert(client, nl, licensed, api_ke
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_files_processed_at_once_cannot_both_fit_the_rows_left(licensed, settings):
     files = uploaded_together(licensed, settings)
-    barrier = threading.Barrier(2)
-    failures = []
 
-    def process(file_id):
-        barrier.wait()
-        try:
-            with scopes_disabled():
-                registration_file_process(file_id=file_id)
-        except Exception as error:
-            failures.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=process, args=(f.pk,)) for f in files]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failures = run_at_once(
+        *(lambda file_id=f.pk: registration_file_process(file_id=file_id) for f in files)
+    )
 
     assert failures == []
     with scopes_disabled():
@@ -330,3 +315,23 @@ def test_two_files_processed_at_once_cannot_both_fit_the_rows_left(licensed, set
         blocked = BlockedNumber.objects.filter(register=licensed.register).count()
     assert statuses == [FileStatus.DONE, FileStatus.REFUSED]
     assert blocked == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_consumers_block_confirmed_while_the_file_is_reverted_stays(nl, licensed, desk):
+    today = timezone.now().astimezone(AMSTERDAM).date()
+    registration_file = deliver(licensed, rows("0612345610", "0612345611"), on=today)
+    token = make_request(nl, numbers=[31612345610], categories=["commercial", "ideal", "charity"])
+
+    failures = run_at_once(
+        lambda: block_request_confirm(register=nl, token=token),
+        lambda: registration_file_revert(file_id=registration_file.pk, reverted_by=desk),
+    )
+
+    assert failures == []
+    with scopes_disabled():
+        assert list(
+            BlockedNumber.objects.filter(number__in=[31612345610, 31612345611]).values_list(
+                "number", flat=True
+            )
+        ) == [31612345610]
