@@ -153,6 +153,10 @@ class InvoiceAdmin(ReadOnlyAdmin):
     def xml_link(self, invoice):
         return self._file_link(invoice, "xml")
 
+    def has_credit_permission(self, request):
+        # A credit note is a new invoice: anyone who may read invoices may not issue one.
+        return request.user.has_perm("billing.add_invoice")
+
     @admin.action(
         description=_("Export the selected invoices as CSV (a period: filter, select all)")
     )
@@ -187,7 +191,9 @@ class InvoiceAdmin(ReadOnlyAdmin):
         response["Content-Disposition"] = 'attachment; filename="invoices-ubl.zip"'
         return response
 
-    @admin.action(description=_("Issue a credit note for the selected invoices"))
+    @admin.action(
+        description=_("Issue a credit note for the selected invoices"), permissions=["credit"]
+    )
     def issue_credit_notes(self, request, queryset):
         form = CreditNoteForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():

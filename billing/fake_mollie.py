@@ -427,6 +427,10 @@ class FakeMollieServer(ThreadingHTTPServer):
     """The HTTP server with the payments and the settings its handlers need."""
 
     daemon_threads = True
+    # socketserver's backlog is 5: a burst of webhooks whose handlers all fetch their payment at
+    # once overflowed it, and the refused connections made the client give up after its 2 s
+    # connect timeout. Mollie's own API takes any burst.
+    request_queue_size = 128
 
     def __init__(
         self,

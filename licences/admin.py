@@ -106,7 +106,15 @@ class LicenceAdmin(ReadOnlyAdmin):
     def cancel_by(self, obj):
         return cancellation_deadline(obj)
 
-    @admin.action(description=_("Cancel: stop the renewal (usable until the end date)"))
+    def has_cancel_permission(self, request):
+        # The admin is read-only (licences change through services), so the action asks for
+        # the model's change permission itself: viewing licences is not enough to cancel one.
+        return request.user.has_perm("licences.change_licence")
+
+    @admin.action(
+        description=_("Cancel: stop the renewal (usable until the end date)"),
+        permissions=["cancel"],
+    )
     def cancel_licences(self, request, queryset):
         for licence in queryset:
             try:
@@ -142,7 +150,10 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     exclude = ["key_hash"]
     actions = ["revoke"]
 
-    @admin.action(description=_("Revoke the selected keys"))
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("licences.change_apikey")
+
+    @admin.action(description=_("Revoke the selected keys"), permissions=["revoke"])
     def revoke(self, request, queryset):
         for api_key in queryset:
             api_key_revoke(api_key=api_key)

@@ -1,4 +1,7 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -11,28 +14,83 @@ from register.models import (
     EventAction,
     Register,
     RegisterEvent,
+    RegisterHost,
     RegisterImport,
 )
 from register.phone import format_international, normalise
 from register.services import blocked_numbers_unblock_by_staff
 
 
+class RegisterHostFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if kept and sum(bool(data.get("primary")) for data in kept) != 1:
+            raise ValidationError(_("Mark exactly one host name as primary."))
+
+
+class RegisterHostInline(admin.TabularInline):
+    """Which register a host serves decides whose data it shows: superusers only change it."""
+
+    model = RegisterHost
+    formset = RegisterHostFormSet
+    fields = ["hostname", "primary"]
+    extra = 0
+    min_num = 1
+    validate_min = True
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+
 @admin.register(Register)
 class RegisterAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "operator", "country", "time_zone"]
+    """Register staff may see (and, with the permission, change) the settings of the host's
+    register; who its staff are and which hosts it answers on, superusers decide."""
+
+    list_display = ["name", "slug", "operator", "country", "time_zone", "host_names"]
     filter_horizontal = ["staff"]
+    inlines = [RegisterHostInline]
 
     def get_queryset(self, request):
-        registers = super().get_queryset(request)
+        registers = super().get_queryset(request).prefetch_related("hosts")
         if request.user.is_superuser:
             return registers
-        return registers.filter(staff=request.user)
+        return registers.filter(pk=request.register.pk)
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return []
+        return ["staff"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "staff":
+            # Only staff can log in to the admin: the list stays short and leaks no customers.
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def has_add_permission(self, request):
         return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("host names"))
+    def host_names(self, obj):
+        return ", ".join(obj.hostnames)
 
 
 class NumberSearchMixin:

@@ -8,6 +8,8 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
+from django.db.models.base import ModelBase
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +23,38 @@ def is_register_staff(user, register) -> bool:
     return register is not None and user.staffed_registers.filter(pk=register.pk).exists()
 
 
+class MissingObjectIsNotFound:
+    """Another register's object (or none at all) is a 404, as everywhere else (SPEC §3), rather
+    than Django's redirect to the index saying it does not exist."""
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django's one hook for a change, history or delete page whose object is not found.
+        raise Http404(f"No {opts.model_name} {object_id!r} in this register.")
+
+
+class SuperusersOnly:
+    """Rows of no register (users, groups, e-mail addresses, second factors, task schedules):
+    whoever edits them acts in every register, so register staff do not see them at all."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+SUPERUSERS_ONLY_APPS = frozenset({"auth", "account", "mfa", "socialaccount", "django_celery_beat"})
+
+
 class RegisterAdminSite(admin.AdminSite):
     """Admin scoped by the request's register: staff of `nl` cannot open `be`'s admin.
 
@@ -30,6 +64,21 @@ class RegisterAdminSite(admin.AdminSite):
 
     site_title = _("Register administration")
     index_title = _("Administration")
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every model admin answers 404 for a missing object; those of apps that belong to no
+        register answer superusers only, whichever app registers them."""
+        admin_class = admin_class or admin.ModelAdmin
+        if isinstance(model_or_iterable, ModelBase):
+            model_or_iterable = [model_or_iterable]
+        for model in model_or_iterable:
+            mixins = (MissingObjectIsNotFound,)
+            if model._meta.app_label in SUPERUSERS_ONLY_APPS:
+                mixins = (SuperusersOnly, *mixins)
+            wrapped = type(
+                admin_class.__name__, (*mixins, admin_class), {"__module__": admin_class.__module__}
+            )
+            super().register(model, wrapped, **options)
 
     def has_permission(self, request):
         return is_register_staff(request.user, getattr(request, "register", None))

@@ -6,17 +6,17 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django_scopes import scope
 
-from register.models import Register
+from register.models import Register, normalise_hostname
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 def register_for_host(host: str) -> Register | None:
-    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    hostname = hostname.lower().rstrip(".")
+    hostname = normalise_hostname(host.rsplit(":", 1)[0] if not host.endswith("]") else host)
     if hostname in LOCAL_HOSTS:
         return Register.objects.filter(slug=settings.DEFAULT_REGISTER).first()
-    return Register.objects.filter(hostnames__contains=[hostname]).first()
+    # RegisterHost.hostname is unique and stored normalised: one index lookup, one register.
+    return Register.objects.filter(hosts__hostname=hostname).first()
 
 
 class RegisterMiddleware:

@@ -12,7 +12,7 @@ from django.contrib.postgres.indexes import BrinIndex
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models.functions import Now
+from django.db.models.functions import Lower, Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
@@ -54,11 +54,6 @@ class Register(models.Model):
     operator = models.CharField(_("operator"), max_length=200)
     operator_address = models.TextField(_("operator address"), blank=True)
     support_email = models.EmailField(_("service desk e-mail"))
-    hostnames = ArrayField(
-        models.CharField(max_length=253),
-        verbose_name=_("host names"),
-        help_text=_("Host names this register answers on, without port."),
-    )
     country = models.CharField(
         _("country"),
         max_length=2,
@@ -186,6 +181,11 @@ class Register(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def hostnames(self) -> list[str]:
+        """The host names this register answers on, the primary one (for links) first."""
+        return [host.hostname for host in self.hosts.all()]
+
     @cached_property
     def calling_code(self) -> int:
         return phonenumbers.country_code_for_region(self.country)
@@ -238,6 +238,61 @@ class Register(models.Model):
     def category_codes(self, mask: int) -> list[str]:
         """The category codes a stored bitmask covers, in the register's order."""
         return [code for position, code in enumerate(self.categories) if mask & (1 << position)]
+
+
+class RegisterHost(models.Model):
+    """A host name a register answers on (SPEC §3): one register per host name, so a request's
+    host never names two tenants.
+
+    A table rather than an array on Register because PostgreSQL cannot make array elements
+    unique across rows. Not scoped: the host is read to find the register, before any scope
+    exists, and host names are public anyway. Stored in lower case without a trailing dot, as
+    the middleware looks them up.
+    """
+
+    register = models.ForeignKey(
+        Register, on_delete=models.CASCADE, related_name="hosts", verbose_name=_("register")
+    )
+    hostname = models.CharField(
+        _("host name"),
+        max_length=253,
+        unique=True,
+        help_text=_("Without port, e.g. bel-me-niet.nl."),
+        error_messages={"unique": _("Another register answers on this host name already.")},
+    )
+    primary = models.BooleanField(
+        _("primary"),
+        default=False,
+        help_text=_("Links in mails sent without a request (reminders, renewals) use this one."),
+    )
+
+    class Meta:
+        verbose_name = _("host name")
+        verbose_name_plural = _("host names")
+        ordering = ["-primary", "hostname"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(hostname=Lower("hostname")),
+                name="register_host_lower_case",
+            ),
+            models.UniqueConstraint(
+                fields=["register"],
+                condition=models.Q(primary=True),
+                name="register_host_one_primary",
+                violation_error_message=_("A register has one primary host name."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+    def clean(self):
+        self.hostname = normalise_hostname(self.hostname)
+
+
+def normalise_hostname(host: str) -> str:
+    """`NL.Example.` and `nl.example` are one host: lower case, no trailing dot."""
+    return host.strip().lower().rstrip(".")
 
 
 class Channel(models.TextChoices):

@@ -2,15 +2,20 @@
 
 import pytest
 from django.apps import apps
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django_scopes import ScopeError, scope, scopes_disabled
 
 from register.middleware import register_for_host
-from register.models import ALL_CATEGORIES, BlockedNumber, Register
+from register.models import ALL_CATEGORIES, BlockedNumber, Register, RegisterHost
 
 pytestmark = pytest.mark.django_db
 
 OUR_APPS = ("register", "licences", "campaigns", "uploads", "complaints", "billing")
+# Models with a register key that are the tenant's definition rather than its data.
+NOT_SCOPED = {
+    # Read to find the register (and so the scope) of a request; unique across registers.
+    "register.RegisterHost",
+}
 
 
 @pytest.mark.parametrize(
@@ -45,7 +50,7 @@ def test_each_register_answers_with_its_own_name(client):
 
 def tenant_owned_models():
     for model in apps.get_models():
-        if model._meta.app_label not in OUR_APPS:
+        if model._meta.app_label not in OUR_APPS or model._meta.label in NOT_SCOPED:
             continue
         keys = {
             field.name
@@ -122,3 +127,24 @@ def test_a_missing_page_is_a_404_page_in_the_visitors_language(client, host, lan
     response = client.get("/no-such-page/", HTTP_HOST=host, HTTP_ACCEPT_LANGUAGE=language)
     assert response.status_code == 404
     assert text in response.text
+
+
+def test_two_registers_cannot_claim_one_host_name(be):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RegisterHost.objects.create(register=be, hostname="nl.localhost")
+
+
+def test_host_names_are_stored_in_lower_case(be):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RegisterHost.objects.create(register=be, hostname="Be.Example")
+
+
+def test_a_register_has_one_primary_host_name(be):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RegisterHost.objects.create(register=be, hostname="be.example", primary=True)
+
+
+def test_the_primary_host_name_comes_first(be):
+    RegisterHost.objects.create(register=be, hostname="a.example")
+    assert be.hostnames == ["be.localhost", "a.example"]
+    assert register_for_host("A.EXAMPLE:8000") == be

@@ -75,3 +75,12 @@ def shot(page):
         page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
     return take
+
+
+def log_in_to_admin(page, base: str, email: str, password: str) -> None:
+    """Logs in through the admin's login page (the portal's, allauth's, which leads back to the
+    admin): the one place to change when that page does."""
+    page.goto(f"{base}/admin/login/")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()

@@ -11,7 +11,7 @@ server's process rather than in a worker process, because the outbox this test r
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.core import mail
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
@@ -19,7 +19,8 @@ from playwright.sync_api import expect
 from complaints.models import Case, CaseKind, Letter, Stage
 from complaints.tasks import letter_deliver
 from licences.models import Role
-from tests.browser.conftest import SCREENSHOTS
+from register.roles import COMPLAINTS
+from tests.browser.conftest import SCREENSHOTS, log_in_to_admin
 from tests.factories import CompanyFactory, MembershipFactory, UserFactory, get_register
 
 pytestmark = [
@@ -47,12 +48,8 @@ def people():
     user = UserFactory(email=USER_EMAIL, first_name="Sanne", last_name="de Vries")
     MembershipFactory(company=company, user=user, role=Role.OWNER)
     staff = UserFactory(email=STAFF_EMAIL, is_staff=True)
-    staff.user_permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="complaints",
-            codename__in=["view_case", "change_case", "add_case"],
-        )
-    )
+    # The complaints desk's role is all the whole workflow needs.
+    staff.groups.set(Group.objects.filter(name=COMPLAINTS))
     nl.staff.add(staff)
     return {"user": user, "staff": staff}
 
@@ -60,13 +57,6 @@ def people():
 def log_in_to_portal(page, base: str) -> None:
     page.goto(f"{base}/account/login/")
     page.get_by_label("E-mail address").fill(USER_EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
-def log_in_to_admin(page, base: str) -> None:
-    page.goto(f"{base}/admin/login/")  # the portal's (allauth's) login, back to the admin
-    page.get_by_label("E-mail address").fill(STAFF_EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
 
@@ -109,7 +99,7 @@ def test_request_complaint_and_dispute_run_to_the_board_s_decision(
     nl = site("nl")
     admin = browser.new_context(locale="en-GB", viewport={"width": 1300, "height": 900}).new_page()
     admin.set_default_timeout(20_000)
-    log_in_to_admin(admin, nl)
+    log_in_to_admin(admin, nl, STAFF_EMAIL, PASSWORD)
 
     # The user asks the service desk something, with a document.
     log_in_to_portal(page, nl)

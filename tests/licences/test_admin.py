@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
@@ -108,3 +109,32 @@ def test_credit_entries_cannot_be_changed_or_deleted(admin_client, nl):
     assert admin_client.post(url, {"post": "yes"}).status_code == 403
     with scopes_disabled():
         assert CreditEntry.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.fixture
+def service_desk(client, nl):
+    """nl staff in the service-desk group: they read licences and keys, they do not change them."""
+    desk = UserFactory(is_staff=True)
+    desk.groups.add(Group.objects.get(name="service desk"))
+    nl.staff.add(desk)
+    client.force_login(desk)
+    return client
+
+
+def test_reading_licences_is_not_enough_to_cancel_one(service_desk, nl):
+    licence = LicenceFactory(
+        company__register=nl,
+        company__company_type="service_provider",
+        product=get_product(nl, "service"),
+        ends_on=datetime.date.today() + datetime.timedelta(days=300),
+    )
+    url = reverse("admin:licences_licence_changelist")
+    assert service_desk.get(url, HTTP_HOST="nl.localhost").status_code == 200
+    service_desk.post(
+        url,
+        {"action": "cancel_licences", "_selected_action": [licence.pk]},
+        HTTP_HOST="nl.localhost",
+    )
+    with scopes_disabled():
+        licence.refresh_from_db()
+    assert licence.status == LicenceStatus.ACTIVE

@@ -189,3 +189,17 @@ def test_staff_without_the_permission_cannot_grant(owner, company, desk):
     )
 
     assert upload_licences(company) == []
+
+
+def test_the_service_desk_decides_requests_and_reverts_files(db):
+    # register/migrations/0015: the demo staff of nl (service desk) can do both in the admin.
+    from django.contrib.auth.models import Group
+
+    codenames = set(
+        Group.objects.get(name="service desk").permissions.values_list("codename", flat=True)
+    )
+    assert {
+        "view_uploadlicencerequest",
+        "change_uploadlicencerequest",
+        "revert_registrationfile",
+    } <= codenames

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('licences', '0005_upload_licence_on_request'),
-        ('register', '0012_register_event_reference'),
+        ('register', '0014_register_event_reference'),
         ('uploads', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

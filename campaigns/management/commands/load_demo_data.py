@@ -9,6 +9,7 @@ import io
 import random
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_scopes import scope, scopes_disabled
@@ -19,6 +20,7 @@ from licences.models import CompanyType, EmployeeBand, LicenceProduct, LicenceSo
 from licences.services import api_key_create, company_create, licences_activate
 from register.bulk import register_import
 from register.models import BlockedNumber, Register
+from register.roles import COMPLAINTS, SERVICE_DESK
 
 # Development logins, printed by the command; a production database is never empty, so they
 # never reach one.
@@ -75,6 +77,7 @@ class Command(BaseCommand):
                 register.staff.add(admin)
             if "nl" in registers:
                 registers["nl"].staff.add(staff)
+                staff.groups.add(*Group.objects.filter(name__in=[SERVICE_DESK, COMPLAINTS]))
             for register in registers.values():
                 if register.country in NUMBER_SHAPES:
                     report = register_import(

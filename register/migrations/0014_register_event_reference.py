@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
 
     dependencies = [
-        ('register', '0011_be_in_french'),
+        ('register', '0013_staff_roles'),
     ]
 
     operations = [
