@@ -27,6 +27,7 @@ from billing.models import (
 from billing.services import credit_note_issue
 from billing.services.einvoices import invoices_xml_zip
 from register.admin import ReadOnlyAdmin
+from register.audit_admin import ActionLogInline
 from register.errors import DomainError
 from register.spreadsheets import spreadsheet_safe
 
@@ -112,7 +113,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
     list_filter = ["kind", CreditedFilter, "issued_on"]
     date_hierarchy = "issued_on"
     search_fields = ["number", "customer_name", "payment_reference"]
-    inlines = [InvoiceLineInline]
+    inlines = [InvoiceLineInline, ActionLogInline]
     exclude = ["pdf", "xml"]
     actions = ["export_csv", "export_xml_zip", "issue_credit_notes"]
 
@@ -200,7 +201,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
             for invoice in queryset:
                 try:
                     credit_note = credit_note_issue(
-                        invoice=invoice, reason=form.cleaned_data["reason"]
+                        invoice=invoice, reason=form.cleaned_data["reason"], actor=request.user
                     )
                 except DomainError as error:
                     self.message_user(request, f"{invoice}: {error.message}", messages.ERROR)

@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 from billing.files import invoice_file_response
 from billing.models import Order, PaymentStatus
 from billing.selectors import campaign_of_company, order_get, order_invoice
-from billing.services import order_create, payment_start
-from register.errors import DomainError, ErrorSerializer, NotFound
+from billing.services import invoice_pdf_render, order_create, payment_start
+from register.errors import DomainError, NotFound, api_errors
 
 
 class OrderLineInput(serializers.Serializer):
@@ -38,7 +38,10 @@ class OrderLineOutput(serializers.Serializer):
 
 class InvoiceRef(serializers.Serializer):
     number = serializers.CharField()
-    pdf_url = serializers.URLField(allow_null=True, help_text="Null until the PDF is rendered.")
+    pdf_url = serializers.URLField(
+        help_text="The PDF, from the moment the order is paid (rendered on first fetch if the "
+        "worker has not yet)."
+    )
     xml_url = serializers.URLField(
         allow_null=True,
         help_text="The Peppol BIS Billing 3.0 UBL document; null until it is rendered.",
@@ -77,11 +80,11 @@ def order_data(request, order: Order) -> dict:
             "invoice": (
                 {
                     "number": invoice.number,
+                    # Present once paid, whether or not the worker has rendered the PDF yet:
+                    # the PDF's own endpoint renders it if not (invoice_pdf_render).
                     "pdf_url": request.build_absolute_uri(
                         reverse("api-order-invoice-pdf", kwargs={"order_id": order.pk})
-                    )
-                    if invoice.pdf
-                    else None,
+                    ),
                     "xml_url": request.build_absolute_uri(
                         reverse("api-order-invoice-xml", kwargs={"order_id": order.pk})
                     )
@@ -100,9 +103,15 @@ class OrderListView(APIView):
         request=OrderInput,
         responses={
             201: OrderOutput,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
+            **api_errors(
+                "invalid",
+                "order_empty",
+                "product_not_offered",
+                "invalid_quantity",
+                "campaign_required",
+                "not_found",
+                "payment_provider_error",
+            ),
         },
         summary="Order licences; pay at checkout_url",
         description=(
@@ -126,7 +135,10 @@ class OrderListView(APIView):
             }
             for line in data.validated_data["lines"]
         ]
-        order = order_create(company=company, lines=lines)
+        # The log names the key that ordered (never its secret): an API caller is no user.
+        order = order_create(
+            company=company, lines=lines, actor=f"API key {request.auth.name} #{request.auth.pk}"
+        )
         if order.total_incl_vat > 0:
             payment_start(order=order, base_url=request.build_absolute_uri("/"))
         return Response(order_data(request, order), status=status.HTTP_201_CREATED)
@@ -134,7 +146,7 @@ class OrderListView(APIView):
 
 class OrderDetailView(APIView):
     @extend_schema(
-        responses={200: OrderOutput, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: OrderOutput, **api_errors("not_found")},
         summary="An order, with its invoice once paid",
     )
     def get(self, request, order_id: int):
@@ -146,8 +158,7 @@ class OrderInvoicePdfView(APIView):
     @extend_schema(
         responses={
             (200, "application/pdf"): bytes,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
+            **api_errors("not_found"),
         },
         summary="The invoice PDF of a paid order",
         operation_id="orders_invoice_pdf",
@@ -155,8 +166,11 @@ class OrderInvoicePdfView(APIView):
     def get(self, request, order_id: int):
         order = order_get(company=request.user.company, order_id=order_id)
         invoice = order_invoice(order=order)
-        if invoice is None or not invoice.pdf:
+        if invoice is None:
             raise NotFound
+        if not invoice.pdf:
+            # The worker has not rendered it yet: rendered now, once (see invoice_pdf_render).
+            invoice = invoice_pdf_render(invoice_id=invoice.pk)
         return invoice_file_response(invoice, "pdf")
 
 
@@ -170,9 +184,7 @@ class OrderInvoiceXmlView(APIView):
     @extend_schema(
         responses={
             (200, "application/xml"): bytes,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
+            **api_errors("not_found", "not_ready"),
         },
         summary="The invoice of a paid order as a Peppol BIS Billing 3.0 UBL document",
         description="409 `not_ready` until the order is paid and its document rendered.",

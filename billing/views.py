@@ -17,7 +17,13 @@ from billing.files import invoice_file_response
 from billing.forms import OrderForm
 from billing.models import OrderStatus, PaymentStatus
 from billing.selectors import invoice_get, invoices_for_company, order_get
-from billing.services import order_create, payment_start, payment_sync, vat_of
+from billing.services import (
+    invoice_pdf_render,
+    order_create,
+    payment_start,
+    payment_sync,
+    vat_of,
+)
 from licences.middleware import EVERYONE, STAFF, company_required
 from register.errors import DomainError, NotFound
 
@@ -141,6 +147,9 @@ def _invoice_file(request, invoice_id: int, field: str):
         invoice = invoice_get(company=request.company, invoice_id=invoice_id)
     except NotFound:
         raise Http404 from None
+    if field == "pdf" and not invoice.pdf:
+        # The worker has not rendered it yet: rendered now, once (see invoice_pdf_render).
+        invoice = invoice_pdf_render(invoice_id=invoice.pk)
     if not getattr(invoice, field):
         raise Http404
     return invoice_file_response(invoice, field)

@@ -18,7 +18,7 @@ from campaigns.services import (
     opt_out_remove,
     opt_outs_upload,
 )
-from register.errors import ErrorSerializer
+from register.errors import api_errors
 
 
 class CampaignSerializer(serializers.Serializer):
@@ -39,7 +39,7 @@ class CampaignListView(APIView):
     @extend_schema(
         operation_id="campaigns_list",
         summary="The company's campaigns and those it runs as call centre",
-        responses={200: CampaignSerializer(many=True), 401: ErrorSerializer},
+        responses={200: CampaignSerializer(many=True)},
     )
     def get(self, request):
         campaigns = campaigns_for_company(company=request.user.company)
@@ -49,7 +49,10 @@ class CampaignListView(APIView):
         operation_id="campaigns_create",
         summary="Create a campaign",
         request=CampaignCreateSerializer,
-        responses={201: CampaignSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
+        responses={
+            201: CampaignSerializer,
+            **api_errors("invalid", "invalid_purpose", "invalid_name"),
+        },
     )
     def post(self, request):
         serializer = self.CampaignCreateSerializer(data=request.data)
@@ -62,7 +65,7 @@ class CampaignDetailView(APIView):
     @extend_schema(
         operation_id="campaigns_get",
         summary="One campaign; another company's is a 404",
-        responses={200: CampaignSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: CampaignSerializer, **api_errors("not_found")},
     )
     def get(self, request, campaign_id: int):
         campaign = campaign_get(company=request.user.company, campaign_id=campaign_id)
@@ -98,8 +101,13 @@ class OptOutListView(GenericAPIView):
 
     @extend_schema(
         operation_id="opt_outs_list",
-        summary="The company's opt-out list, by number",
-        responses={200: OptOutSerializer(many=True), 401: ErrorSerializer},
+        summary="The company's opt-out list, by number, a page at a time",
+        description=(
+            f"Paginated: `{{count, next, previous, results}}`, {OptOutPagination.default_limit:,} "
+            f"numbers a page unless `limit` says otherwise (at most "
+            f"{OptOutPagination.max_limit:,}); follow `next` until it is null."
+        ),
+        responses={200: OptOutSerializer(many=True)},
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -112,8 +120,7 @@ class OptOutListView(GenericAPIView):
         responses={
             200: OptOutSerializer,
             201: OptOutSerializer,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
+            **api_errors("invalid", "invalid_number"),
         },
     )
     def post(self, request):
@@ -134,7 +141,7 @@ class OptOutDetailView(APIView):
     @extend_schema(
         operation_id="opt_outs_remove",
         summary="Take a number off the opt-out list",
-        responses={204: None, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={204: None, **api_errors("invalid_number", "not_found")},
     )
     def delete(self, request, number: str):
         opt_out_remove(company=request.user.company, number=number)
@@ -167,9 +174,7 @@ class OptOutUploadView(APIView):
         request={"multipart/form-data": OptOutUploadSerializer},
         responses={
             200: OptOutReportSerializer,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            413: ErrorSerializer,
+            **api_errors("invalid", "empty_file", "file_too_large"),
         },
     )
     def post(self, request):

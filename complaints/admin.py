@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from complaints import admin_forms, services
 from complaints.deadlines import term_for
 from complaints.models import Case, CaseAttachment, CaseEvent, Letter
+from register.audit_admin import ActionLogInline
 from register.errors import DomainError
 
 # step name -> (form, service); the services check that the step is allowed now.
@@ -129,7 +130,7 @@ class CaseAdmin(admin.ModelAdmin):
     search_help_text = _("Search by case number, subject, filer or company.")
     list_select_related = ["register", "company"]
     ordering = ["-received_at"]
-    inlines = [CaseEventInline, CaseAttachmentInline, LetterInline]
+    inlines = [CaseEventInline, CaseAttachmentInline, LetterInline, ActionLogInline]
     fieldsets = [
         (
             None,

@@ -14,9 +14,7 @@ from rest_framework.views import APIView
 from complaints.models import CaseChannel, CaseKind
 from complaints.selectors import case_due, case_for_company, cases_for_company
 from complaints.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, case_file
-from register.errors import ErrorSerializer
-
-ERRORS = {401: ErrorSerializer}
+from register.errors import api_errors
 
 
 class DueSerializer(serializers.Serializer):
@@ -90,10 +88,8 @@ class CaseListView(APIView):
         def validate_refers_to(self, case_id):
             if case_id is None:
                 return None
-            case = cases_for_company(company=self.context["company"]).filter(pk=case_id).first()
-            if case is None:
-                raise serializers.ValidationError(_("Your company has no case with this id."))
-            return case
+            # Another company's case, like a missing one, is a 404: never reveal it exists.
+            return case_for_company(company=self.context["company"], case_id=case_id)
 
         def validate(self, data):
             if data["kind"] == CaseKind.REQUEST and data.get("refers_to"):
@@ -105,7 +101,7 @@ class CaseListView(APIView):
     @extend_schema(
         operation_id="cases_list",
         summary="The company's requests, complaints and disputes, newest first",
-        responses={200: CaseSerializer(many=True), **ERRORS},
+        responses={200: CaseSerializer(many=True)},
     )
     def get(self, request):
         cases = cases_for_company(company=request.user.company)
@@ -123,7 +119,17 @@ class CaseListView(APIView):
             "application/json": CaseCreateSerializer,
             "multipart/form-data": CaseCreateSerializer,
         },
-        responses={201: CaseSerializer, 400: ErrorSerializer, 413: ErrorSerializer, **ERRORS},
+        responses={
+            201: CaseSerializer,
+            **api_errors(
+                "invalid",
+                "too_early",
+                "invalid_refers_to",
+                "too_many_attachments",
+                "attachment_too_large",
+                "not_found",
+            ),
+        },
     )
     def post(self, request):
         company = request.user.company
@@ -153,7 +159,7 @@ class CaseDetailView(APIView):
     @extend_schema(
         operation_id="cases_get",
         summary="One case; another company's is a 404",
-        responses={200: CaseSerializer, 404: ErrorSerializer, **ERRORS},
+        responses={200: CaseSerializer, **api_errors("not_found")},
     )
     def get(self, request, case_id: int):
         case = case_for_company(company=request.user.company, case_id=case_id)

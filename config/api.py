@@ -38,7 +38,13 @@ def api_exception_handler(exc, context):
         add_never_cache_headers(response)
         return response
     if isinstance(exc, DomainError):
-        return Response({"detail": str(exc.message), "code": exc.code}, status=exc.status)
+        # A domain error that knows when to try again says so (a rate limit's 429).
+        retry_after = getattr(exc, "retry_after", None)
+        return Response(
+            {"detail": str(exc.message), "code": exc.code},
+            status=exc.status,
+            headers={"Retry-After": str(retry_after)} if retry_after is not None else None,
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None

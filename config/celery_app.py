@@ -6,7 +6,8 @@ from config.heartbeat import WorkerHeartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-app = Celery("dnc")
+# config.reaper is no app's tasks module: named here so every worker knows its task.
+app = Celery("dnc", include=["config.reaper"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Every worker records that it is alive, for /healthz (config/heartbeat.py).

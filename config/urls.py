@@ -31,6 +31,13 @@ urlpatterns = [
     path("", include("register.urls")),
 ]
 
+# Django's own 400/403/404/500 answers: JSON in the API's error shape under /api/, the HTML
+# pages elsewhere (config/errors.py).
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"
+
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 

@@ -27,6 +27,8 @@ from licences.services import (
     upload_licence_grant,
 )
 from register.admin import ReadOnlyAdmin
+from register.audit import log_action
+from register.audit_admin import ActionLogInline
 from register.errors import DomainError
 
 
@@ -53,7 +55,53 @@ class CompanyAdmin(RegisterOwnedAdmin):
     list_display = ["name", "company_type", "employee_band", "chamber_number", "city", "created_at"]
     list_filter = ["company_type", "employee_band"]
     search_fields = ["name", "chamber_number", "vat_id", "billing_email"]
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, ActionLogInline]
+
+    # Staff edit companies and members here as forms, not through the services: the log entries
+    # are written beside the saves, inside the admin's transaction.
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and not form.changed_data:
+            return
+        log_action(
+            register=obj.register,
+            actor=request.user,
+            action="company.changed" if change else "company.created",
+            target=obj,
+            data={
+                "changed": {
+                    field: {"from": form.initial.get(field), "to": form.cleaned_data.get(field)}
+                    for field in form.changed_data
+                }
+            },
+        )
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is not Membership:
+            return
+        company = form.instance
+        for member_form in formset.forms:
+            role_before = member_form.initial.get("role")
+            if member_form in formset.deleted_forms:
+                action, data = "member.removed", {"role": role_before}
+            elif not member_form.has_changed():
+                continue
+            elif member_form not in formset.initial_forms or "user" in member_form.changed_data:
+                action, data = "member.added", {"role": member_form.cleaned_data["role"]}
+            elif "role" in member_form.changed_data:
+                action = "member.role_changed"
+                data = {"from": role_before, "to": member_form.cleaned_data["role"]}
+            else:
+                continue
+            log_action(
+                register=company.register,
+                actor=request.user,
+                action=action,
+                target=company,
+                data={"email": member_form.instance.user.email, **data},
+            )
 
 
 @admin.register(LicenceProduct)
@@ -101,6 +149,7 @@ class LicenceAdmin(ReadOnlyAdmin):
     list_select_related = ["company", "product", "campaign", "renewal_of"]
     date_hierarchy = "starts_on"
     actions = ["cancel_licences"]
+    inlines = [ActionLogInline]
 
     @admin.display(description=_("cancel at the latest on"))
     def cancel_by(self, obj):
@@ -118,7 +167,7 @@ class LicenceAdmin(ReadOnlyAdmin):
     def cancel_licences(self, request, queryset):
         for licence in queryset:
             try:
-                licence_cancel(licence=licence)
+                licence_cancel(licence=licence, actor=request.user)
             except DomainError as error:
                 self.message_user(request, f"{licence}: {error.message}", messages.ERROR)
             else:
@@ -149,6 +198,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     search_fields = ["name", "prefix", "company__name"]
     exclude = ["key_hash"]
     actions = ["revoke"]
+    inlines = [ActionLogInline]
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("licences.change_apikey")
@@ -156,7 +206,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Revoke the selected keys"), permissions=["revoke"])
     def revoke(self, request, queryset):
         for api_key in queryset:
-            api_key_revoke(api_key=api_key)
+            api_key_revoke(api_key=api_key, actor=request.user)
         count = len(queryset)
         self.message_user(
             request,

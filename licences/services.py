@@ -61,8 +61,10 @@ def company_create(
     city: str = "",
     country: str = "",
     billing_email: str = "",
+    actor=None,
 ) -> Company:
-    """A company with `owner` as its first member, in role owner."""
+    """A company with `owner` as its first member, in role owner; `actor` is who made it (the
+    owner in the portal; None for a command or the demo data)."""
     if company_type not in CompanyType.values:
         raise DomainError(_("Unknown company type."), code="invalid_company_type")
     if employee_band not in EmployeeBand.values:
@@ -82,24 +84,73 @@ def company_create(
             billing_email=billing_email or owner.email,
         )
         Membership.objects.create(company=company, user=owner, role=Role.OWNER)
+        log_action(
+            register=register,
+            actor=actor,
+            action="company.created",
+            target=company,
+            data={"name": name, "owner": owner.email, "company_type": company_type},
+        )
     return company
 
 
-def membership_add(*, company: Company, user, role: str) -> Membership:
+def company_update(*, company: Company, changes: dict, actor) -> Company:
+    """Changes a company's details (`changes`: field name to new value, from the owner's form);
+    the log keeps each changed field's old and new value."""
+    with transaction.atomic():
+        # A form has already set the new values on the caller's instance: the old ones are read
+        # from the locked row.
+        stored = Company.objects.select_for_update(of=("self",)).get(pk=company.pk)
+        changed = {
+            field: {"from": getattr(stored, field), "to": value}
+            for field, value in changes.items()
+            if getattr(stored, field) != value
+        }
+        for field, value in changes.items():
+            setattr(company, field, value)
+        if changed:
+            company.save(update_fields=list(changed))
+            log_action(
+                register=company.register,
+                actor=actor,
+                action="company.changed",
+                target=company,
+                data={"changed": changed},
+            )
+    return company
+
+
+def membership_add(*, company: Company, user, role: str, actor=None) -> Membership:
+    """Adds `user` to `company` in `role`, or gives a member that role; `actor` is who did it."""
     if role not in Role.values:
         raise DomainError(_("Unknown role."), code="invalid_role")
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(
             company=company, user=user, defaults={"role": role}
         )
-        if not created and membership.role != role:
+        if created:
+            log_action(
+                register=company.register,
+                actor=actor,
+                action="member.added",
+                target=company,
+                data={"email": user.email, "role": role},
+            )
+        elif membership.role != role:
+            log_action(
+                register=company.register,
+                actor=actor,
+                action="member.role_changed",
+                target=company,
+                data={"email": user.email, "from": membership.role, "to": role},
+            )
             membership.role = role
             membership.save(update_fields=["role"])
     return membership
 
 
 def membership_add_by_email(
-    *, company: Company, email: str, role: str, language: str, base_url: str
+    *, company: Company, email: str, role: str, language: str, base_url: str, actor=None
 ) -> tuple[Membership, bool]:
     """Adds the account of `email`, made and invited by mail when there is none (SPEC §3).
 
@@ -109,11 +160,11 @@ def membership_add_by_email(
         user, invited = user_get_or_invite(
             register=company.register, email=email, language=language, base_url=base_url
         )
-        membership = membership_add(company=company, user=user, role=role)
+        membership = membership_add(company=company, user=user, role=role, actor=actor)
     return membership, invited
 
 
-def membership_remove(*, membership: Membership) -> None:
+def membership_remove(*, membership: Membership, actor=None) -> None:
     """Removes a member; the last owner stays, so a company is never left without one."""
     with transaction.atomic():
         # Lock the company's owner rows: two owners removing each other at the same time would
@@ -126,6 +177,13 @@ def membership_remove(*, membership: Membership) -> None:
         if owners == [membership.pk]:
             raise DomainError(_("A company needs at least one owner."), code="last_owner")
         Membership.objects.filter(pk=membership.pk).delete()
+        log_action(
+            register=membership.company.register,
+            actor=actor,
+            action="member.removed",
+            target=membership.company,
+            data={"email": membership.user.email, "role": membership.role},
+        )
 
 
 # Licences
@@ -157,12 +215,17 @@ def licences_activate(
     reference: str,
     starts_on: datetime.date | None = None,
     granted_by=None,
+    actor=None,
+    log_data: dict | None = None,
 ) -> list[Licence]:
     """The licences of one paid order line or grant, usable at once (seeds 000, 001).
 
     A marking product credits its campaign's account by credits × quantity. Activating the same
     `reference` again returns the licences made the first time, so a webhook delivered twice or
     a grant retried creates nothing new.
+
+    Each new licence is logged ("licence.granted" or "licence.activated") with `actor` (for a
+    grant `granted_by` when no actor is given) and `log_data`, e.g. the order and its amount.
     """
     if product.register_id != company.register_id:
         raise DomainError(_("This product is not sold in this register."), code="invalid_product")
@@ -214,6 +277,25 @@ def licences_activate(
             )
             for _position in range(quantity)
         ]
+        for licence in licences:
+            log_action(
+                register=company.register,
+                actor=actor if actor is not None else granted_by,
+                action="licence.granted" if source == LicenceSource.GRANT else "licence.activated",
+                target=licence,
+                data={
+                    "product": product.code,
+                    "source": source,
+                    "reference": reference,
+                    "campaign": campaign.pk if campaign is not None else None,
+                    "credits": product.credits * quantity
+                    if product.kind == ProductKind.MARKING
+                    else 0,
+                    "starts_on": starts_on,
+                    "ends_on": ends_on,
+                    **(log_data or {}),
+                },
+            )
         if product.kind == ProductKind.MARKING and product.credits:
             _credit(
                 campaign=campaign,
@@ -323,9 +405,11 @@ def upload_licence_decline(
     return licence_request
 
 
-def licence_cancel(*, licence: Licence, when: datetime.datetime | None = None) -> Licence:
+def licence_cancel(
+    *, licence: Licence, when: datetime.datetime | None = None, actor=None
+) -> Licence:
     """Stops a renewing licence from renewing; it stays usable until its end date (no early
-    termination, seeds 000 and 001), then `licences_expire` expires it."""
+    termination, seeds 000 and 001), then `licences_expire` expires it. `actor`: who cancels."""
     when = when or timezone.now()
     with transaction.atomic():
         # The renewal job may be renewing this licence right now: lock, then decide.
@@ -353,6 +437,13 @@ def licence_cancel(*, licence: Licence, when: datetime.datetime | None = None) -
         licence.cancelled_at = when
         licence.renews = False
         licence.save(update_fields=["status", "cancelled_at", "renews"])
+        log_action(
+            register=licence.register,
+            actor=actor,
+            action="licence.cancelled",
+            target=licence,
+            data={"product": licence.product.code, "ends_on": licence.ends_on},
+        )
     return licence
 
 
@@ -489,22 +580,44 @@ def credits_spend(*, campaign, amount: int, reference: str, reason: str) -> Cred
 # API keys
 
 
-def api_key_create(*, company: Company, name: str, created_by=None) -> tuple[ApiKey, str]:
-    """A new key; the raw key is returned here only and never stored (SPEC §3)."""
+def api_key_create(
+    *, company: Company, name: str, created_by=None, actor=None
+) -> tuple[ApiKey, str]:
+    """A new key; the raw key is returned here only and never stored (SPEC §3), nor logged.
+    `actor`: who made it, `created_by` when not given (a command's --by is a label)."""
     raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    api_key = ApiKey.objects.create(
-        register_id=company.register_id,
-        company=company,
-        name=name,
-        prefix=raw[:API_KEY_SHOWN_CHARS],
-        key_hash=hash_key(raw),
-        created_by=created_by,
-    )
+    with transaction.atomic():
+        api_key = ApiKey.objects.create(
+            register_id=company.register_id,
+            company=company,
+            name=name,
+            prefix=raw[:API_KEY_SHOWN_CHARS],
+            key_hash=hash_key(raw),
+            created_by=created_by,
+        )
+        log_action(
+            register=company.register,
+            actor=actor if actor is not None else created_by,
+            action="api_key.created",
+            target=api_key,
+            data={"name": name, "company": company.pk},
+        )
     return api_key, raw
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    """Revokes a key; revoking again keeps the first revocation time."""
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    api_key.refresh_from_db(fields=["revoked_at"])
+def api_key_revoke(*, api_key: ApiKey, actor=None) -> ApiKey:
+    """Revokes a key; revoking again keeps the first revocation time (and logs nothing)."""
+    with transaction.atomic():
+        revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        api_key.refresh_from_db(fields=["revoked_at"])
+        if revoked:
+            log_action(
+                register=api_key.register,
+                actor=actor,
+                action="api_key.revoked",
+                target=api_key,
+                data={"name": api_key.name, "company": api_key.company_id},
+            )
     return api_key

@@ -30,6 +30,7 @@ from licences.services import (
     api_key_create,
     api_key_revoke,
     company_create,
+    company_update,
     licence_cancel,
     membership_add_by_email,
     membership_remove,
@@ -72,7 +73,9 @@ def home(request):
 def company_new(request):
     form = CompanyForm(request.POST or None, initial={"country": request.register.country})
     if request.method == "POST" and form.is_valid():
-        company = company_create(register=request.register, owner=request.user, **form.cleaned_data)
+        company = company_create(
+            register=request.register, owner=request.user, actor=request.user, **form.cleaned_data
+        )
         company_switch(request, company_id=company.pk)
         messages.success(
             request,
@@ -98,7 +101,11 @@ def company_detail(request):
 def company_edit(request):
     form = CompanyForm(request.POST or None, instance=request.company)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        company_update(
+            company=request.company,
+            changes={name: form.cleaned_data[name] for name in form.changed_data},
+            actor=request.user,
+        )
         messages.success(request, _("The company details are saved."))
         return redirect("licences:company")
     return render(request, "licences/company_form.html", {"form": form, "creating": False})
@@ -133,6 +140,7 @@ def members(request):
             role=form.cleaned_data["role"],
             language=request.LANGUAGE_CODE,
             base_url=_base_url(request),
+            actor=request.user,
         )
         if invited:
             message = _("%(email)s is now a member and is e-mailed a link to set a password.")
@@ -153,7 +161,7 @@ def member_remove(request, membership_id: int):
     if membership is None:
         raise Http404
     try:
-        membership_remove(membership=membership)
+        membership_remove(membership=membership, actor=request.user)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -218,7 +226,7 @@ def licence_cancel_view(request, licence_id: int):
     if licence is None:
         raise Http404
     try:
-        licence_cancel(licence=licence)
+        licence_cancel(licence=licence, actor=request.user)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -263,6 +271,6 @@ def api_key_revoke_view(request, key_id: int):
     ).first()
     if api_key is None:
         raise Http404
-    api_key_revoke(api_key=api_key)
+    api_key_revoke(api_key=api_key, actor=request.user)
     messages.success(request, _("The key “%(name)s” is revoked.") % {"name": api_key.name})
     return redirect("licences:api_keys")

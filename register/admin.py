@@ -7,6 +7,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from register.audit_admin import ActionLogInline
 from register.models import (
     BlockedNumber,
     BlockRequest,
@@ -130,6 +131,7 @@ class BlockedNumberAdmin(NumberSearchMixin, ReadOnlyAdmin):
     show_full_result_count = False
     # Deleting is not offered: the unblock action writes the history.
     actions = ["unblock"]
+    inlines = [ActionLogInline]
 
     @admin.action(
         description=_("Unblock on the consumer's request (service desk)"),
@@ -139,7 +141,9 @@ class BlockedNumberAdmin(NumberSearchMixin, ReadOnlyAdmin):
         # The admin log is the audit trail of who removed what (SPEC §17).
         self.log_deletions(request, queryset)
         removed = blocked_numbers_unblock_by_staff(
-            register=request.register, numbers=list(queryset.values_list("number", flat=True))
+            register=request.register,
+            numbers=list(queryset.values_list("number", flat=True)),
+            actor=request.user,
         )
         self.message_user(
             request,

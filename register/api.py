@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from register.calling import Exemption, calling_window
-from register.errors import ErrorSerializer
+from register.errors import api_errors
 
 # Calling hours before CTM 2012 or centuries ahead answer no real question, and outside these
 # years time zones show offsets in seconds (before 1940) or dates overflow.
@@ -67,7 +67,7 @@ class CallingWindowView(APIView):
         operation_id="calling_window",
         summary="Whether a telemarketing call is allowed at a moment, in the register's time zone",
         parameters=[QuerySerializer],
-        responses={200: CallingWindowSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
+        responses={200: CallingWindowSerializer, **api_errors("invalid")},
     )
     def get(self, request):
         # A plain dict: DRF reads an empty form value as an absent one, but `at=` is no moment.

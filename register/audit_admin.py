@@ -34,6 +34,17 @@ class ActionLogInline(GenericTabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        # Only shown, never submitted: leaving the inline out of a POST keeps the parent's form
+        # valid without the inline's management form (a form posted by a script or a test, or
+        # re-rendered after an error, shows no log).
+        if request.method != "GET":
+            return False
+        return super().has_view_permission(request, obj)
+
 
 class PeriodForm(forms.Form):
     start = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))

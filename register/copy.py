@@ -26,16 +26,23 @@ def copy_out(
         raise psycopg.DatabaseError(result.get_error_message())
     read = pgconn.get_copy_data
     buffer = bytearray()
-    while True:
-        length, data = read(0)
-        if length < 0:
-            break
-        buffer += data
-        if len(buffer) >= block_bytes:
+    try:
+        while True:
+            length, data = read(0)
+            if length < 0:
+                break
+            buffer += data
+            if len(buffer) >= block_bytes:
+                write(buffer)
+                buffer.clear()
+        if buffer:
             write(buffer)
-            buffer.clear()
-    if buffer:
-        write(buffer)
+    except BaseException:
+        # `write` failed (a full disk) with the COPY still streaming: the rest is read and
+        # dropped, so the connection is ready for the rollback and the `failed` update that
+        # follow. A connection that broke itself raises here, and the caller's fresh one writes.
+        _drain(pgconn)
+        raise
     result = pgconn.get_result()
     # The end of the statement's results: the connection is ready for the next one.
     while pgconn.get_result() is not None:
@@ -43,3 +50,13 @@ def copy_out(
     if result.status != pq.ExecStatus.COMMAND_OK:
         raise psycopg.DatabaseError(result.get_error_message())
     return int(result.command_status.split()[-1])
+
+
+def _drain(pgconn) -> None:
+    try:
+        while pgconn.get_copy_data(0)[0] >= 0:
+            pass
+        while pgconn.get_result() is not None:
+            pass
+    except psycopg.Error:
+        pass

@@ -13,6 +13,12 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 
+def one_line(text: str) -> str:
+    """Text fit for a mail header: a line break in a header is refused (BadHeaderError), so a
+    subject that took one from what a user typed is written on one line, spaces collapsed."""
+    return " ".join(str(text).split())
+
+
 def register_sender(register) -> str:
     return formataddr((register.name, settings.DEFAULT_FROM_EMAIL))
 
@@ -24,7 +30,7 @@ def mail_on_commit(*, register, to: str, language: str, template: str, context: 
     with translation.override(language):
         subject = render_to_string(f"{template}_subject.txt", context)
         body = render_to_string(f"{template}.txt", context)
-    subject = " ".join(subject.split())
+    subject = one_line(subject)
     sender = register_sender(register)
     transaction.on_commit(lambda: send_mail(subject, body, sender, [to], fail_silently=False))
 

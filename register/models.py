@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
 from django.core.exceptions import ValidationError
@@ -516,6 +517,8 @@ class ActionLog(models.Model):
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # What ActionLogInline needs to show an object's log on its admin page; no column of its own.
+    target = GenericForeignKey("content_type", "object_id")
 
     objects = ScopedManager(register="register")
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from register.audit import log_action
 from register.errors import DomainError
 from register.mail import mail_on_commit
 from register.models import (
@@ -583,9 +584,10 @@ def block_requests_purge_expired(*, register: Register) -> int:
     return deleted
 
 
-def blocked_numbers_unblock_by_staff(*, register: Register, numbers: list[int]) -> int:
+def blocked_numbers_unblock_by_staff(*, register: Register, numbers: list[int], actor=None) -> int:
     """The service desk unblocks numbers on a consumer's request (SPEC §5: registrations made by
-    phone, by a company or by import have no management link). Returns how many were removed."""
+    phone, by a company or by import have no management link). Returns how many were removed;
+    each is logged with `actor`, the staff member who unblocked it."""
     with transaction.atomic():
         removed = list(
             BlockedNumber.objects.select_for_update()
@@ -604,4 +606,13 @@ def blocked_numbers_unblock_by_staff(*, register: Register, numbers: list[int]) 
             )
             for number in removed
         )
+        for number in removed:
+            # The row is gone; its key, the number, still names it in the log.
+            log_action(
+                register=register,
+                actor=actor,
+                action="number.unblocked",
+                target=BlockedNumber(register=register, number=number),
+                data={"channel": Channel.ADMIN, "unblocked_together": len(removed)},
+            )
     return len(removed)

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from register.admin import ReadOnlyAdmin
+from register.audit_admin import ActionLogInline
 from register.errors import DomainError
 from uploads.models import RegistrationFile, RegistrationRow
 from uploads.selectors import lateness_per_company
@@ -64,7 +65,7 @@ class RegistrationFileAdmin(ReadOnlyAdmin):
     list_select_related = ["company"]
     date_hierarchy = "created_at"
     exclude = ["file", "register"]
-    inlines = [RegistrationRowInline]
+    inlines = [RegistrationRowInline, ActionLogInline]
     change_list_template = "admin/uploads/registrationfile/change_list.html"
     actions = ["revert"]
 

@@ -5,7 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from register.errors import ErrorSerializer
+from register.errors import api_errors
 from uploads.access import upload_licence_require
 from uploads.models import FileStatus, RowReason
 from uploads.selectors import registration_file_get, registration_file_rows
@@ -17,8 +17,6 @@ from uploads.services import (
     DailyLimitExceeded,
     registration_file_upload,
 )
-
-ERRORS = {401: ErrorSerializer}
 
 FILE_LAYOUT = (
     f"UTF-8 text, at most {MAX_FILE_BYTES // (1024 * 1024)} MB, fields separated by `{SEPARATOR}`. "
@@ -135,10 +133,15 @@ class RegistrationFileListView(APIView):
         request={"multipart/form-data": UploadSerializer},
         responses={
             202: RegistrationFileAcceptedSerializer,
-            400: ErrorSerializer,
-            403: ErrorSerializer,
-            413: ErrorSerializer,
-            **ERRORS,
+            **api_errors(
+                "invalid",
+                "file_empty",
+                "not_utf8",
+                "wrong_header",
+                "licence_required",
+                "file_too_large",
+                "insufficient_storage",
+            ),
         },
     )
     def post(self, request):
@@ -161,7 +164,7 @@ class RegistrationFileDetailView(APIView):
     @extend_schema(
         operation_id="registration_files_get",
         summary="A registration file's report; another company's file is a 404",
-        responses={200: RegistrationFileSerializer, 404: ErrorSerializer, **ERRORS},
+        responses={200: RegistrationFileSerializer, **api_errors("not_found")},
     )
     def get(self, request, file_id: int):
         registration_file = registration_file_get(company=request.user.company, file_id=file_id)

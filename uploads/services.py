@@ -15,9 +15,10 @@ import logging
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, models, transaction
 from django.db.models import Sum
@@ -30,7 +31,23 @@ from register.errors import DomainError, NotFound
 from register.models import ALL_CATEGORIES, Channel, Register
 from register.phone import Normaliser, Problem
 from register.services import numbers_block, register_writes_revert
-from uploads.models import FileStatus, RegistrationFile, RegistrationRow, RowReason
+from register.tasking import (
+    REGISTRATION_FILE_LOCKS,
+    enqueue,
+    job_failure,
+    job_finish,
+    job_lock,
+    jobs_requeue,
+    reaper_cutoff,
+)
+from uploads.models import (
+    FileStatus,
+    RegistrationFile,
+    RegistrationRow,
+    RowReason,
+    registration_file_path,
+)
+from uploads.storage import written_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -178,28 +195,51 @@ def registration_file_upload(
         ),
     )
     filename = os.path.basename(upload.name or "")[:255] or "registrations.csv"
-    with transaction.atomic():
-        registration_file = RegistrationFile(
-            register=register,
-            company=company,
-            uploaded_by=uploaded_by,
-            filename=filename,
-            sha256=hashlib.sha256(data).hexdigest(),
-            size=len(data),
-            # Counted against the daily limit while it waits; the processing counts it again.
-            rows_total=rows,
-        )
-        registration_file.file.save(filename, ContentFile(data), save=False)
-        registration_file.save()
-        file_id = registration_file.pk
-        transaction.on_commit(lambda: _queue_processing(file_id))
+    registration_file = RegistrationFile(
+        register=register,
+        company=company,
+        uploaded_by=uploaded_by,
+        filename=filename,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        # Counted against the daily limit while it waits; the processing counts it again.
+        rows_total=rows,
+    )
+    name = default_storage.generate_filename(registration_file_path(registration_file, filename))
+    path = Path(default_storage.path(name))
+    # Written whole or not at all; a full disk is a 507 with nothing kept (uploads.storage).
+    with written_atomically(path) as sink:
+        sink.write(data)
+    registration_file.file.name = name
+    try:
+        with transaction.atomic():
+            registration_file.save()
+            transaction.on_commit(lambda: _queue_processing(registration_file.pk))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return registration_file
 
 
 def _queue_processing(file_id: int) -> None:
     from uploads.tasks import registration_file_process_task
 
-    registration_file_process_task.delay(file_id)
+    enqueue(registration_file_process_task, file_id)
+
+
+def registration_files_requeue_stuck(*, register: Register) -> int:
+    """The reaper's pass over the register's registration files (config/reaper.py): queued past
+    the cutoff and not claimed, or running with their lock free (the worker died). Returns how
+    many were queued again."""
+    from uploads.tasks import registration_file_process_task
+
+    files = RegistrationFile.objects.filter(register=register)
+    return jobs_requeue(
+        task=registration_file_process_task,
+        lock_space=REGISTRATION_FILE_LOCKS,
+        queued=files.filter(status=FileStatus.QUEUED, created_at__lt=reaper_cutoff()),
+        running=files.filter(status=FileStatus.RUNNING),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,10 +351,19 @@ def _shown(number_text: str) -> str:
 def registration_file_process(*, file_id: int) -> RegistrationFile | None:
     """Judges and registers the rows of a queued file; None when another run has it or had it.
 
-    Runs twice harmlessly: the claim is a conditional UPDATE inside the transaction that also
-    registers the rows and marks the file done, so a second run waits for the first and then
-    finds it done, and a run that dies rolls back whole and leaves the file to the redelivery.
+    Runs twice harmlessly: the run holds the file's session advisory lock (as a scrub does,
+    register.tasking.job_lock), and the claim is a conditional UPDATE inside the transaction
+    that also registers the rows and marks the file done. A second run while the first lives
+    finds the lock held and does nothing; a run that dies rolls back whole and leaves the file
+    RUNNING with its lock free, which the next delivery or the reaper takes over at once.
     """
+    with job_lock(REGISTRATION_FILE_LOCKS, file_id) as taken:
+        if not taken:
+            return None
+        return _process(file_id)
+
+
+def _process(file_id: int) -> RegistrationFile | None:
     RegistrationFile.objects.filter(pk=file_id, status=FileStatus.QUEUED).update(
         status=FileStatus.RUNNING, started_at=timezone.now()
     )
@@ -488,10 +537,19 @@ def registration_file_revert(*, file_id: int, reverted_by) -> RegistrationFile:
     return registration_file
 
 
-def registration_file_fail(*, file_id: int, error: str) -> bool:
-    """Marks a file that could not be processed as failed, unless a run finished it."""
+def registration_file_fail(*, file_id: int, error: BaseException) -> bool:
+    """Marks a file that could not be processed as failed with what the company should do,
+    unless a run finished it; on a fresh connection when the job's own broke."""
+    _code, message = job_failure(error)
     return bool(
-        RegistrationFile.objects.filter(
-            pk=file_id, status__in=[FileStatus.QUEUED, FileStatus.RUNNING]
-        ).update(status=FileStatus.FAILED, error=error[:500], finished_at=timezone.now())
+        job_finish(
+            RegistrationFile,
+            file_id,
+            from_statuses=[FileStatus.QUEUED, FileStatus.RUNNING],
+            values={
+                "status": FileStatus.FAILED,
+                "error": message[:500],
+                "finished_at": timezone.now(),
+            },
+        )
     )

@@ -16,6 +16,9 @@ from billing.services.invoices import (
     invoice_mail,
     invoice_number,
     invoice_pdf_render,
+    invoice_redeliver,
+    invoices_redeliver,
+    invoices_undelivered,
 )
 from billing.services.orders import (
     PaymentMismatch,
@@ -40,6 +43,9 @@ __all__ = [
     "invoice_mail",
     "invoice_number",
     "invoice_pdf_render",
+    "invoice_redeliver",
+    "invoices_redeliver",
+    "invoices_undelivered",
     "money",
     "order_create",
     "payment_start",

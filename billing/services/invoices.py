@@ -3,6 +3,7 @@ changed, corrected by credit notes; PDFs rendered and mailed by a task queued af
 
 from __future__ import annotations
 
+import datetime
 import logging
 import secrets
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -17,8 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, Order, SupplierProfile
 from billing.services.einvoices import ADDRESS_PART_FIELDS, invoice_address_parts
 from licences.models import Company, Membership, Role
+from register.audit import log_action
 from register.errors import DomainError
 from register.models import Register
+from register.tasking import enqueue, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -122,17 +126,14 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
 
 
 def _queue_delivery(invoice: Invoice) -> None:
-    from billing.tasks import invoice_deliver
-
-    invoice_id = invoice.pk
-    transaction.on_commit(lambda: invoice_deliver.delay(invoice_id))
+    enqueue_on_commit(_deliver_task(), invoice.pk)
 
 
-def credit_note_issue(*, invoice: Invoice, reason: str) -> Invoice:
+def credit_note_issue(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
     """A credit note reversing `invoice` in full, from its own gapless series (SPEC §12).
 
     The invoice itself never changes; the credit note copies its parties and lines with negated
-    amounts. An invoice is credited once.
+    amounts. An invoice is credited once. `actor`: the staff member who issues it.
     """
     if invoice.kind != InvoiceKind.INVOICE:
         raise DomainError(_("Only an invoice can be credited."), code="not_an_invoice")
@@ -206,13 +207,31 @@ def credit_note_issue(*, invoice: Invoice, reason: str) -> Invoice:
             )
             for line in invoice.lines.all()
         )
+        log_action(
+            register=register,
+            actor=actor,
+            action="credit_note.issued",
+            target=credit_note,
+            data={
+                "number": credit_note.number,
+                "invoice": invoice.number,
+                "total_incl_vat": credit_note.total_incl_vat,
+                "reason": credit_note.reason,
+            },
+        )
         _queue_delivery(credit_note)
     return credit_note
 
 
 def invoice_pdf_render(*, invoice_id: int) -> Invoice | None:
     """Renders and stores the PDF once; a second run finds it there. None if the invoice is gone
-    (a task queued by a transaction that was later undone in tests, or never committed)."""
+    (a task queued by a transaction that was later undone in tests, or never committed).
+
+    The worker renders it after the issuing commit. A paid order's `pdf_url` is given from the
+    moment it is paid (SPEC §16): when the PDF is fetched before the worker got to it (a busy
+    or lost queue), the fetching request renders it through this same function, once, under
+    the row lock — the one place a PDF is rendered inside a request, and only as that
+    fallback."""
     from weasyprint import HTML
 
     with transaction.atomic():
@@ -231,6 +250,36 @@ def invoice_pdf_render(*, invoice_id: int) -> Invoice | None:
         invoice.pdf_rendered_at = timezone.now()
         invoice.save(update_fields=["pdf", "pdf_rendered_at"])
     return invoice
+
+
+def invoices_undelivered() -> QuerySet[Invoice]:
+    """Invoices (of the register in scope) still lacking their PDF, their Peppol XML, or their
+    mail where they have an address to go to, issued longer ago than a delivery queued at the
+    issue takes: `REAPER_QUEUED_AFTER_SECONDS`."""
+    before = timezone.now() - datetime.timedelta(seconds=settings.REAPER_QUEUED_AFTER_SECONDS)
+    return Invoice.objects.filter(
+        Q(pdf="") | Q(xml="") | (Q(mailed_at__isnull=True) & ~Q(customer_email="")),
+        created_at__lt=before,
+    )
+
+
+def invoice_redeliver(*, invoice: Invoice) -> bool:
+    """Queues again the delivery of an invoice not delivered in time; True if it queued.
+
+    The webhook calls this for an order already paid (Mollie's retries after a failed answer
+    find the payment no longer open), the reaper for every undelivered invoice. The delivery is
+    recorded (`pdf`, `mailed_at`, under a row lock), so queueing it again never sends twice.
+    """
+    if not invoices_undelivered().filter(pk=invoice.pk).exists():
+        return False
+    enqueue_on_commit(_deliver_task(), invoice.pk)
+    return True
+
+
+def _deliver_task():
+    from billing.tasks import invoice_deliver
+
+    return invoice_deliver
 
 
 def invoice_mail(*, invoice_id: int) -> bool:
@@ -264,3 +313,13 @@ def invoice_mail(*, invoice_id: int) -> bool:
         invoice.mailed_at = timezone.now()
         invoice.save(update_fields=["mailed_at"])
     return True
+
+
+def invoices_redeliver(*, register: Register) -> int:
+    """The reaper's pass over the register's invoices and credit notes (config/reaper.py): each
+    not rendered or not mailed in time is queued again; returns how many."""
+    task = _deliver_task()
+    ids = list(invoices_undelivered().filter(register=register).values_list("pk", flat=True))
+    for pk in ids:
+        enqueue(task, pk)
+    return len(ids)

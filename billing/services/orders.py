@@ -27,7 +27,8 @@ from billing.models import (
 )
 from billing.payments import get_provider
 from billing.payments.base import PaymentProviderError
-from billing.services.invoices import CURRENCY, invoice_issue
+from billing.selectors import order_invoice
+from billing.services.invoices import CURRENCY, invoice_issue, invoice_redeliver
 from licences.models import Company, Licence, LicenceSource
 from licences.selectors import products_for_company
 from licences.services import NotForSale, licences_activate
@@ -161,13 +162,14 @@ def _order_from_lines(
     return order
 
 
-def order_create(*, company: Company, lines: list[dict], created_by=None) -> Order:
+def order_create(*, company: Company, lines: list[dict], created_by=None, actor=None) -> Order:
     """An open order of catalogue products for `company`.
 
     `lines` are `{"product": code, "quantity": n, "campaign": Campaign | None}`. A product not
     offered to the company's type and size is refused; nl marking and download licences need a
     campaign of the company. An order that costs nothing (the free upload licence) is settled at
-    once: there is nothing to pay or invoice.
+    once: there is nothing to pay or invoice, and the action log names `actor` (by default
+    `created_by`; an API key's label through the API) for its licences.
     """
     priced = _price_lines(company=company, lines=lines)
     with transaction.atomic():
@@ -175,7 +177,11 @@ def order_create(*, company: Company, lines: list[dict], created_by=None) -> Ord
             company=company, priced=priced, kind=OrderKind.PURCHASE, created_by=created_by
         )
         if order.total_incl_vat == 0:
-            _order_settle_paid(order=order, payment_reference="")
+            _order_settle_paid(
+                order=order,
+                payment_reference="",
+                actor=actor if actor is not None else created_by,
+            )
     return order
 
 
@@ -288,6 +294,13 @@ def payment_sync(*, payment_id: str, token: str | None = None) -> Payment:
     ):
         raise NotFound
     if payment.status != PaymentStatus.OPEN:
+        if payment.status == PaymentStatus.PAID:
+            # A webhook for a payment settled already: Mollie retrying after an answer it did
+            # not like (the publish of the delivery failed, say). The invoice is not mailed
+            # twice, but one not yet delivered is queued again now.
+            invoice = order_invoice(order=payment.order)
+            if invoice is not None:
+                invoice_redeliver(invoice=invoice)
         return payment
 
     # Fetched before any lock is taken: a slow Mollie must not hold rows others wait for.
@@ -333,8 +346,12 @@ def payment_sync(*, payment_id: str, token: str | None = None) -> Payment:
     return payment
 
 
-def _order_settle_paid(*, order: Order, payment_reference: str) -> Invoice | None:
-    """Marks a locked, open order paid, activates its licences and issues its invoice."""
+def _order_settle_paid(*, order: Order, payment_reference: str, actor=None) -> Invoice | None:
+    """Marks a locked, open order paid, activates its licences and issues its invoice.
+
+    The action log names `actor` for the activations: the user who placed an order that costs
+    nothing, None (the system) when the payment provider reported the payment.
+    """
     order.status = OrderStatus.PAID
     order.paid_at = timezone.now()
     order.save(update_fields=["status", "paid_at"])
@@ -348,6 +365,14 @@ def _order_settle_paid(*, order: Order, payment_reference: str) -> Invoice | Non
             campaign=line.campaign,
             source=LicenceSource.ORDER,
             reference=line.licence_reference,
+            actor=actor,
+            log_data={
+                "order": order.pk,
+                "ordered_by": order.created_by.email if order.created_by else "",
+                "amount_excl_vat": line.total_excl_vat,
+                "order_total_incl_vat": order.total_incl_vat,
+                "payment": payment_reference,
+            },
         )
     if order.total_incl_vat == 0:
         return None

@@ -4,7 +4,7 @@ import uuid
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,12 +12,11 @@ from campaigns.checks.services import (
     MAX_NUMBERS_PER_CHECK,
     CheckResult,
     NumbersChecked,
-    RateLimited,
     numbers_check,
 )
 from campaigns.selectors import campaign_get
 from campaigns.verdicts import CheckReason, CheckStatus
-from register.errors import ErrorSerializer
+from register.errors import api_errors
 
 
 class CheckResultSerializer(serializers.Serializer):
@@ -54,36 +53,27 @@ def _result_json(result: CheckResult) -> dict:
     }
 
 
-class _Throttled(exceptions.Throttled):
-    """DRF's 429, so its handler sets Retry-After, in the service's words."""
-
-    def __init__(self, error: RateLimited):
-        super().__init__(detail=str(error.message))
-        self.wait = error.retry_after
-
-
 def _check(request, *, numbers: list[str], purpose: str, campaign: int | None) -> NumbersChecked:
     company = request.user.company
-    try:
-        return numbers_check(
-            company=company,
-            numbers=numbers,
-            purpose=purpose or None,
-            campaign=campaign_get(company=company, campaign_id=campaign) if campaign else None,
-            reference=f"check:{uuid.uuid4().hex}",
-        )
-    except RateLimited as error:
-        raise _Throttled(error) from error
+    # Over the be limit, RateLimited is a 429 whose Retry-After the exception handler sets.
+    return numbers_check(
+        company=company,
+        numbers=numbers,
+        purpose=purpose or None,
+        campaign=campaign_get(company=company, campaign_id=campaign) if campaign else None,
+        reference=f"check:{uuid.uuid4().hex}",
+    )
 
 
-CHECK_ERRORS = {
-    400: ErrorSerializer,
-    401: ErrorSerializer,
-    402: ErrorSerializer,
-    403: ErrorSerializer,
-    404: ErrorSerializer,
-    429: ErrorSerializer,
-}
+CHECK_ERRORS = api_errors(
+    "invalid",
+    "invalid_purpose",
+    "campaign_required",
+    "insufficient_credits",
+    "licence_required",
+    "not_found",
+    "rate_limited",
+)
 CHECK_DESCRIPTION = (
     "nl: each number checked costs the campaign one credit (the campaign is required; 402 when "
     "its balance is too small, and nothing is charged). be: included in the access licence "

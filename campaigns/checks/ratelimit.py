@@ -73,3 +73,11 @@ def checks_take(*, company_id: int, units: int, limit: int) -> Allowance:
     if left_ms == 0:
         return Allowance(granted=True, retry_after=0)
     return Allowance(granted=False, retry_after=max(1, math.ceil(left_ms / 1000)))
+
+
+def checks_window_left(*, company_id: int) -> int:
+    """Whole seconds until the company's window ends and its full limit is free again; 0 when no
+    window is open. Reads only: nothing is taken."""
+    client = _script(settings.CACHES["default"]["LOCATION"]).registered_client
+    left_ms = client.pttl(checks_rate_key(company_id))
+    return math.ceil(left_ms / 1000) if left_ms > 0 else 0

@@ -17,7 +17,11 @@ from functools import cache
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.checks.ratelimit import DEFAULT_CHECKS_PER_MINUTE, checks_take
+from campaigns.checks.ratelimit import (
+    DEFAULT_CHECKS_PER_MINUTE,
+    checks_take,
+    checks_window_left,
+)
 from campaigns.checks.selectors import checks_charge_credits
 from campaigns.models import Campaign
 from campaigns.selectors import opt_out_companies
@@ -107,13 +111,16 @@ def _take_rate(*, company: Company, units: int) -> None:
         raise LicenceRequired(_("Number checks need an active licence of this register."))
     limit = licence.product.checks_per_minute or DEFAULT_CHECKS_PER_MINUTE
     if units > limit:
-        raise DomainError(
+        # The batch can never fit in one window: split, it may start when the window in use ends
+        # and the full limit is free (at once, or 1 second, when none is open).
+        retry_after = max(1, checks_window_left(company_id=company.pk))
+        raise RateLimited(
             _(
                 "Your licence allows %(limit)d numbers a minute; this batch has %(count)d. "
-                "Send at most %(limit)d numbers at once."
+                "Send at most %(limit)d numbers at once; try again in %(seconds)d seconds."
             )
-            % {"limit": limit, "count": units},
-            code="batch_over_rate_limit",
+            % {"limit": limit, "count": units, "seconds": retry_after},
+            retry_after=retry_after,
         )
     allowance = checks_take(company_id=company.pk, units=units, limit=limit)
     if not allowance.granted:

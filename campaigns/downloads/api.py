@@ -21,7 +21,7 @@ from campaigns.downloads.selectors import (
 from campaigns.downloads.services import download_request
 from campaigns.models import DownloadKind, DownloadStatus
 from campaigns.selectors import campaign_get
-from register.errors import DomainError, ErrorSerializer
+from register.errors import DomainError, api_errors
 
 
 class DownloadSerializer(serializers.Serializer):
@@ -83,10 +83,9 @@ class DownloadCreateView(APIView):
         request=DownloadCreateSerializer,
         responses={
             201: DownloadSerializer,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-            404: ErrorSerializer,
+            **api_errors(
+                "invalid", "invalid_since", "no_earlier_download", "licence_required", "not_found"
+            ),
         },
     )
     def post(self, request):
@@ -113,7 +112,7 @@ class DownloadDetailView(APIView):
     @extend_schema(
         operation_id="downloads_get",
         summary="One download with its status; another company's is a 404",
-        responses={200: DownloadSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: DownloadSerializer, **api_errors("not_found")},
     )
     def get(self, request, download_id: int):
         download = download_get(company=request.user.company, download_id=download_id)
@@ -128,10 +127,7 @@ class DownloadFileView(APIView):
             (200, "text/plain"): OpenApiResponse(
                 response=bytes, description="One line per number; layout on the download page."
             ),
-            401: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            410: ErrorSerializer,
+            **api_errors("not_found", "not_ready", "gone"),
         },
     )
     def get(self, request, download_id: int):

@@ -13,52 +13,64 @@ from pathlib import Path
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from campaigns.downloads.selectors import download_expected_key, download_progress_key
 from campaigns.models import Download, DownloadKind, DownloadStatus
 from register.copy import copy_out
 from register.models import ALL_CATEGORIES, Register
+from register.tasking import DOWNLOAD_LOCKS, job_failure, job_finish, job_lock
 
 # What the worker hands to the file and the hash at once: COPY delivers one row per message.
 BLOCK_BYTES = 1 << 20
-# A build claimed longer ago than the task's time limit died with its worker: claim it again.
-STALE_AFTER = datetime.timedelta(hours=1)
+# How long the progress of a build is kept in the cache: longer than any build runs.
+PROGRESS_TTL = 60 * 60
 ADDED, REMOVED = "add", "remove"
 
 
 def download_build(*, download_id: int) -> Download | None:
     """Builds the file of a queued download; None when another run has it or had it.
 
-    Claimed with a conditional UPDATE, so a task delivered twice builds once; a claim older than
-    the task's time limit belongs to a worker that died and is taken over.
+    Claimed with a conditional UPDATE under the download's session advisory lock (as a scrub
+    is, register.tasking.job_lock): QUEUED, or RUNNING with the lock free — its worker died — is
+    taken (over) from the start; a run whose lock is held by a live one does nothing. A build
+    that cannot finish ends FAILED with a code and a message, its partial file removed and its
+    licence free again.
     """
-    now = timezone.now()
-    claimed = Download.objects.filter(
-        Q(status=DownloadStatus.QUEUED)
-        | Q(status=DownloadStatus.RUNNING, started_at__lt=now - STALE_AFTER),
-        pk=download_id,
-    ).update(status=DownloadStatus.RUNNING, started_at=now)
-    if not claimed:
-        return None
-    download = Download.objects.select_related("register").get(pk=download_id)
+    with job_lock(DOWNLOAD_LOCKS, download_id) as taken:
+        if not taken:
+            return None
+        claimed = Download.objects.filter(
+            pk=download_id, status__in=[DownloadStatus.QUEUED, DownloadStatus.RUNNING]
+        ).update(status=DownloadStatus.RUNNING, started_at=timezone.now(), error="")
+        if not claimed:
+            return None
+        return _build(Download.objects.select_related("register").get(pk=download_id))
+
+
+def _build(download: Download) -> Download:
     name = f"downloads/{download.register.slug}/{secrets.token_urlsafe(24)}.txt"
     path = Path(default_storage.path(name))
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as sink:
             written = _write(download, sink)
         partial.rename(path)
     except Exception as error:
         partial.unlink(missing_ok=True)
+        code, _message = job_failure(error)
         # The licensee did nothing wrong: the licence is free again for the next request.
-        Download.objects.filter(pk=download_id).update(
-            status=DownloadStatus.FAILED,
-            licence=None,
-            finished_at=timezone.now(),
-            error=str(error)[:1000],
+        job_finish(
+            Download,
+            download.pk,
+            from_statuses=[DownloadStatus.RUNNING],
+            values={
+                "status": DownloadStatus.FAILED,
+                "licence": None,
+                "finished_at": timezone.now(),
+                "error": f"{code}: {error}"[:1000],
+            },
         )
         raise
     finished = timezone.now()
@@ -81,7 +93,7 @@ def download_build(*, download_id: int) -> Download | None:
             "finished_at",
         ]
     )
-    cache.delete_many([download_progress_key(download_id), download_expected_key(download_id)])
+    cache.delete_many([download_progress_key(download.pk), download_expected_key(download.pk)])
     return download
 
 
@@ -180,7 +192,7 @@ def _write(download: Download, sink) -> _Written:
         query, params = _delta_query(register, download.since)
         expected = None
     if expected:
-        cache.set(download_expected_key(download.pk), expected, timeout=STALE_AFTER.total_seconds())
+        cache.set(download_expected_key(download.pk), expected, timeout=PROGRESS_TTL)
     digest = hashlib.sha256()
     size = lines = 0
 
@@ -190,7 +202,7 @@ def _write(download: Download, sink) -> _Written:
         digest.update(block)
         size += len(block)
         lines += block.count(b"\n")
-        cache.set(download_progress_key(download.pk), lines, timeout=STALE_AFTER.total_seconds())
+        cache.set(download_progress_key(download.pk), lines, timeout=PROGRESS_TTL)
 
     # A savepoint where the caller holds a transaction: a failed COPY leaves it usable.
     with transaction.atomic():

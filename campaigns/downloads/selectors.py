@@ -39,9 +39,10 @@ def download_progress(*, download: Download) -> int | None:
         return 100
     if download.status != DownloadStatus.RUNNING:
         return 0 if download.status == DownloadStatus.QUEUED else None
-    written, expected = cache.get_many(
-        [download_progress_key(download.pk), download_expected_key(download.pk)]
-    )
+    # get_many answers a dict of the keys it found, not a value per key asked for.
+    found = cache.get_many([download_progress_key(download.pk), download_expected_key(download.pk)])
+    written = found.get(download_progress_key(download.pk))
+    expected = found.get(download_expected_key(download.pk))
     if not expected:
         return None
     # An estimate: the register may have grown since the download it is taken from.

@@ -6,7 +6,7 @@ download uses up one such licence of a campaign; elsewhere (be) it is included i
 import datetime
 
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +18,11 @@ from licences.models import Company, Licence, ProductKind
 from licences.selectors import licence_usable
 from register.errors import DomainError, LicenceRequired, NotFound
 from register.models import Register
+from register.tasking import DOWNLOAD_LOCKS, enqueue, jobs_requeue, reaper_cutoff
+
+# Licences tried when others take the one picked meanwhile (see download_request).
+LICENCE_ATTEMPTS = 3
+_NO_DOWNLOAD_LICENCE = _("The campaign has no unused download licence: buy one for each download.")
 
 
 def download_request(
@@ -60,16 +65,28 @@ def download_request(
                     ),
                     code="no_earlier_download",
                 )
-        licence = _licence_to_use(company=company, campaign=campaign, needs=needs)
-        download = Download.objects.create(
-            register=register,
-            company=company,
-            campaign=campaign,
-            kind=kind,
-            since=since,
-            licence=licence,
-            created_by=user,
-        )
+        for attempt in range(LICENCE_ATTEMPTS):
+            licence = _licence_to_use(company=company, campaign=campaign, needs=needs)
+            try:
+                # A savepoint: the request's transaction survives a licence taken meanwhile.
+                with transaction.atomic():
+                    download = Download.objects.create(
+                        register=register,
+                        company=company,
+                        campaign=campaign,
+                        kind=kind,
+                        since=since,
+                        licence=licence,
+                        created_by=user,
+                    )
+                break
+            except IntegrityError:
+                # The race: our SELECT … SKIP LOCKED saw the licence unused (its snapshot taken
+                # before another request committed a download of it) and locked it just after
+                # that commit released it. The one-to-one key refused it; a new statement sees
+                # the winner's download and takes another licence, or finds none left.
+                if licence is None or attempt == LICENCE_ATTEMPTS - 1:
+                    raise LicenceRequired(_NO_DOWNLOAD_LICENCE) from None
         transaction.on_commit(lambda: _queue_build(download.pk))
     return download
 
@@ -77,7 +94,7 @@ def download_request(
 def _queue_build(download_id: int) -> None:
     from campaigns.downloads.tasks import download_build_task
 
-    download_build_task.delay(download_id)
+    enqueue(download_build_task, download_id)
 
 
 def _licence_to_use(*, company: Company, campaign: Campaign | None, needs: str) -> Licence | None:
@@ -107,9 +124,7 @@ def _licence_to_use(*, company: Company, campaign: Campaign | None, needs: str) 
         .first()
     )
     if licence is None:
-        raise LicenceRequired(
-            _("The campaign has no unused download licence: buy one for each download."),
-        )
+        raise LicenceRequired(_NO_DOWNLOAD_LICENCE)
     return licence
 
 
@@ -177,3 +192,18 @@ def downloads_purge(*, register: Register, today: datetime.date | None = None) -
         download.save(update_fields=["file"])
         purged += 1
     return purged
+
+
+def downloads_requeue_stuck(*, register: Register) -> int:
+    """The reaper's pass over the register's downloads (config/reaper.py): queued past the
+    cutoff and not claimed, or running with their lock free (the worker died; in nl the
+    download licence it holds is otherwise used up for nothing). Returns how many."""
+    from campaigns.downloads.tasks import download_build_task
+
+    downloads = Download.objects.filter(register=register)
+    return jobs_requeue(
+        task=download_build_task,
+        lock_space=DOWNLOAD_LOCKS,
+        queued=downloads.filter(status=DownloadStatus.QUEUED, created_at__lt=reaper_cutoff()),
+        running=downloads.filter(status=DownloadStatus.RUNNING),
+    )

@@ -14,7 +14,7 @@ from campaigns.marking.services import call_file_upload
 from campaigns.marking.views import XLSX_TYPE, certificate_response, result_response
 from campaigns.models import CallFile, CallFileStatus
 from campaigns.selectors import campaign_get
-from register.errors import DomainError, ErrorSerializer, NotFound
+from register.errors import DomainError, NotFound, api_errors
 
 # A draft is the portal's own step before confirming: the API queues at once and never shows one.
 API_STATUSES = [
@@ -126,6 +126,22 @@ class CallFileAcceptedSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=API_STATUSES)
 
 
+# A call file the intake cannot read as it is (SPEC §8.8): uploads.intake's codes.
+INTAKE_ERRORS = (
+    "empty_file",
+    "header_only",
+    "no_phone_column",
+    "binary_file",
+    "unknown_encoding",
+    "unbalanced_quotes",
+    "ragged_rows",
+    "too_many_rows",
+    "invalid_setting",
+    "unreadable_xlsx",
+    "too_large",
+)
+
+
 class CallFileCreateView(APIView):
     class CallFileUploadSerializer(serializers.Serializer):
         # An empty file gets the intake's message, which says what a file must hold.
@@ -167,10 +183,7 @@ class CallFileCreateView(APIView):
         request={"multipart/form-data": CallFileUploadSerializer},
         responses={
             202: CallFileAcceptedSerializer,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
-            413: ErrorSerializer,
+            **api_errors("invalid", "not_found", *INTAKE_ERRORS, "insufficient_storage"),
         },
     )
     def post(self, request, campaign_id: int):
@@ -209,7 +222,7 @@ class CallFileDetailView(APIView):
         operation_id="call_files_get",
         summary="A call file's marking: status, progress, counts and links; another company's "
         "is a 404",
-        responses={200: CallFileSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: CallFileSerializer, **api_errors("not_found")},
     )
     def get(self, request, call_file_id: int):
         call_file = _get(request, call_file_id)
@@ -228,10 +241,7 @@ class CallFileResultView(APIView):
         responses={
             (200, "text/csv"): OpenApiResponse(response=bytes, description="A CSV or TXT file."),
             (200, XLSX_TYPE): OpenApiResponse(response=bytes, description="An XLSX workbook."),
-            401: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            410: ErrorSerializer,
+            **api_errors("not_found", "not_ready", "gone"),
         },
     )
     def get(self, request, call_file_id: int):
@@ -249,9 +259,7 @@ class CallFileCertificateView(APIView):
         summary="The certificate of consultation (PDF); 409 until it is made",
         responses={
             (200, "application/pdf"): OpenApiResponse(response=bytes),
-            401: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
+            **api_errors("not_found", "not_ready"),
         },
     )
     def get(self, request, call_file_id: int):

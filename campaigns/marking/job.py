@@ -46,6 +46,7 @@ from licences.services import credits_spend
 from register.errors import InsufficientCredits
 from register.models import ALL_CATEGORIES
 from register.phone import Normaliser
+from register.tasking import CALL_FILE_LOCKS, job_failure, job_finish, job_lock
 from uploads.intake import FileSettings, IntakeError, intake_records, intake_write_marked
 
 MARK_HEADER = ("dnc_status", "dnc_reason", "dnc_number", "dnc_registered_on")
@@ -58,9 +59,6 @@ PROGRESS_INTERVAL = 0.2
 # A workbook's rows cannot be counted before reading them; a zipped sheet of phone numbers takes
 # about this many bytes a row, enough to move the bar honestly.
 XLSX_BYTES_PER_ROW = 12
-# Session advisory locks share one key space per database: call files take the keys
-# LOCK_SPACE + id. `pg_try_advisory_lock(bigint)`; ids stay far below 2**32.
-LOCK_SPACE = 0x4346_0001 << 32
 
 _PROBLEM_CODES = {None: "\\N", **PROBLEM_CODES}
 # The opt-in date (SPEC §8.5): ISO, or day first with dashes or slashes, optionally a time.
@@ -87,14 +85,14 @@ def call_file_mark(*, call_file_id: int) -> CallFile | None:
 
     Claimed with a conditional UPDATE under the file's advisory lock: QUEUED, or RUNNING with the
     lock free (its worker died), is taken (over) from the start; anything else is left alone.
-    A finished file whose certificate is missing (the worker died just after publishing) gets it.
+    A finished file whose certificate is missing (the worker died just after publishing, or the
+    disk was full) gets it: the reaper queues such files again until it exists.
+    A run that cannot finish ends FAILED with a code and a message (register.tasking.job_finish,
+    on a fresh connection when the job's own broke), charging nothing.
     """
-    connection.ensure_connection()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_SPACE + call_file_id])
-        if not cursor.fetchone()[0]:
+    with job_lock(CALL_FILE_LOCKS, call_file_id) as taken:
+        if not taken:
             return None
-    try:
         claimed = CallFile.objects.filter(
             pk=call_file_id, status__in=[CallFileStatus.QUEUED, CallFileStatus.RUNNING]
         ).update(
@@ -120,22 +118,12 @@ def call_file_mark(*, call_file_id: int) -> CallFile | None:
                     call_file, CallFileStatus.REJECTED, rejected.code, rejected.message
                 )
                 return call_file
-            except Exception:
-                _finish_unpublished(
-                    call_file,
-                    CallFileStatus.FAILED,
-                    "internal_error",
-                    _g(
-                        "Marking this file failed on our side; nothing was charged. "
-                        "Upload it again, or ask the service desk if it fails again."
-                    ),
-                )
+            except Exception as error:
+                code, message = job_failure(error)
+                _finish_unpublished(call_file, CallFileStatus.FAILED, code, message)
                 raise
         # Rendered once the result is published: the file is ready while this runs.
         return call_file_certificate_render(call_file_id=call_file_id)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_SPACE + call_file_id])
 
 
 def call_file_awaits_worker(*, call_file_id: int) -> bool:
@@ -148,11 +136,16 @@ def call_file_awaits_worker(*, call_file_id: int) -> bool:
 
 
 def _finish_unpublished(call_file: CallFile, status: str, code: str, message: str) -> None:
-    CallFile.objects.filter(pk=call_file.pk, status=CallFileStatus.RUNNING).update(
-        status=status,
-        error_code=code,
-        error_message=str(message),
-        finished_at=timezone.now(),
+    job_finish(
+        CallFile,
+        call_file.pk,
+        from_statuses=[CallFileStatus.RUNNING],
+        values={
+            "status": status,
+            "error_code": code,
+            "error_message": str(message),
+            "finished_at": timezone.now(),
+        },
     )
     call_file.status, call_file.error_code, call_file.error_message = status, code, str(message)
 

@@ -15,7 +15,10 @@ from campaigns.models import CallFile, CallFileStatus, Campaign, call_file_path
 from campaigns.selectors import campaign_get
 from licences.models import Company
 from register.errors import DomainError
+from register.models import Register
+from register.tasking import CALL_FILE_LOCKS, enqueue, jobs_requeue, reaper_cutoff
 from uploads.intake import Detected, IntakeError, intake_detect
+from uploads.storage import written_atomically
 
 # Read from the upload and written to the disk at a time.
 UPLOAD_BLOCK = 1 << 20
@@ -60,7 +63,7 @@ def call_file_upload(
 
     `confirm=True` (the API) queues the job once committed; `confirm=False` (the portal) keeps a
     DRAFT the user checks in the preview first. A file too large, unreadable or without a phone
-    column raises IntakeError, and nothing is kept.
+    column raises IntakeError, a full disk InsufficientStorage (507), and nothing is kept.
     """
     campaign = campaign_get(company=company, campaign_id=campaign.pk)
     register = company.register
@@ -78,10 +81,9 @@ def call_file_upload(
     )
     name = call_file_path(call_file, filename)
     path = stored_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     digest, size = hashlib.sha256(), 0
     try:
-        with path.open("wb") as sink:
+        with written_atomically(path) as sink:
             for block in _upload_blocks(upload):
                 size += len(block)
                 if size > settings.CALL_FILE_MAX_BYTES:
@@ -133,4 +135,22 @@ def call_file_confirm(*, call_file: CallFile, overrides: Mapping) -> CallFile:
 def _queue_mark(call_file_id: int) -> None:
     from campaigns.marking.tasks import call_file_mark_task
 
-    call_file_mark_task.delay(call_file_id)
+    enqueue(call_file_mark_task, call_file_id)
+
+
+def call_files_requeue_stuck(*, register: Register) -> int:
+    """The reaper's pass over the register's call files (config/reaper.py): queued past the
+    cutoff and not claimed (the message was lost), running with their lock free (the worker
+    died), or marked without the certificate the charge promised (SPEC §8.7: rendered until
+    it exists). Returns how many were queued again."""
+    from campaigns.marking.tasks import call_file_mark_task
+
+    cutoff = reaper_cutoff()
+    files = CallFile.objects.filter(register=register)
+    return jobs_requeue(
+        task=call_file_mark_task,
+        lock_space=CALL_FILE_LOCKS,
+        queued=files.filter(status=CallFileStatus.QUEUED, created_at__lt=cutoff),
+        running=files.filter(status=CallFileStatus.RUNNING),
+        due=files.filter(status=CallFileStatus.DONE, certificate="", finished_at__lt=cutoff),
+    )

@@ -32,7 +32,7 @@ from campaigns.models import CallFile, CallFileStatus, FileKind
 from campaigns.selectors import campaign_get
 from licences.middleware import STAFF, company_required
 from licences.selectors import access_licence_in_force, credit_balance
-from register.errors import DomainError, NotFound
+from register.errors import DomainError, InsufficientStorage, NotFound
 from register.forms import example_numbers
 from uploads.intake import IntakeError, intake_detect
 
@@ -89,7 +89,7 @@ def call_file_new(request, campaign_id: int):
                     filename=upload.name,
                     confirm=False,
                 )
-            except IntakeError as error:
+            except (IntakeError, InsufficientStorage) as error:
                 form.add_error("file", error.message)
                 status = error.status
             else:

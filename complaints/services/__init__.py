@@ -20,7 +20,7 @@ from complaints.services.filing import (
     case_public_link,
     case_public_link_send,
 )
-from complaints.services.letters import letter_mail, letter_pdf_render
+from complaints.services.letters import letter_mail, letter_pdf_render, letters_redeliver
 from complaints.services.reminders import deadline_reminders_send
 from complaints.services.timeline import case_filing_check
 from complaints.services.workflow import (
@@ -67,4 +67,5 @@ __all__ = [
     "deadline_reminders_send",
     "letter_mail",
     "letter_pdf_render",
+    "letters_redeliver",
 ]

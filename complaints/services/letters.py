@@ -12,13 +12,16 @@ from django.utils import timezone, translation
 
 from complaints.models import Case, EventAction, Letter
 from complaints.services.timeline import case_event
+from register.mail import one_line
+from register.tasking import enqueue, reaper_cutoff
 
 
 def letter_write(case: Case, kind: str, template: str) -> Letter:
     """Writes the letter in the filer's language and queues its delivery after the commit."""
     context = {"case": case, "register": case.register}
     with translation.override(case.language):
-        subject = render_to_string(f"complaints/letters/{template}_subject.txt", context).strip()
+        # The case's subject is the filer's text: a line break in it must not stop the mail.
+        subject = one_line(render_to_string(f"complaints/letters/{template}_subject.txt", context))
         body = render_to_string(f"complaints/letters/{template}_body.txt", context).strip()
     letter = Letter.objects.create(
         register=case.register,
@@ -36,7 +39,7 @@ def letter_write(case: Case, kind: str, template: str) -> Letter:
 def _letter_queue(letter_id: int) -> None:
     from complaints.tasks import letter_deliver
 
-    letter_deliver.delay(letter_id)
+    enqueue(letter_deliver, letter_id)
 
 
 def _letter_locked(letter_id: int) -> Letter | None:
@@ -79,7 +82,8 @@ def letter_mail(*, letter_id: int) -> bool:
         if letter is None or letter.sent_at is not None or not letter.pdf:
             return False
         message = EmailMessage(
-            subject=letter.subject,
+            # Letters written before subjects were made one line still go out.
+            subject=one_line(letter.subject),
             body=letter.body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[letter.recipient],
@@ -99,3 +103,19 @@ def letter_mail(*, letter_id: int) -> bool:
             data={"letter": letter.pk, "to": letter.recipient},
         )
     return True
+
+
+def letters_redeliver(*, register) -> int:
+    """The reaper's pass over the register's letters (config/reaper.py): each not rendered or
+    not sent in time is queued again; `sent_at` is recorded under the row lock, so a letter
+    never goes twice. Returns how many."""
+    from complaints.tasks import letter_deliver
+
+    ids = list(
+        Letter.objects.filter(
+            register=register, sent_at__isnull=True, created_at__lt=reaper_cutoff()
+        ).values_list("pk", flat=True)
+    )
+    for pk in ids:
+        enqueue(letter_deliver, pk)
+    return len(ids)

@@ -16,6 +16,7 @@ from complaints.models import Admissibility, Case, CaseKind, EventAction, Letter
 from complaints.services.filing import attachments_check, attachments_save
 from complaints.services.letters import letter_write
 from complaints.services.timeline import case_event, case_lock, due_refresh
+from register.audit import log_action
 from register.errors import DomainError
 
 
@@ -140,10 +141,18 @@ def _advance(
     fields = fields or {}
     for field, value in fields.items():
         setattr(case, field, value)
+    stage_before = case.stage
     if step.target is not None:
         case.stage = step.target
     case.save(update_fields=[*fields, "stage"])
     case_event(case, action, by, note=note, data=data)
+    log_action(
+        register=case.register,
+        actor=by,
+        action="case.step",
+        target=case,
+        data={"step": name, "from": stage_before, "to": case.stage, "details": data or {}},
+    )
     due_refresh(case)
     return case
 

@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "config.health.HealthMiddleware",
     # A 503 with Retry-After for a database, Redis or disk outage below it (config/outages.py).
     "config.outages.OutageMiddleware",
+    # Under /api/, Django's own error answers (an unknown host's included) in the API's error
+    # shape (config/errors.py): above RegisterMiddleware, below the outages' 503.
+    "config.errors.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.headers.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -214,8 +217,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Beat keeps its schedule in the database: nothing to write on disk (a fresh checkout or a
 # read-only container starts as it is), and superusers see and pause the jobs in the admin.
 # The entries below are written into it each time beat starts.
+# The reaper (config/reaper.py, STYLE 16): every REAPER_INTERVAL_SECONDS it queues again the
+# work queued longer than REAPER_QUEUED_AFTER_SECONDS ago that no worker has claimed (a lost
+# message), the work RUNNING whose job lock is free (a dead worker), and undelivered documents.
+REAPER_INTERVAL_SECONDS = env.int("REAPER_INTERVAL_SECONDS", default=60)
+REAPER_QUEUED_AFTER_SECONDS = env.int("REAPER_QUEUED_AFTER_SECONDS", default=60)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    # Stuck work queued again, documents delivered (config/reaper.py); a pass not taken by a
+    # worker before the next is due is dropped rather than piled up.
+    "reaper": {
+        "task": "config.reaper.reap",
+        "schedule": float(REAPER_INTERVAL_SECONDS),
+        "options": {"expire_seconds": REAPER_INTERVAL_SECONDS},
+    },
     "purge-unconfirmed-blocks": {
         "task": "register.tasks.purge_unconfirmed_blocks",
         "schedule": crontab(minute=17),
@@ -252,7 +267,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "config.api.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.ApiAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -270,6 +285,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Each operation's error codes, and the table of them all on the docs page (config/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.add_error_codes",
+    ],
     # Several resources have a `kind` or a `status`: each choice set gets a name of its own.
     "ENUM_NAME_OVERRIDES": {
         "CaseKindEnum": "complaints.models.CaseKind",

@@ -53,7 +53,11 @@ def test_post_order_answers_201_with_totals_and_a_checkout(client, fake_mollie, 
     assert remote.webhook_url.startswith("http://nl.localhost/billing/webhooks/mollie/")
 
 
-def test_get_order_adds_the_invoice_once_paid(client, fake_mollie, key, nl_campaign):
+def test_get_order_gives_the_invoice_and_its_pdf_url_once_paid(
+    client, fake_mollie, key, nl_campaign, queued_deliveries
+):
+    # SPEC §16: the invoice with its pdf_url once paid. It was null until the worker rendered
+    # the PDF (issue #11); now the PDF's endpoint renders it when the worker has not yet.
     created = client.post(
         "/api/v1/orders",
         {"lines": [{"product": "download", "campaign": nl_campaign.pk}]},
@@ -64,21 +68,26 @@ def test_get_order_adds_the_invoice_once_paid(client, fake_mollie, key, nl_campa
     with scopes_disabled():
         payment_sync(payment_id=created["payment_id"])
 
-    before_pdf = client.get(f"/api/v1/orders/{created['id']}", **key).json()
+    paid = client.get(f"/api/v1/orders/{created['id']}", **key).json()
     with scopes_disabled():
-        invoice_pdf_render(invoice_id=_invoice_id(created["id"]))
-    after_pdf = client.get(f"/api/v1/orders/{created['id']}", **key).json()
-    pdf = client.get(f"/api/v1/orders/{created['id']}/invoice.pdf", **key)
+        assert not Invoice.objects.get(order_id=created["id"]).pdf  # the worker has not run
+    pdf = client.get(paid["invoice"]["pdf_url"].removeprefix("http://nl.localhost"), **key)
+    again = client.get(f"/api/v1/orders/{created['id']}/invoice.pdf", **key)
 
-    assert before_pdf["status"] == "paid"
-    assert before_pdf["checkout_url"] is None
-    assert before_pdf["invoice"]["number"].startswith("NL-")
-    assert before_pdf["invoice"]["pdf_url"] is None  # rendered by a task after the commit
-    assert after_pdf["invoice"]["pdf_url"] == (
+    assert paid["status"] == "paid"
+    assert paid["checkout_url"] is None
+    assert paid["invoice"]["number"].startswith("NL-")
+    assert paid["invoice"]["pdf_url"] == (
         f"http://nl.localhost/api/v1/orders/{created['id']}/invoice.pdf"
     )
-    assert pdf.status_code == 200
-    assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+    assert pdf.status_code == again.status_code == 200
+    first = b"".join(pdf.streaming_content)
+    assert first.startswith(b"%PDF")
+    assert b"".join(again.streaming_content) == first  # rendered once
+    with scopes_disabled():
+        invoice = Invoice.objects.get(order_id=created["id"])
+        assert invoice.pdf
+        assert invoice_pdf_render(invoice_id=invoice.pk).pdf.name == invoice.pdf.name
 
 
 def _invoice_id(order_id: int) -> int:

@@ -316,3 +316,39 @@ def test_mollie_payment_not_matching_its_order_grants_nothing(
         assert Order.objects.get(pk=payment.order_id).status == "open"
         assert not Licence.objects.exists()
     assert queued_deliveries == []
+
+
+def test_a_webhook_while_the_broker_is_down_is_answered_and_the_next_one_delivers_the_invoice(
+    fake_mollie, portal_url, monkeypatch, settings
+):
+    # Issue #11: the webhook answered 500 with the order paid and its invoice issued, and Mollie's
+    # retries found the payment no longer open: the invoice was never rendered nor mailed.
+    from kombu.exceptions import OperationalError
+
+    queued: list[int] = []
+    broker = {"up": False}
+
+    def delay(invoice_id):
+        if not broker["up"]:
+            raise OperationalError("Error 111 connecting to localhost:6379. Connection refused.")
+        queued.append(invoice_id)
+
+    monkeypatch.setattr("billing.tasks.invoice_deliver.delay", delay)
+    payment = buy_marking_1(portal_url)
+    fake_mollie.store.set_status(payment_id=payment.provider_id, status="paid")
+
+    while_down = webhook(fake_mollie, payment.provider_id)
+    broker["up"] = True
+    # Mollie retries after a minute or more; a webhook sooner than REAPER_QUEUED_AFTER_SECONDS
+    # after the issue leaves the delivery queued then to its worker.
+    settings.REAPER_QUEUED_AFTER_SECONDS = 0
+    retried = webhook(fake_mollie, payment.provider_id)
+    delivered = webhook(fake_mollie, payment.provider_id)
+
+    with scopes_disabled():
+        invoice = Invoice.objects.get(order_id=payment.order_id)
+        assert Order.objects.get(pk=payment.order_id).status == "paid"
+    assert (while_down, retried, delivered) == (200, 200, 200)
+    # Queued again by each webhook until delivered (here no worker runs): delivery itself is
+    # recorded under a row lock, so a mail never goes twice.
+    assert queued == [invoice.pk, invoice.pk]

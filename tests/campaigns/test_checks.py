@@ -434,12 +434,17 @@ def test_api_be_without_licence_is_403(be):
     assert (response.status_code, response.json()["code"]) == (403, "licence_required")
 
 
-def test_api_be_refuses_a_batch_larger_than_the_limit_per_minute(be_api):
+def test_api_be_answers_429_to_a_batch_larger_than_the_limit_per_minute(be_api):
     numbers = [f"0470{n:06d}" for n in range(21)]
 
-    response = be_api.post("/api/v1/numbers/check", {"numbers": numbers}, format="json")
+    response = be_api.post(
+        "/api/v1/numbers/check", {"numbers": numbers}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
 
-    assert (response.status_code, response.json()["code"]) == (400, "batch_over_rate_limit")
+    assert (response.status_code, response.json()["code"]) == (429, "rate_limited")
+    assert "allows 20 numbers a minute" in response.json()["detail"]
+    # No window open yet: the first batch of 20 may go at once.
+    assert response["Retry-After"] == "1"
     # A batch that can never fit costs nothing: the full limit is still there.
     response = be_api.post("/api/v1/numbers/check", {"numbers": numbers[:20]}, format="json")
     assert response.status_code == 200

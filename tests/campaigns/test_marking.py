@@ -16,7 +16,7 @@ from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
-from campaigns.marking.job import LOCK_SPACE, MARK_HEADER, call_file_awaits_worker, call_file_mark
+from campaigns.marking.job import MARK_HEADER, call_file_awaits_worker, call_file_mark
 from campaigns.marking.retention import call_files_purge
 from campaigns.marking.selectors import (
     call_file_get,
@@ -31,6 +31,7 @@ from campaigns.models import CallFile, CallFileStatus, ProviderStatus
 from licences.models import CreditAccount, CreditEntry
 from register.errors import DomainError, NotFound
 from register.models import ALL_CATEGORIES
+from register.tasking import CALL_FILE_LOCKS, job_lock_key
 from tests.factories import (
     CampaignFactory,
     CompanyFactory,
@@ -388,7 +389,9 @@ def test_a_job_whose_lock_is_held_is_left_to_its_holder(nl_campaign):
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_SPACE + call_file.pk])
+            cursor.execute(
+                "SELECT pg_advisory_lock(%s)", [job_lock_key(CALL_FILE_LOCKS, call_file.pk)]
+            )
         with scopes_disabled():
             assert call_file_mark(call_file_id=call_file.pk) is None
             assert CallFile.objects.get(pk=call_file.pk).status == CallFileStatus.RUNNING
@@ -565,6 +568,6 @@ def test_a_job_failing_on_our_side_is_failed_and_charges_nothing(nl_campaign):
     with scopes_disabled():
         call_file.refresh_from_db()
         assert not CreditEntry.objects.filter(reason="scrub").exists()
-    assert (call_file.status, call_file.error_code) == (CallFileStatus.FAILED, "internal_error")
+    assert (call_file.status, call_file.error_code) == (CallFileStatus.FAILED, "file_unreadable")
     assert "nothing was charged" in call_file.error_message
     assert call_file_progress(call_file=call_file) == 100

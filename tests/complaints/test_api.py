@@ -131,7 +131,6 @@ def test_a_complaint_filed_too_early_is_a_400_saying_from_when(company):
         ({"kind": "request", "subject": "S"}, "body"),
         ({"kind": "request", "subject": "S", "body": "x" * 20001}, "body"),
         ({"kind": "complaint", "subject": "S", "body": "B", "refers_to": "een"}, "refers_to"),
-        ({"kind": "complaint", "subject": "S", "body": "B", "refers_to": 999999}, "refers_to"),
         (
             {"kind": "request", "subject": "S", "body": "B", "late_reason": "x" * 2001},
             "late_reason",
@@ -160,16 +159,20 @@ def test_a_request_refers_to_no_earlier_case(company):
     assert stored() == 1
 
 
-def test_a_complaint_about_another_company_s_case_is_refused(company):
+@pytest.mark.parametrize("whose", ["another company's", "no one's"])
+def test_a_complaint_about_a_case_not_the_company_s_is_a_404(company, whose):
+    """Another company's case answers as one that does not exist: never reveal it (SPEC §16)."""
     theirs = request_of(CompanyFactory(register=company.register), days_ago=20)
+    case_id = theirs.pk if whose == "another company's" else theirs.pk + 1000
     response = client_for(company).post(
         "/api/v1/cases",
-        {"kind": "complaint", "subject": "S", "body": "B", "refers_to": theirs.pk},
+        {"kind": "complaint", "subject": "S", "body": "B", "refers_to": case_id},
         format="json",
     )
 
-    assert response.status_code == 400
-    assert response.json()["refers_to"] == ["Your company has no case with this id."]
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+    assert stored(kind=CaseKind.COMPLAINT) == 0
 
 
 def test_attachments_come_in_multipart_and_are_stored_with_the_case(company):

@@ -93,6 +93,7 @@ def test_the_export_form_refuses_a_period_that_ends_before_it_starts(client, des
         "/admin/register/actionlog/export/",
         {"start": "2026-02-01", "end": "2026-01-01"},
         HTTP_HOST="nl.localhost",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert answer.status_code == 200
     assert answer.context["form"].non_field_errors()

@@ -114,7 +114,7 @@ def test_the_schema_describes_the_query_and_the_answer(nl):
         ("at", "query", False),
         ("exempt", "query", False),
     }
-    assert set(operation["responses"]) == {"200", "400", "401"}
+    assert set(operation["responses"]) == {"200", "400", "401", "500", "503"}
     reference = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     component = schema.json()["components"]["schemas"][reference.rsplit("/", 1)[-1]]
     assert set(component["properties"]) == {"allowed", "window", "next_allowed_at"}

@@ -1,4 +1,5 @@
-"""`create_api_key --company ID [--name N]`: prints the key, shown only this once (SPEC §16)."""
+"""`create_api_key --company ID [--name N] [--by EMAIL]`: prints the key, shown only this once
+(SPEC §16); the action log names `--by` as who made it."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope, scopes_disabled
@@ -13,6 +14,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--company", type=int, required=True, help="company id")
         parser.add_argument("--name", default="command line")
+        parser.add_argument(
+            "--by", default="", help="e-mail address of who makes it, for the action log"
+        )
 
     def handle(self, *args, **options):
         with scopes_disabled():
@@ -22,6 +26,8 @@ class Command(BaseCommand):
         if company is None:
             raise CommandError(f"No company with id {options['company']}.")
         with scope(register=company.register):
-            api_key, raw = api_key_create(company=company, name=options["name"])
+            api_key, raw = api_key_create(
+                company=company, name=options["name"], actor=options["by"].strip() or None
+            )
         self.stdout.write(f"API key {api_key.name!r} for {company} ({company.register.slug}):")
         self.stdout.write(raw)

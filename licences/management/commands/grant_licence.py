@@ -1,9 +1,11 @@
-"""`grant_licence --company ID --product CODE [--campaign ID]`: a licence without payment,
-recorded with source `grant` (SPEC §16)."""
+"""`grant_licence --company ID --product CODE [--campaign ID] [--by EMAIL]`: a licence without
+payment, recorded with source `grant` (SPEC §16) and in the action log with the person who granted
+it (their account when the address has one)."""
 
 import uuid
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope, scopes_disabled
 
@@ -19,6 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--company", type=int, required=True, help="company id")
         parser.add_argument("--product", required=True, help="product code, e.g. marking-1")
         parser.add_argument("--campaign", type=int, help="campaign id (nl: marking, download)")
+        parser.add_argument(
+            "--by", default="", help="e-mail address of who grants it, for the action log"
+        )
 
     def handle(self, *args, **options):
         with scopes_disabled():
@@ -28,6 +33,8 @@ class Command(BaseCommand):
         if company is None:
             raise CommandError(f"No company with id {options['company']}.")
         register = company.register
+        by = options["by"].strip()
+        granted_by = get_user_model().objects.filter(email__iexact=by).first() if by else None
         with scope(register=register):
             product = LicenceProduct.objects.filter(
                 register=register, code=options["product"]
@@ -63,6 +70,8 @@ class Command(BaseCommand):
                     campaign=campaign,
                     source=LicenceSource.GRANT,
                     reference=f"grant:{uuid.uuid4().hex}",
+                    granted_by=granted_by,
+                    actor=granted_by or by or None,
                 )
             except DomainError as error:
                 raise CommandError(str(error.message)) from error

@@ -53,6 +53,47 @@ def test_the_answer_is_mailed_with_its_pdf_in_the_filers_language(
     assert actions(case) == [EventAction.FILED, EventAction.DECIDED, EventAction.LETTER_SENT]
 
 
+@pytest.mark.parametrize("subject", ["Still\ncalled", "Still\r\ncalled", "Still\rcalled"])
+def test_a_letter_is_mailed_whatever_line_breaks_the_cases_subject_holds(
+    nl, scoped, staff, django_capture_on_commit_callbacks, subject
+):
+    # Every letter of such a case raised BadHeaderError, which the task does not retry: never
+    # sent (issue #11).
+    case = file_case(nl, subject=subject)
+    run(
+        services.case_decide,
+        django_capture_on_commit_callbacks,
+        case=case,
+        motivation="Done.",
+        by=staff,
+    )
+
+    [message] = mail.outbox
+    assert message.subject.endswith("Still called")
+    assert Letter.objects.get(case=case).sent_at is not None
+
+
+def test_a_letter_stored_with_a_line_break_in_its_subject_is_still_mailed(
+    nl, scoped, staff, django_capture_on_commit_callbacks
+):
+    case = file_case(nl)
+    run(
+        services.case_decide,
+        django_capture_on_commit_callbacks,
+        case=case,
+        motivation="Done.",
+        by=staff,
+    )
+    letter = Letter.objects.get(case=case)
+    Letter.objects.filter(pk=letter.pk).update(subject="Line\nbreak", sent_at=None)
+    mail.outbox.clear()
+
+    letter_deliver(letter.pk)
+
+    [message] = mail.outbox
+    assert message.subject == "Line break"
+
+
 def test_a_letter_is_mailed_once_when_its_task_runs_twice(
     nl, scoped, staff, django_capture_on_commit_callbacks
 ):
