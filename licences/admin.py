@@ -231,6 +231,7 @@ class UploadLicenceRequestAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["company__name", "requested_by__email"]
     list_select_related = ["company", "requested_by", "decided_by", "licence"]
+    inlines = [ActionLogInline]
     actions = ["grant", "decline"]
 
     def get_queryset(self, request):

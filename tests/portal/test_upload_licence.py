@@ -2,6 +2,7 @@
 register staff in the admin, never self-served by a €0 order — it writes into the register."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -203,3 +204,28 @@ def test_the_service_desk_decides_requests_and_reverts_files(db):
         "change_uploadlicencerequest",
         "revert_registrationfile",
     } <= codenames
+
+
+def test_the_request_s_admin_page_shows_who_granted_it(owner, company, desk):
+    client_for(owner).post("/account/licences/upload/request/")
+    with scopes_disabled():
+        request = UploadLicenceRequest.objects.get()
+    client = staff_client(desk)
+    client.post(
+        "/admin/licences/uploadlicencerequest/",
+        {"action": "grant", "_selected_action": [request.pk]},
+    )
+
+    desk_page = client.get(f"/admin/licences/uploadlicencerequest/{request.pk}/change/").text
+    # The action log is for superusers (register/migrations/0013_staff_roles).
+    superuser = get_user_model().objects.create_superuser(
+        username="root@infofilter.example", email="root@infofilter.example", password="pw-root"
+    )
+    log_page = (
+        staff_client(superuser)
+        .get(f"/admin/licences/uploadlicencerequest/{request.pk}/change/")
+        .text
+    )
+
+    assert "desk@infofilter.example" in desk_page
+    assert "upload_licence.granted" in log_page
