@@ -298,7 +298,9 @@ def test_the_portal_and_api_reports_show_the_revert(client, nl, licensed, api_ke
 
 # Real commits so the two workers race on PostgreSQL; the seeded registers are restored after.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_files_processed_at_once_cannot_both_fit_the_rows_left(licensed, settings):
+def test_two_files_processed_at_once_cannot_both_fit_the_rows_left(licensed, settings, monkeypatch):
+    # The commits are real: keep the uploads' tasks from a worker, the threads process them.
+    monkeypatch.setattr("uploads.services._queue_processing", lambda file_id: None)
     files = uploaded_together(licensed, settings)
 
     failures = run_at_once(
@@ -318,7 +320,10 @@ def test_two_files_processed_at_once_cannot_both_fit_the_rows_left(licensed, set
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_consumers_block_confirmed_while_the_file_is_reverted_stays(nl, licensed, desk):
+def test_a_consumers_block_confirmed_while_the_file_is_reverted_stays(
+    nl, licensed, desk, monkeypatch
+):
+    monkeypatch.setattr("uploads.services._queue_processing", lambda file_id: None)
     today = timezone.now().astimezone(AMSTERDAM).date()
     registration_file = deliver(licensed, rows("0612345610", "0612345611"), on=today)
     token = make_request(nl, numbers=[31612345610], categories=["commercial", "ideal", "charity"])
