@@ -114,6 +114,10 @@ class OrderListView(APIView):
             ),
         },
         summary="Order licences; pay at checkout_url",
+        description=(
+            "A product the register does not sell (the upload licence: requested in the portal "
+            "and granted by the register's staff) is a 400 `not_for_sale`."
+        ),
     )
     def post(self, request):
         data = OrderInput(data=request.data)

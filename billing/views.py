@@ -49,6 +49,7 @@ def _start_payment(request, order):
 def shop(request):
     company = request.company
     form = OrderForm(request.POST or None, company=company)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             order = order_create(
@@ -64,6 +65,7 @@ def shop(request):
             )
         except DomainError as error:
             form.add_error(None, error.message)
+            status = error.status
         else:
             if order.status != OrderStatus.OPEN:
                 # Free products are settled at once: nothing to pay.
@@ -87,6 +89,7 @@ def shop(request):
             "vat_rate": vat_rate,
             "campaigns": form.campaigns,
         },
+        status=status,
     )
 
 

@@ -16,9 +16,16 @@ from licences.models import (
     Licence,
     LicenceProduct,
     Membership,
+    UploadLicenceRequest,
+    UploadLicenceRequestStatus,
 )
 from licences.selectors import cancellation_deadline
-from licences.services import api_key_revoke, licence_cancel
+from licences.services import (
+    api_key_revoke,
+    licence_cancel,
+    upload_licence_decline,
+    upload_licence_grant,
+)
 from register.admin import ReadOnlyAdmin
 from register.audit import log_action
 from register.audit_admin import ActionLogInline
@@ -109,9 +116,10 @@ class LicenceProductAdmin(RegisterOwnedAdmin):
         "employee_band",
         "renews",
         "active",
+        "for_sale",
         "position",
     ]
-    list_filter = ["kind", "term", "active"]
+    list_filter = ["kind", "term", "active", "for_sale"]
     list_editable = ["active", "position"]
 
     def has_delete_permission(self, request, obj=None):
@@ -204,3 +212,61 @@ class ApiKeyAdmin(ReadOnlyAdmin):
             request,
             ngettext("%(count)d key revoked.", "%(count)d keys revoked.", count) % {"count": count},
         )
+
+
+@admin.register(UploadLicenceRequest)
+class UploadLicenceRequestAdmin(ReadOnlyAdmin):
+    """Companies ask for the upload licence in the portal; staff grant or decline it here
+    (SPEC §11). Granting creates the licence through `upload_licence_grant`, recording who."""
+
+    list_display = [
+        "company",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "licence",
+    ]
+    list_filter = ["status"]
+    search_fields = ["company__name", "requested_by__email"]
+    list_select_related = ["company", "requested_by", "decided_by", "licence"]
+    inlines = [ActionLogInline]
+    actions = ["grant", "decline"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("register")
+
+    def _decide(self, request, queryset, decide, done_message):
+        for licence_request in queryset.filter(status=UploadLicenceRequestStatus.PENDING):
+            try:
+                decide(licence_request)
+            except DomainError as error:
+                self.message_user(request, f"{licence_request}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, done_message % {"company": licence_request.company})
+
+    @admin.action(description=_("Grant the upload licence"), permissions=["decide"])
+    def grant(self, request, queryset):
+        self._decide(
+            request,
+            queryset,
+            lambda licence_request: upload_licence_grant(
+                licence_request=licence_request, granted_by=request.user
+            ),
+            _("%(company)s now holds the upload licence."),
+        )
+
+    @admin.action(description=_("Decline the request"), permissions=["decide"])
+    def decline(self, request, queryset):
+        self._decide(
+            request,
+            queryset,
+            lambda licence_request: upload_licence_decline(
+                licence_request=licence_request, declined_by=request.user
+            ),
+            _("The request of %(company)s is declined."),
+        )
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("licences.change_uploadlicencerequest")

@@ -147,6 +147,13 @@ class LicenceProduct(models.Model):
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     active = models.BooleanField(_("on sale"), default=True)
+    # The nl upload licence writes into the national register: free, but granted by register
+    # staff on request (SPEC §11), so never bought by a self-served (€0) order.
+    for_sale = models.BooleanField(
+        _("sold in the shop"),
+        default=True,
+        help_text=_("Off: companies request it in the portal and register staff grant it."),
+    )
 
     objects = ScopedManager(register="register")
 
@@ -255,6 +262,82 @@ class Licence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} — {self.company}"
+
+
+class UploadLicenceRequestStatus(models.TextChoices):
+    PENDING = "pending", _("waiting for the register")
+    GRANTED = "granted", _("granted")
+    DECLINED = "declined", _("declined")
+
+
+class UploadLicenceRequest(models.Model):
+    """A company's request for the upload licence, which register staff grant or decline in the
+    admin (SPEC §11): who asked and when, who decided and when, and the licence granted."""
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="upload_licence_requests",
+        verbose_name=_("company"),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=UploadLicenceRequestStatus.choices,
+        default=UploadLicenceRequestStatus.PENDING,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    licence = models.OneToOneField(
+        Licence,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="upload_request",
+        verbose_name=_("licence granted"),
+    )
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("upload licence request")
+        verbose_name_plural = _("upload licence requests")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # Asking twice while the register has not decided adds nothing to its queue.
+            models.UniqueConstraint(
+                fields=["company"],
+                condition=Q(status="pending"),
+                name="one_pending_upload_request_per_company",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending")
+                | Q(decided_by__isnull=False, decided_at__isnull=False),
+                name="upload_request_decision_recorded",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="granted") | Q(licence__isnull=False),
+                name="upload_request_granted_has_licence",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company} ({self.get_status_display()})"
 
 
 class CreditAccount(models.Model):

@@ -14,6 +14,8 @@ from licences.models import (
     Membership,
     ProductKind,
     Term,
+    UploadLicenceRequest,
+    UploadLicenceRequestStatus,
 )
 from register.models import Register
 
@@ -129,6 +131,20 @@ def upload_licence_held(*, company: Company, on: datetime.date) -> bool:
     A cancelled licence stays usable until its end date, as every licence does.
     """
     return licence_usable(company=company, kind=ProductKind.UPLOAD, day=on).exists()
+
+
+def upload_product(*, register: Register) -> LicenceProduct | None:
+    """The register's upload licence product, None where it takes no registrations (be)."""
+    return LicenceProduct.objects.filter(
+        register=register, kind=ProductKind.UPLOAD, active=True
+    ).first()
+
+
+def upload_licence_request_pending(*, company: Company):
+    """The company's request for the upload licence that waits for the register, or None."""
+    return UploadLicenceRequest.objects.filter(
+        company=company, status=UploadLicenceRequestStatus.PENDING
+    ).first()
 
 
 def licences_due_for_renewal(*, register: Register, on: datetime.date) -> QuerySet[Licence]:

@@ -26,8 +26,16 @@ from licences.models import (
     Membership,
     ProductKind,
     Role,
+    UploadLicenceRequest,
+    UploadLicenceRequestStatus,
 )
-from licences.selectors import cancellation_deadline, period_end, renewal_date
+from licences.selectors import (
+    cancellation_deadline,
+    period_end,
+    renewal_date,
+    upload_licence_held,
+    upload_product,
+)
 from register.audit import log_action
 from register.errors import DomainError, InsufficientCredits, NotFound
 from register.models import Register
@@ -181,6 +189,22 @@ def membership_remove(*, membership: Membership, actor=None) -> None:
 # Licences
 
 
+class NotForSale(DomainError):
+    """A product the register grants on request only (the upload licence, SPEC §11)."""
+
+    code = "not_for_sale"
+    status = 400
+
+    def __init__(self, *, product: LicenceProduct):
+        super().__init__(
+            _(
+                "The product %(code)s is not sold: request it on your licences page and the "
+                "register grants it."
+            )
+            % {"code": product.code}
+        )
+
+
 def licences_activate(
     *,
     company: Company,
@@ -214,6 +238,9 @@ def licences_activate(
         raise DomainError(_("The quantity must be at least 1."), code="invalid_quantity")
     if source not in LicenceSource.values or not reference:
         raise DomainError(_("A licence needs a source and a reference."), code="invalid")
+    if not product.for_sale and source != LicenceSource.GRANT:
+        # The upload licence writes into the register: only staff grant it (SPEC §11).
+        raise NotForSale(product=product)
     if product.requires_campaign:
         if campaign is None:
             raise DomainError(_("This licence is added to a campaign."), code="campaign_required")
@@ -282,6 +309,100 @@ def licences_activate(
                 licence=licences[0],
             )
     return licences
+
+
+def upload_licence_request(*, company: Company, requested_by) -> UploadLicenceRequest:
+    """Records that `requested_by` asks the upload licence for `company`; register staff grant
+    or decline it in the admin (SPEC §11). Asking again while a request waits returns it."""
+    if upload_product(register=company.register) is None:
+        raise DomainError(
+            _("This register takes no registrations from companies."), code="no_upload_licence"
+        )
+    with transaction.atomic():
+        # Two clicks at once: the company row lock makes the second find the first's request.
+        Company.objects.select_for_update(of=("self",)).filter(pk=company.pk).first()
+        if upload_licence_held(company=company, on=company.register.today()):
+            raise DomainError(
+                _("Your company already holds the upload licence."), code="licence_held"
+            )
+        pending = UploadLicenceRequest.objects.filter(
+            company=company, status=UploadLicenceRequestStatus.PENDING
+        ).first()
+        if pending is not None:
+            return pending
+        return UploadLicenceRequest.objects.create(
+            register=company.register, company=company, requested_by=requested_by
+        )
+
+
+def _upload_request_locked(licence_request: UploadLicenceRequest) -> UploadLicenceRequest:
+    licence_request = (
+        UploadLicenceRequest.objects.select_for_update(of=("self",))
+        .select_related("company__register")
+        .get(pk=licence_request.pk)
+    )
+    if licence_request.status != UploadLicenceRequestStatus.PENDING:
+        raise DomainError(
+            _("This request has already been decided: %(status)s.")
+            % {"status": licence_request.get_status_display()},
+            code="request_decided",
+        )
+    return licence_request
+
+
+def upload_licence_grant(*, licence_request: UploadLicenceRequest, granted_by) -> Licence:
+    """Grants the requested upload licence (source grant, no payment), recording who and when.
+
+    Granting a request twice is refused: the second finds it decided."""
+    with transaction.atomic():
+        licence_request = _upload_request_locked(licence_request)
+        company = licence_request.company
+        product = upload_product(register=company.register)
+        if product is None:
+            raise DomainError(
+                _("This register takes no registrations from companies."),
+                code="no_upload_licence",
+            )
+        (licence,) = licences_activate(
+            company=company,
+            product=product,
+            source=LicenceSource.GRANT,
+            reference=f"upload-request:{licence_request.pk}",
+            granted_by=granted_by,
+        )
+        licence_request.status = UploadLicenceRequestStatus.GRANTED
+        licence_request.decided_by = granted_by
+        licence_request.decided_at = timezone.now()
+        licence_request.licence = licence
+        licence_request.save(update_fields=["status", "decided_by", "decided_at", "licence"])
+        log_action(
+            register=company.register,
+            actor=granted_by,
+            action="upload_licence.granted",
+            target=licence_request,
+            data={"company": company.pk, "licence": licence.pk},
+        )
+    return licence
+
+
+def upload_licence_decline(
+    *, licence_request: UploadLicenceRequest, declined_by
+) -> UploadLicenceRequest:
+    """Declines a waiting request; the company may ask again."""
+    with transaction.atomic():
+        licence_request = _upload_request_locked(licence_request)
+        licence_request.status = UploadLicenceRequestStatus.DECLINED
+        licence_request.decided_by = declined_by
+        licence_request.decided_at = timezone.now()
+        licence_request.save(update_fields=["status", "decided_by", "decided_at"])
+        log_action(
+            register=licence_request.register,
+            actor=declined_by,
+            action="upload_licence.declined",
+            target=licence_request,
+            data={"company": licence_request.company_id},
+        )
+    return licence_request
 
 
 def licence_cancel(

@@ -15,6 +15,11 @@ urlpatterns = [
     path("company/members/", views.members, name="members"),
     path("company/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path("licences/", views.licences, name="licences"),
+    path(
+        "licences/upload/request/",
+        views.upload_licence_request_view,
+        name="upload_licence_request",
+    ),
     path("licences/<int:licence_id>/cancel/", views.licence_cancel_view, name="licence_cancel"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:key_id>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),

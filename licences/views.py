@@ -18,7 +18,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from licences.forms import ApiKeyForm, CompanyForm, MemberAddForm
 from licences.middleware import OWNERS, STAFF, company_required, company_switch
 from licences.models import ApiKey, Membership, Role
-from licences.selectors import cancellation_deadline, credit_balances, licences_for_company
+from licences.selectors import (
+    cancellation_deadline,
+    credit_balances,
+    licences_for_company,
+    upload_licence_held,
+    upload_licence_request_pending,
+    upload_product,
+)
 from licences.services import (
     api_key_create,
     api_key_revoke,
@@ -27,6 +34,7 @@ from licences.services import (
     licence_cancel,
     membership_add_by_email,
     membership_remove,
+    upload_licence_request,
 )
 from register.errors import DomainError
 
@@ -176,11 +184,39 @@ def licences(request):
         }
         for licence in licences_for_company(company=request.company)
     ]
+    company = request.company
+    product = upload_product(register=request.register)
+    upload = None
+    if product is not None:
+        upload = {
+            "name": product.name(request.LANGUAGE_CODE),
+            "held": upload_licence_held(company=company, on=request.register.today()),
+            "pending": upload_licence_request_pending(company=company),
+        }
     return render(
         request,
         "licences/licences.html",
-        {"rows": rows, "balances": credit_balances(company=request.company)},
+        {"rows": rows, "balances": credit_balances(company=company), "upload": upload},
     )
+
+
+@require_POST
+@company_required(STAFF)
+def upload_licence_request_view(request):
+    """The upload licence is requested here and granted by register staff (SPEC §11)."""
+    try:
+        upload_licence_request(company=request.company, requested_by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _(
+                "Your request for the upload licence is sent. The register's staff check it; "
+                "the licence appears here once granted."
+            ),
+        )
+    return redirect("licences:licences")
 
 
 @require_POST

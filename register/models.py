@@ -421,6 +421,10 @@ class RegisterEvent(models.Model):
     categories = models.SmallIntegerField(_("categories"), null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     occurred_at = models.DateTimeField(_("occurred at"), db_default=Now())
+    # What wrote the event where one act writes many, e.g. "registration-file:42", so that act
+    # can be reverted (`register.services.register_writes_revert`); its revert's own events
+    # say "registration-file:42:revert". Empty for a consumer's or the service desk's own act.
+    reference = models.CharField(_("reference"), max_length=100, blank=True, db_default="")
 
     objects = ScopedManager(register="register")
 
@@ -435,6 +439,11 @@ class RegisterEvent(models.Model):
             BrinIndex(fields=["occurred_at"], name="event_time"),
             # Proof and the admin: the history of one number.
             models.Index(fields=["number"], name="event_number"),
+            # Reverting a registration file: the events it wrote. Partial: most events (the
+            # consumers' own) have no reference and stay out of the index.
+            models.Index(
+                fields=["reference"], condition=~models.Q(reference=""), name="event_reference"
+            ),
         ]
 
     def __str__(self) -> str:

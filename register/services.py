@@ -224,8 +224,10 @@ _INSERT_NEW = f"""
         ON CONFLICT (number) DO NOTHING
         RETURNING number, categories
     ), events AS (
-        INSERT INTO register_registerevent (register_id, number, action, categories, channel)
-        SELECT %(register)s, number, %(block)s, categories, %(channel)s FROM inserted
+        INSERT INTO register_registerevent
+            (register_id, number, action, categories, channel, reference)
+        SELECT %(register)s, number, %(block)s, categories, %(channel)s, %(reference)s
+        FROM inserted
     )
     SELECT number FROM inserted
 """  # noqa: S608 (made of the constants here, no input)
@@ -249,8 +251,10 @@ _WIDEN = f"""
         WHERE b.number = r.number AND b.number = ANY(%(widened)s::bigint[])
         RETURNING b.number, b.categories
     ), events AS (
-        INSERT INTO register_registerevent (register_id, number, action, categories, channel)
-        SELECT %(register)s, number, %(change)s, categories, %(channel)s FROM changed
+        INSERT INTO register_registerevent
+            (register_id, number, action, categories, channel, reference)
+        SELECT %(register)s, number, %(change)s, categories, %(channel)s, %(reference)s
+        FROM changed
     )
     SELECT number FROM changed
 """  # noqa: S608 (made of the constants here, no input)
@@ -274,6 +278,7 @@ def numbers_block(
     channel: Channel,
     email: str = "",
     now: datetime | None = None,
+    reference: str = "",
 ) -> BlockOutcome:
     """Blocks `numbers`, each with the category mask at its place in `categories`: the one rule
     for every channel (SPEC §5, §11), in a few set-based statements whatever the count.
@@ -283,7 +288,8 @@ def numbers_block(
     categories added to its own and keeps its date, channel and e-mail address (a second person
     who knows the number must not gain control over it); a change event says so where that
     widened them. A number given more than once is blocked with all its categories. `numbers`
-    are normalised and valid for the register.
+    are normalised and valid for the register. `reference` names the act in its events where
+    it may be reverted (a company's file, see `register_writes_revert`).
     """
     now = now or timezone.now()
     parameters = {
@@ -297,8 +303,12 @@ def numbers_block(
         "now": now,
         "block": EventAction.BLOCK,
         "change": EventAction.CHANGE,
+        "reference": reference,
     }
     with transaction.atomic(), connection.cursor() as cursor:
+        # A block of a number already registered writes nothing, so a revert cannot see it in
+        # the history: the revert waits for blocks in flight and they wait for it (see there).
+        cursor.execute(_REVERT_LOCK_SHARED, {"register": register.pk})
         cursor.execute(_INSERT_NEW, parameters)
         blocked = frozenset(number for (number,) in cursor.fetchall())
         cursor.execute(_LOCK_WIDENED, parameters)
@@ -308,6 +318,130 @@ def numbers_block(
             imported_blocks_materialise(register=register, numbers=widened)
             cursor.execute(_WIDEN, {**parameters, "widened": widened})
     return BlockOutcome(blocked=blocked, widened=frozenset(widened))
+
+
+# Blocks (shared) and reverts (exclusive) of a register exclude each other until they commit.
+# A block of a number that is already registered writes no event and takes no row lock
+# (`ON CONFLICT DO NOTHING`): without this lock a consumer could confirm a block of a number
+# while a revert decides that nothing happened to it since the file, and then lose it to the
+# revert's delete. Blocks never wait for each other.
+_REVERT_LOCK_CLASS = 0x52455654  # "REVT"
+_REVERT_LOCK_SHARED = (
+    f"SELECT pg_advisory_xact_lock_shared({_REVERT_LOCK_CLASS}, %(register)s::integer)"
+)
+_REVERT_LOCK = f"SELECT pg_advisory_xact_lock({_REVERT_LOCK_CLASS}, %(register)s::integer)"
+
+# The last event each number got from the act named `reference`: a block (the act registered
+# it) or a change (the act widened its categories).
+_WRITTEN = """
+    written AS (
+        SELECT DISTINCT ON (number) id, number, action, categories
+        FROM register_registerevent
+        WHERE reference = %(reference)s AND register_id = %(register)s
+        ORDER BY number, id DESC
+    )
+"""
+
+# Locks the rows of the numbers the act wrote, before anything is decided about them.
+_LOCK_WRITTEN = f"""
+    WITH {_WRITTEN}
+    SELECT b.number FROM register_blockednumber b JOIN written w USING (number)
+    ORDER BY b.number
+    FOR UPDATE OF b
+"""  # noqa: S608 (made of the constants here, no input)
+
+# Undoes what the act wrote to each number that has had no other act since: no later event
+# (a change, an unblock, another widening), no block confirmed by a consumer since the act
+# began (which writes no event where the number was registered already), and still the
+# categories the act left. A number the act registered is unblocked; one it widened gets the
+# categories of its event before the act back. Each with its event, named `revert_reference`.
+_REVERT = f"""
+    WITH {_WRITTEN}, confirmed AS (
+        SELECT DISTINCT unnest(numbers) AS number FROM register_blockrequest
+        WHERE register_id = %(register)s AND confirmed_at >= %(since)s
+    ), untouched AS (
+        SELECT w.id, w.number, w.action
+        FROM written w JOIN register_blockednumber b USING (number)
+        WHERE b.register_id = %(register)s
+            AND b.categories = w.categories
+            AND b.imported_in_id IS NULL
+            AND NOT EXISTS (
+                SELECT 1 FROM register_registerevent later
+                WHERE later.number = w.number AND later.id > w.id
+            )
+            AND NOT EXISTS (SELECT 1 FROM confirmed c WHERE c.number = w.number)
+    ), earlier AS (
+        SELECT u.number, before.categories
+        FROM untouched u CROSS JOIN LATERAL (
+            SELECT e.categories FROM register_registerevent e
+            WHERE e.number = u.number AND e.id < u.id
+            ORDER BY e.id DESC LIMIT 1
+        ) before
+        WHERE u.action = %(change)s AND before.categories IS NOT NULL
+    ), removed AS (
+        DELETE FROM register_blockednumber b USING untouched u
+        WHERE b.number = u.number AND u.action = %(block)s
+        RETURNING b.number
+    ), restored AS (
+        UPDATE register_blockednumber b SET categories = earlier.categories, updated_at = %(now)s
+        FROM earlier
+        WHERE b.number = earlier.number
+        RETURNING b.number, b.categories
+    ), events AS (
+        INSERT INTO register_registerevent
+            (register_id, number, action, categories, channel, reference)
+        SELECT %(register)s, number, %(unblock)s, NULL, %(channel)s, %(revert_reference)s
+        FROM removed
+        UNION ALL
+        SELECT %(register)s, number, %(change)s, categories, %(channel)s, %(revert_reference)s
+        FROM restored
+    )
+    SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM removed),
+        (SELECT count(*) FROM restored)
+"""  # noqa: S608 (made of the constants here, no input)
+
+
+@dataclass(frozen=True)
+class RevertOutcome:
+    """`unblocked`: numbers the act registered, now removed; `restored`: numbers whose
+    categories the act widened, narrowed back; `kept`: numbers the act wrote that had another
+    act since, left as they are."""
+
+    unblocked: int
+    restored: int
+    kept: int
+
+
+def register_writes_revert(
+    *,
+    register: Register,
+    reference: str,
+    revert_reference: str,
+    since: datetime,
+    channel: Channel = Channel.ADMIN,
+) -> RevertOutcome:
+    """Undoes what the act named `reference` (its events' reference, e.g. a company's file)
+    wrote to the register, for every number that has had no other act since `since` (the act's
+    start), in a few set-based statements whatever the count; see _REVERT. Reverting twice
+    finds nothing more to undo: the first revert's events are later than the act's."""
+    parameters = {
+        "register": register.pk,
+        "reference": reference,
+        "revert_reference": revert_reference,
+        "since": since,
+        "now": timezone.now(),
+        "channel": channel,
+        "block": EventAction.BLOCK,
+        "change": EventAction.CHANGE,
+        "unblock": EventAction.UNBLOCK,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_REVERT_LOCK, parameters)
+        cursor.execute(_LOCK_WRITTEN, parameters)
+        cursor.execute(_REVERT, parameters)
+        written, unblocked, restored = cursor.fetchone()
+    kept = written - unblocked - restored
+    return RevertOutcome(unblocked=unblocked, restored=restored, kept=kept)
 
 
 @dataclass(frozen=True)

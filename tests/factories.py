@@ -168,3 +168,15 @@ def opt_out(company, *numbers: int) -> None:
             CompanyOptOut.objects.create(
                 register=company.register, company=company, number=number, source="portal"
             )
+
+
+def register_staff(register: Register, *codenames: str, email: str = "desk@infofilter.example"):
+    """A staff user of `register` holding the permissions named by their codenames."""
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(
+        username=email, email=email, password="pw-desk-2026", is_staff=True
+    )
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    register.staff.add(user)
+    return user

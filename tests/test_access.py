@@ -102,6 +102,8 @@ PORTAL = [
         data={"company": "{a}"},
     ),
     Row("GET", "/account/licences/", page()),
+    # Asking for the upload licence (SPEC §11): the company's staff; the page says the outcome.
+    Row("POST", "/account/licences/upload/request/", page(302, 302, other=302)),
     Row("POST", "/account/licences/{licence_of_a}/cancel/", objects_of_a(owner=302, member=404)),
     Row("GET", "/account/api-keys/", page()),
     Row("POST", "/account/api-keys/{key_of_a}/revoke/", objects_of_a(owner=302, member=302)),

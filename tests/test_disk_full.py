@@ -89,7 +89,8 @@ def test_a_call_file_upload_on_a_full_disk_is_a_507_and_keeps_nothing(client, nl
 
     assert response.status_code == 507
     assert response.json()["code"] == "insufficient_storage"
-    assert "nothing was kept" in response.json()["detail"]
+    # In the register's language (nl): "nothing was kept".
+    assert "er is niets bewaard" in response.json()["detail"]
     with scopes_disabled():
         assert not CallFile.objects.exists()
     assert files_under(full_disk) == []
@@ -106,7 +107,7 @@ def test_a_call_file_upload_in_the_portal_on_a_full_disk_is_a_form_error(nl, ful
     )
 
     assert response.status_code == 507
-    assert "nothing was kept" in response.content.decode()
+    assert "er is niets bewaard" in response.content.decode()
     with scopes_disabled():
         assert not CallFile.objects.exists()
     assert files_under(full_disk) == []

@@ -15,5 +15,8 @@ def upload_licence_require(*, company) -> None:
     """Raises LicenceRequired (403) unless the company holds the upload licence today."""
     if not upload_licence_held(company=company, on=company.register.today()):
         raise LicenceRequired(
-            _("Uploading registrations needs the upload licence (free); order it in the shop.")
+            _(
+                "Uploading registrations needs the upload licence (free): request it on your "
+                "licences page; the register's staff grant it."
+            )
         )

@@ -1,7 +1,8 @@
 """Registration files in the staff admin (SPEC §11): per company with their counts, and how
-often each company delivers late. Files and reports are written by the processing only."""
+often each company delivers late. Files and reports are written by the processing only; staff
+with the revert permission can revert a processed file."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -9,9 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from register.admin import ReadOnlyAdmin
 from register.audit_admin import ActionLogInline
+from register.errors import DomainError
 from uploads.models import RegistrationFile, RegistrationRow
 from uploads.selectors import lateness_per_company
-from uploads.services import LEGAL_TERM_WORKING_DAYS
+from uploads.services import LEGAL_TERM_WORKING_DAYS, registration_file_revert
 
 
 class LateFilter(admin.SimpleListFilter):
@@ -56,6 +58,7 @@ class RegistrationFileAdmin(ReadOnlyAdmin):
         "already_registered",
         "invalid",
         "late",
+        "reverted_at",
     ]
     list_filter = ["status", LateFilter, ("company", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["filename", "company__name", "sha256"]
@@ -64,6 +67,37 @@ class RegistrationFileAdmin(ReadOnlyAdmin):
     exclude = ["file", "register"]
     inlines = [RegistrationRowInline, ActionLogInline]
     change_list_template = "admin/uploads/registrationfile/change_list.html"
+    actions = ["revert"]
+
+    @admin.action(
+        description=_("Revert: unblock what the file registered, where nothing happened since"),
+        permissions=["revert"],
+    )
+    def revert(self, request, queryset):
+        for registration_file in queryset:
+            try:
+                reverted = registration_file_revert(
+                    file_id=registration_file.pk, reverted_by=request.user
+                )
+            except DomainError as error:
+                self.message_user(request, f"{registration_file}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _(
+                        "%(file)s reverted: %(reverted)d numbers undone, %(kept)d kept because "
+                        "they had another act since."
+                    )
+                    % {
+                        "file": reverted,
+                        "reverted": reverted.reverted_numbers,
+                        "kept": reverted.revert_kept,
+                    },
+                    messages.SUCCESS,
+                )
+
+    def has_revert_permission(self, request):
+        return request.user.has_perm("uploads.revert_registrationfile")
 
     def get_urls(self):
         return [

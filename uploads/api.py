@@ -14,6 +14,7 @@ from uploads.services import (
     LEGAL_TERM_WORKING_DAYS,
     MAX_FILE_BYTES,
     SEPARATOR,
+    DailyLimitExceeded,
     registration_file_upload,
 )
 
@@ -41,6 +42,14 @@ class RegistrationRowSerializer(serializers.Serializer):
     )
 
 
+class RegistrationFileErrorSerializer(serializers.Serializer):
+    """As a call file's `error` (SPEC §16): the machine code and the message in the register's
+    language."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 class RegistrationFileSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(
@@ -66,6 +75,30 @@ class RegistrationFileSerializer(serializers.Serializer):
     )
     created_at = serializers.DateTimeField(help_text="When the file was uploaded.")
     finished_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.SerializerMethodField(
+        help_text=(
+            "Why nothing of the file was registered: `daily_limit_exceeded` (status `refused`) "
+            "or `processing_failed` (status `failed`); null otherwise."
+        )
+    )
+    reverted_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text=(
+            "When the register's staff reverted the file: the numbers it registered that had "
+            "no other act since are unblocked again. Null while it stands."
+        ),
+    )
+
+    @extend_schema_field(RegistrationFileErrorSerializer(allow_null=True))
+    def get_error(self, registration_file) -> dict | None:
+        codes = {
+            FileStatus.REFUSED: DailyLimitExceeded.code,
+            FileStatus.FAILED: "processing_failed",
+        }
+        code = codes.get(registration_file.status)
+        if code is None:
+            return None
+        return {"code": code, "message": registration_file.error}
 
     @extend_schema_field(RegistrationRowSerializer(many=True))
     def get_problems(self, registration_file) -> list:
@@ -87,10 +120,15 @@ class RegistrationFileListView(APIView):
         operation_id="registration_files_create",
         summary="Upload a file of registrations collected in calls or by IVR",
         description=(
-            "Needs the upload licence (403 `licence_required` without it). The file is checked "
-            "at once: empty, not UTF-8 or without the header is a 400, too large a 413. Its rows "
-            "are then processed in the background: follow the report at the returned id.\n\n"
-            + FILE_LAYOUT
+            "Needs the upload licence (403 `licence_required` without it; it is requested in the "
+            "portal and granted by the register). The file is checked at once: empty, not UTF-8 "
+            "or without the header is a 400, too large a 413. A company delivers a limited "
+            "number of rows a day over all its files (the operator's setting, 10,000 unless "
+            "set otherwise): a file "
+            "over what is left today is a 400 `daily_limit_exceeded` that says how many are "
+            "left, and nothing of it is registered (a file that passes here but meets another "
+            "processed first ends `refused`). Its rows are then processed in the background: "
+            "follow the report at the returned id.\n\n" + FILE_LAYOUT
         ),
         request={"multipart/form-data": UploadSerializer},
         responses={

@@ -21,6 +21,8 @@ class FileStatus(models.TextChoices):
     RUNNING = "running", _("processing")
     DONE = "done", _("done")
     FAILED = "failed", _("failed")
+    # Over the company's daily limit of rows (REGISTRATION_ROWS_PER_DAY): nothing registered.
+    REFUSED = "refused", _("refused")
 
 
 class RowReason(models.TextChoices):
@@ -78,6 +80,26 @@ class RegistrationFile(models.Model):
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # A revert by register staff (SPEC §11): the counts above stay what the processing did.
+    reverted_at = models.DateTimeField(_("reverted at"), null=True, blank=True)
+    reverted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reverted by"),
+    )
+    reverted_numbers = models.PositiveIntegerField(
+        _("numbers reverted"),
+        default=0,
+        help_text=_("Unblocked, or their categories narrowed back, by the revert."),
+    )
+    revert_kept = models.PositiveIntegerField(
+        _("numbers kept"),
+        default=0,
+        help_text=_("Numbers the file wrote that had another act since, left as they are."),
+    )
 
     objects = ScopedManager(register="register")
 
@@ -85,6 +107,7 @@ class RegistrationFile(models.Model):
         verbose_name = _("registration file")
         verbose_name_plural = _("registration files")
         ordering = ["-created_at", "-id"]
+        permissions = [("revert_registrationfile", _("Can revert a registration file"))]
         indexes = [
             # The company's list of files in the portal, newest first.
             models.Index(fields=["company", "-created_at"], name="registration_file_company"),
@@ -99,10 +122,20 @@ class RegistrationFile(models.Model):
                 ),
                 name="registration_file_counts_add_up",
             ),
+            models.CheckConstraint(
+                condition=Q(reverted_at__isnull=True)
+                | Q(status=FileStatus.DONE, reverted_by__isnull=False),
+                name="registration_file_reverted_when_done_by_someone",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.company})"
+
+    @property
+    def reference(self) -> str:
+        """How the file's events in the register's history name it (RegisterEvent.reference)."""
+        return f"registration-file:{self.pk}"
 
 
 class RegistrationRow(models.Model):

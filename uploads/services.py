@@ -17,17 +17,20 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import models, transaction
-from django.utils import timezone
+from django.db import connection, models, transaction
+from django.db.models import Sum
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from register.audit import log_action
 from register.calendar import working_days_after
-from register.errors import DomainError
+from register.errors import DomainError, NotFound
 from register.models import ALL_CATEGORIES, Channel, Register
 from register.phone import Normaliser, Problem
-from register.services import numbers_block
+from register.services import numbers_block, register_writes_revert
 from register.tasking import (
     REGISTRATION_FILE_LOCKS,
     enqueue,
@@ -77,9 +80,61 @@ def _header_text() -> str:
     return SEPARATOR.join(HEADER)
 
 
-def _check_content(data: bytes) -> None:
+class DailyLimitExceeded(RegistrationFileError):
+    code = "daily_limit_exceeded"
+
+    def __init__(self, *, rows: int, limit: int, left: int):
+        super().__init__(
+            _(
+                "The file holds %(rows)d registrations, more than your company may deliver "
+                "today: at most %(limit)d a day, %(left)d left today. Nothing of it is "
+                "registered; deliver the rest tomorrow."
+            )
+            % {"rows": rows, "limit": limit, "left": left}
+        )
+
+
+def _day_bounds(register: Register, day: datetime.date) -> tuple[datetime.datetime, ...]:
+    start = datetime.datetime.combine(day, datetime.time(), tzinfo=register.zone)
+    end = datetime.datetime.combine(
+        day + datetime.timedelta(days=1), datetime.time(), tzinfo=register.zone
+    )
+    return start, end
+
+
+def _rows_of_day(
+    *, register: Register, company_id: int, day: datetime.date, statuses: list[str]
+) -> int:
+    """The rows of the company's files uploaded on `day` (the register's), in `statuses`; a
+    reverted file's rows no longer count."""
+    start, end = _day_bounds(register, day)
+    return (
+        RegistrationFile.objects.filter(
+            company_id=company_id,
+            created_at__gte=start,
+            created_at__lt=end,
+            status__in=statuses,
+            reverted_at__isnull=True,
+        ).aggregate(rows=Sum("rows_total"))["rows"]
+        or 0
+    )
+
+
+def _daily_limit_check(*, rows: int, counted: int) -> None:
+    limit = settings.REGISTRATION_ROWS_PER_DAY
+    left = max(limit - counted, 0)
+    if rows > left:
+        raise DailyLimitExceeded(rows=rows, limit=limit, left=left)
+
+
+def _data_rows(text: str) -> int:
+    """The data rows of a file's text: its lines after the header, blank ones not counted."""
+    return sum(1 for line in text.split("\n")[1:] if line.strip())
+
+
+def _check_content(data: bytes) -> str:
     """Refuses a file that is empty, not UTF-8 or without the header, with a message that says
-    what to fix."""
+    what to fix; returns the text."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if not data.strip():
@@ -106,6 +161,7 @@ def _check_content(data: bytes) -> None:
         raise RegistrationFileError(
             _("The file holds the header but no registrations."), code="file_empty"
         )
+    return text
 
 
 def registration_file_upload(
@@ -115,7 +171,10 @@ def registration_file_upload(
     processing once the upload is committed.
 
     The caller has checked the upload licence (`uploads.access.upload_licence_require`). A file
-    over MAX_FILE_BYTES is a 413; an empty, non-UTF-8 or headerless file a 400 that says why.
+    over MAX_FILE_BYTES is a 413; an empty, non-UTF-8 or headerless file a 400 that says why;
+    so is a file whose rows would pass the company's daily limit with its other files of today
+    (`daily_limit_exceeded`). That answer is a courtesy, given at once: two files uploaded
+    together may both pass it, and the processing checks again under a lock, which holds.
     """
     register = company.register
     if upload.size is None or upload.size > MAX_FILE_BYTES:
@@ -125,7 +184,16 @@ def registration_file_upload(
             status=413,
         )
     data = upload.read()
-    _check_content(data)
+    rows = _data_rows(_check_content(data).replace("\r", ""))
+    _daily_limit_check(
+        rows=rows,
+        counted=_rows_of_day(
+            register=register,
+            company_id=company.pk,
+            day=register.today(),
+            statuses=[FileStatus.QUEUED, FileStatus.RUNNING, FileStatus.DONE],
+        ),
+    )
     filename = os.path.basename(upload.name or "")[:255] or "registrations.csv"
     registration_file = RegistrationFile(
         register=register,
@@ -134,6 +202,8 @@ def registration_file_upload(
         filename=filename,
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
+        # Counted against the daily limit while it waits; the processing counts it again.
+        rows_total=rows,
     )
     name = default_storage.generate_filename(registration_file_path(registration_file, filename))
     path = Path(default_storage.path(name))
@@ -310,8 +380,13 @@ def _process(file_id: int) -> RegistrationFile | None:
             data = stored.read()
         text = data.decode("utf-8-sig").replace("\r", "")
         # The company delivered at the upload: a queue that waits must not make it late.
-        judge = _Judge(register, register.date_of(registration_file.created_at))
+        delivered_on = register.date_of(registration_file.created_at)
+        judge = _Judge(register, delivered_on)
         valid, refused, rows_total = judge.read(text)
+        try:
+            _daily_limit_hold(registration_file, day=delivered_on, rows=rows_total)
+        except DailyLimitExceeded as error:
+            return _refuse(registration_file, rows_total=rows_total, error=error)
         # The register's one rule: a number already registered gets the row's categories added.
         registered = len(
             numbers_block(
@@ -320,6 +395,7 @@ def _process(file_id: int) -> RegistrationFile | None:
                 categories=[row.mask for row in valid],
                 channel=Channel.COMPANY,
                 now=now,
+                reference=registration_file.reference,
             ).blocked
         )
 
@@ -366,6 +442,97 @@ def _process(file_id: int) -> RegistrationFile | None:
                 "late",
                 "finished_at",
             ]
+        )
+    return registration_file
+
+
+# Serialises the processing of one company's files, so that two files can never both fit the
+# rows left of a day: the second waits for the first to commit and then counts it.
+_DAILY_LIMIT_LOCK_CLASS = 0x52454744  # "REGD"
+
+
+def _daily_limit_hold(registration_file: RegistrationFile, *, day: datetime.date, rows: int):
+    """Raises DailyLimitExceeded unless the file's rows fit what its company has left of `day`
+    after its files processed that day; holds the company's lock until the caller commits.
+
+    This is the check that holds: the one at the upload counts files still queued and
+    registers nothing, but two uploads at the same moment both pass it. Here, inside the
+    processing transaction and under the lock, the count is of committed, processed files.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s::integer)",
+            [_DAILY_LIMIT_LOCK_CLASS, registration_file.company_id],
+        )
+    counted = _rows_of_day(
+        register=registration_file.register,
+        company_id=registration_file.company_id,
+        day=day,
+        statuses=[FileStatus.DONE],
+    )
+    _daily_limit_check(rows=rows, counted=counted)
+
+
+def _refuse(
+    registration_file: RegistrationFile, *, rows_total: int, error: DomainError
+) -> RegistrationFile:
+    """Ends a file refused whole: nothing of it registered, the reason kept for its report."""
+    with translation.override(registration_file.register.default_language):
+        message = str(error.message)
+    registration_file.status = FileStatus.REFUSED
+    registration_file.rows_total = rows_total
+    registration_file.error = message[:500]
+    registration_file.finished_at = timezone.now()
+    registration_file.save(update_fields=["status", "rows_total", "error", "finished_at"])
+    return registration_file
+
+
+def registration_file_revert(*, file_id: int, reverted_by) -> RegistrationFile:
+    """Register staff undo a processed file (SPEC §11): each number it registered that has had
+    no other act since is unblocked, each number whose categories it widened gets its earlier
+    categories back if nothing changed them since (`register.services.register_writes_revert`,
+    set-based), with events naming the revert; the file records who reverted it and when.
+    """
+    with transaction.atomic():
+        registration_file = (
+            RegistrationFile.objects.select_for_update(of=("self",))
+            .select_related("register")
+            .filter(pk=file_id)
+            .first()
+        )
+        if registration_file is None:
+            raise NotFound
+        if registration_file.reverted_at is not None:
+            raise DomainError(_("This file has already been reverted."), code="already_reverted")
+        if registration_file.status != FileStatus.DONE:
+            raise DomainError(
+                _("Only a processed file can be reverted; this one registered nothing."),
+                code="not_processed",
+            )
+        outcome = register_writes_revert(
+            register=registration_file.register,
+            reference=registration_file.reference,
+            revert_reference=f"{registration_file.reference}:revert",
+            since=registration_file.started_at or registration_file.created_at,
+        )
+        registration_file.reverted_at = timezone.now()
+        registration_file.reverted_by = reverted_by
+        registration_file.reverted_numbers = outcome.unblocked + outcome.restored
+        registration_file.revert_kept = outcome.kept
+        registration_file.save(
+            update_fields=["reverted_at", "reverted_by", "reverted_numbers", "revert_kept"]
+        )
+        log_action(
+            register=registration_file.register,
+            actor=reverted_by,
+            action="registration_file.reverted",
+            target=registration_file,
+            data={
+                "company": registration_file.company_id,
+                "unblocked": outcome.unblocked,
+                "restored": outcome.restored,
+                "kept": outcome.kept,
+            },
         )
     return registration_file
 

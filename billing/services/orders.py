@@ -31,7 +31,7 @@ from billing.selectors import order_invoice
 from billing.services.invoices import CURRENCY, invoice_issue, invoice_redeliver
 from licences.models import Company, Licence, LicenceSource
 from licences.selectors import products_for_company
-from licences.services import licences_activate
+from licences.services import NotForSale, licences_activate
 from register.errors import DomainError, NotFound
 from register.tokens import token_hash
 
@@ -95,6 +95,8 @@ def _price_lines(*, company: Company, lines: list[dict]) -> list[PricedLine]:
                 % {"code": line.get("product")},
                 code="product_not_offered",
             )
+        if not product.for_sale:
+            raise NotForSale(product=product)
         quantity = line.get("quantity", 1)
         if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
             raise DomainError(

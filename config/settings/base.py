@@ -179,6 +179,10 @@ MEDIA_MIN_FREE_BYTES = env.int("MEDIA_MIN_FREE_BYTES", default=2 * 1024**3)
 CALL_FILE_MAX_BYTES = env.int("CALL_FILE_MAX_BYTES", default=200 * 1024 * 1024)
 CALL_FILE_MAX_ROWS = env.int("CALL_FILE_MAX_ROWS", default=5_000_000)
 
+# Registration files (SPEC §11): the rows one company may deliver per day, over all its files
+# of that day in the register's time zone; a file that would pass it is refused whole.
+REGISTRATION_ROWS_PER_DAY = env.int("REGISTRATION_ROWS_PER_DAY", default=10_000)
+
 # The register answering on localhost and 127.0.0.1 (SPEC §3).
 DEFAULT_REGISTER = env.str("DEFAULT_REGISTER", default="nl")
 

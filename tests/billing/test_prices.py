@@ -24,7 +24,7 @@ PRICES = [
     ("nl", "marking-3", ADV, SMALL, "825.00", "173.25", "998.25"),
     ("nl", "download", ADV, SMALL, "550.00", "115.50", "665.50"),
     ("nl", "service", SP, SMALL, "1200.00", "252.00", "1452.00"),
-    ("nl", "upload", SP, LARGE, "0.00", "0.00", "0.00"),
+    # the upload licence is not sold: staff grant it (tests/portal/test_upload_licence.py)
     # seed 001 (be): priced by company type and size
     ("be", "advertiser-large", ADV, LARGE, "2200.00", "462.00", "2662.00"),
     ("be", "advertiser-small", ADV, SMALL, "760.00", "159.60", "919.60"),

@@ -54,7 +54,8 @@ def activate(slug: str, code: str) -> Licence:
             company=company,
             product=product,
             campaign=campaign,
-            source=LicenceSource.ORDER,
+            # The upload licence is granted by staff, never ordered (SPEC §11).
+            source=LicenceSource.ORDER if product.for_sale else LicenceSource.GRANT,
             reference="order:1",
             starts_on=START,
         )

@@ -172,12 +172,16 @@ def test_another_companys_order_is_not_found(owner_client, campaign, fake_mollie
     assert client.post(f"/billing/orders/{order.pk}/pay/").status_code == 404
 
 
-def test_a_free_licence_is_active_at_once_without_a_payment(owner_client, fake_mollie):
+def test_the_upload_licence_is_not_sold_in_the_shop(owner_client, fake_mollie):
+    # SPEC §11: granted by register staff on request, never by a self-served (€0) order.
+    page = owner_client.get("/billing/shop/").text
+    assert 'id="product-upload"' in page
+    assert "Request it" in page
+
     response = owner_client.post("/billing/shop/", {"product": "upload", "quantity": 1})
 
+    assert response.status_code == 400
+    assert "not sold" in response.text
     with scopes_disabled():
-        order = Order.objects.get()
-        assert not order.payments.exists()
-        assert Licence.objects.get().product.code == "upload"
-    assert response["Location"] == f"/billing/orders/{order.pk}/"
-    assert "Done: your licence is active" in owner_client.get(response["Location"]).text
+        assert not Order.objects.exists()
+        assert not Licence.objects.exists()

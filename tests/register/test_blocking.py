@@ -1,15 +1,14 @@
 """The one rule for blocking a number, whatever the channel (SPEC §5, §11): register.services.
 numbers_block, which the web confirmation and the company files both go through."""
 
-import threading
 from datetime import date
 
 import pytest
-from django.db import connection
 from django_scopes import scopes_disabled
 
 from register.models import ALL_CATEGORIES, BlockedNumber, Channel, RegisterEvent
 from register.services import block_request_confirm, numbers_block
+from tests.races import run_at_once
 from tests.register.test_consumer import make_request
 
 pytestmark = pytest.mark.django_db
@@ -84,18 +83,6 @@ def test_blocking_adds_categories_and_keeps_date_channel_and_address(
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_consumer_and_a_company_file_blocking_at_once_both_get_their_categories(nl):
     token = make_request(nl, numbers=[NUMBER], categories=["commercial"])
-    barrier = threading.Barrier(2)
-    failures = []
-
-    def run(block):
-        barrier.wait()
-        try:
-            with scopes_disabled():
-                block()
-        except Exception as error:
-            failures.append(error)
-        finally:
-            connection.close()
 
     def consumer():
         block_request_confirm(register=nl, token=token)
@@ -103,11 +90,7 @@ def test_a_consumer_and_a_company_file_blocking_at_once_both_get_their_categorie
     def company_file():
         numbers_block(register=nl, numbers=[NUMBER], categories=[CHARITY], channel=Channel.COMPANY)
 
-    threads = [threading.Thread(target=run, args=(block,)) for block in (consumer, company_file)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failures = run_at_once(consumer, company_file)
     assert failures == []
     with scopes_disabled():
         assert BlockedNumber.objects.get(number=NUMBER).categories == COMMERCIAL | CHARITY

@@ -156,6 +156,8 @@ def test_the_report_in_the_api(api, licensed):
             {"line": 3, "number": "12345", "reason": "invalid", "requested_on": None},
             {"line": 4, "number": "0201234567", "reason": "late", "requested_on": "2026-02-02"},
         ],
+        "error": None,
+        "reverted_at": None,
     }
     assert body["created_at"] and body["finished_at"]
 
