@@ -9,7 +9,8 @@ again through the same scoped tasks:
   free (the worker's database session is gone: it died), without waiting for the broker's
   visibility timeout;
 - scrubs charged and published without their certificate;
-- invoices and credit notes not rendered or not mailed, letters not sent.
+- invoices and credit notes not rendered or not mailed, letters not sent;
+- mails in the outbox the mail server refused (register/mail.py), handed over again.
 
 Idempotent: every job claims its row under its advisory lock with a conditional UPDATE, and
 every delivery is recorded under a row lock, so what is queued twice runs once and nothing is
@@ -25,6 +26,7 @@ from billing.services import invoices_redeliver
 from campaigns.downloads.services import downloads_requeue_stuck
 from campaigns.marking.services import call_files_requeue_stuck
 from complaints.services import letters_redeliver
+from register.mail import mails_redeliver
 from register.tasking import each_register, per_register_task
 from uploads.services import registration_files_requeue_stuck
 
@@ -36,6 +38,7 @@ PASSES = {
     "registration_files": registration_files_requeue_stuck,
     "invoices": invoices_redeliver,
     "letters": letters_redeliver,
+    "mails": mails_redeliver,
 }
 
 

@@ -28,7 +28,7 @@ from django.forms import ValidationError
 from django.urls import reverse
 
 from register.clientip import client_ip
-from register.mail import mail_on_commit, register_sender
+from register.mail import mail_on_commit, mail_queue, register_sender
 from register.models import Register
 
 logger = logging.getLogger(__name__)
@@ -127,12 +127,15 @@ class AccountAdapter(DefaultAccountAdapter):
         return register_sender(register)
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        """allauth's mails greet and sign with the register's name, not the host name."""
+        """allauth's mails greet and sign with the register's name, not the host name, and go
+        through the register's outbox like every other mail (register/mail.py)."""
         request = allauth_context.request
         register = getattr(request, "register", None)
         if register is not None:
             site = SimpleNamespace(name=register.name, domain=request.get_host())
             context = {"current_site": site, "register": register, **context}
+            mail_queue(register=register, message=self.render_mail(template_prefix, email, context))
+            return
         super().send_mail(template_prefix, email, context)
 
     def format_email_subject(self, subject) -> str:

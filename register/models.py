@@ -533,3 +533,31 @@ class ActionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+
+class OutgoingMail(models.Model):
+    """A mail written in the transaction of the act that caused it and handed to the mail server
+    after the commit (a transactional outbox): a mail server that is down, slow or refusing
+    loses no mail and fails no request; the reaper hands it over again later. The row is
+    deleted once the server took it, so addresses are kept no longer than the delivery."""
+
+    register = models.ForeignKey(Register, on_delete=models.CASCADE, verbose_name=_("register"))
+    sender = models.CharField(_("from"), max_length=320)
+    to = models.EmailField(_("to"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=998)
+    body = models.TextField(_("text"))
+    html_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(_("created at"), db_default=Now())
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), db_default=Now())
+    last_error = models.TextField(_("last error"), blank=True)
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("outgoing mail")
+        verbose_name_plural = _("outgoing mail")
+        indexes = [models.Index(fields=["register", "next_attempt_at"], name="mail_due")]
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.subject}"

@@ -32,3 +32,6 @@ SECURE_HSTS_PRELOAD = True
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+# A mail server that hangs holds a request or the reaper no longer than this; the mail waits in
+# the outbox (register/mail.py).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
