@@ -11,6 +11,7 @@ from licences.models import Company, CompanyType
 from register.errors import DomainError, NotFound
 from register.models import Register
 from register.phone import Normaliser, normalise
+from uploads.intake.detect import looks_binary
 
 
 def campaign_purposes(register: Register) -> list[str]:
@@ -148,8 +149,14 @@ def opt_outs_upload(*, company: Company, data: bytes) -> OptOutUploadReport:
             code="file_too_large",
             status=413,
         )
+    text = _decode(data)
+    if "\x00" in text or looks_binary(text):
+        raise DomainError(
+            _("The file contains binary data. Upload a CSV or TXT file with one number a line."),
+            code="binary_file",
+        )
     lines = []
-    for line_number, line in enumerate(_decode(data).splitlines(), start=1):
+    for line_number, line in enumerate(text.splitlines(), start=1):
         text = line.translate(_COLUMN_SEPARATORS).split(",", 1)[0].strip().strip('"').strip()
         if not text or (line_number == 1 and not any(char.isdigit() for char in text)):
             continue

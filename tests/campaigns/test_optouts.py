@@ -123,6 +123,24 @@ def test_an_upload_without_numbers_is_refused(company):
     assert error.value.code == "empty_file"
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"0612345601\n\x00\x01\x02",
+        bytes(range(256)) * 16,
+        b"PK\x03\x04\x14\x00\x06\x00\x08\x00" + bytes(range(1, 32)) * 8,
+    ],
+    ids=["nul-bytes", "noise", "zip-archive"],
+)
+def test_an_upload_of_binary_data_is_refused_and_adds_nothing(company, data):
+    with scopes_disabled(), pytest.raises(DomainError) as error:
+        opt_outs_upload(company=company, data=data)
+
+    assert error.value.code == "binary_file"
+    with scopes_disabled():
+        assert not CompanyOptOut.objects.filter(company=company).exists()
+
+
 def test_the_export_neutralises_spreadsheet_formulas(company):
     with scopes_disabled():
         opt_out_add(company=company, number="0612345678")
@@ -184,6 +202,15 @@ def test_api_upload_reports_per_line(api, company):
         "invalid_total": 1,
         "invalid": [{"line": 3, "text": "nope"}],
     }
+
+
+def test_api_upload_of_binary_junk_is_a_400_naming_it(api):
+    upload = SimpleUploadedFile("optouts.csv", bytes(range(256)) * 16)
+
+    response = api.post("/api/v1/opt-outs/upload", {"file": upload}, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "binary_file"
 
 
 def test_api_upload_refuses_a_file_over_the_limit(api, settings, monkeypatch):

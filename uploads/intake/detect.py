@@ -89,7 +89,7 @@ def _detect_delimited(head: bytes, whole: bool, overrides: Mapping[str, object])
         text = raw.decode("utf-8" if encoding == "utf-8-sig" else encoding)
     except UnicodeDecodeError as e:
         raise undecodable_error(line_of(raw, e.start), encoding) from None
-    if _looks_binary(text):
+    if looks_binary(text):
         raise binary_error(None)
 
     delimiter = _choose_delimiter(text, overrides)
@@ -149,7 +149,7 @@ def _looks_utf16(head: bytes) -> bool:
     return odd.count(0) > 0.4 * len(odd) or even.count(0) > 0.4 * len(even)
 
 
-def _looks_binary(text: str) -> bool:
+def looks_binary(text: str) -> bool:
     """Control characters other than tab and line breaks are rare in text and common in binaries."""
     sample = text[:65536]
     controls = sum(1 for c in sample if c < " " and c not in "\t\r\n\f")
