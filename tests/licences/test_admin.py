@@ -83,7 +83,9 @@ def test_staff_record_the_contact_telephone_in_e164_and_the_log_keeps_it(admin_c
         "memberships-INITIAL_FORMS": "0",
     }
     refused = admin_client.post(
-        reverse("admin:licences_company_add"), {**fields, "phone": "06 1234 56789"}
+        reverse("admin:licences_company_add"),
+        {**fields, "phone": "06 1234 56789"},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert "has one digit too many" in refused.text
     response = admin_client.post(
