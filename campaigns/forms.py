@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.services import campaign_purposes
 from licences.models import Company, CompanyType
+from register.phone import Problem
+from register.phone.forms import PhoneNumberFormField
 
 
 class CampaignForm(forms.Form):
@@ -62,9 +64,10 @@ class CampaignForm(forms.Form):
 
 
 class OptOutForm(forms.Form):
-    number = forms.CharField(
+    # Any real number: whoever told the company not to call may have a service or foreign one.
+    number = PhoneNumberFormField(
         label=_("Telephone number"),
-        max_length=64,
+        accept=(Problem.FOREIGN, Problem.SERVICE),
         help_text=_("A number that asked your company not to call it again."),
     )
 

@@ -143,7 +143,9 @@ def opt_outs(request):
     form = OptOutForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            opt_out, created = opt_out_add(company=company, number=form.cleaned_data["number"])
+            opt_out, created = opt_out_add(
+                company=company, number=form.cleaned_data["number"].as_e164
+            )
         except DomainError as error:
             form.add_error("number", error.message)
         else:

@@ -147,7 +147,10 @@ class CaseAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("Filer"), {"fields": ["filer_name", "filer_email", "company", "user"]}),
+        (
+            _("Filer"),
+            {"fields": ["filer_name", "filer_email", "filer_phone", "company", "user"]},
+        ),
         (
             _("Admissibility"),
             {"fields": ["admissibility", "file_by", "late_reason", "excuse_reason"]},

@@ -7,8 +7,9 @@ import datetime
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from complaints.forms import MultipleFileField
+from complaints.forms import CONTACT_PROBLEMS, MultipleFileField
 from complaints.models import Case, CaseChannel, CaseKind
+from register.phone.forms import PhoneNumberFormField
 
 TEXTAREA = forms.Textarea(attrs={"rows": 10, "cols": 80})
 
@@ -90,6 +91,9 @@ class CaseRecordForm(StepForm):
     )
     filer_name = forms.CharField(label=_("Filer's name"), max_length=200, required=False)
     filer_email = forms.EmailField(label=_("Filer's e-mail"))
+    filer_phone = PhoneNumberFormField(
+        label=_("Filer's telephone"), required=False, accept=CONTACT_PROBLEMS
+    )
     language = forms.ChoiceField(label=_("Language of the letters"))
     subject = forms.CharField(label=_("Subject"), max_length=200)
     body = forms.CharField(label=_("Text"), widget=TEXTAREA)
@@ -102,6 +106,7 @@ class CaseRecordForm(StepForm):
 
     def __init__(self, *args, register, **kwargs):
         super().__init__(*args, register=register, **kwargs)
+        self.fields["filer_phone"].region = register.country
         self.fields["refers_to"].queryset = Case.objects.filter(
             register=register, kind__in=[CaseKind.REQUEST, CaseKind.COMPLAINT]
         ).order_by("-received_at")

@@ -11,6 +11,11 @@ from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Case, CaseKind
 from complaints.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from register.phone import Problem
+from register.phone.forms import PhoneNumberFormField
+
+# A number to call the filer back on may be abroad or a company's service number.
+CONTACT_PROBLEMS = (Problem.FOREIGN, Problem.SERVICE)
 
 KIND_CHOICES = [
     (CaseKind.REQUEST, _("A question or request to the service desk")),
@@ -140,6 +145,12 @@ class PublicCaseForm(CaseForm):
         label=_("Your e-mail address"),
         help_text=_("We send the link to follow your case and our letters to this address."),
     )
+    phone = PhoneNumberFormField(
+        label=_("Your telephone number (optional)"),
+        required=False,
+        accept=CONTACT_PROBLEMS,
+        help_text=_("If you would like the service desk to call you back."),
+    )
     field_order = [
         "kind",
         "refers_to",
@@ -150,11 +161,13 @@ class PublicCaseForm(CaseForm):
         "late_reason",
         "name",
         "email",
+        "phone",
     ]
 
     def __init__(self, *args, register, **kwargs):
         self.register = register
         super().__init__(*args, **kwargs)
+        self.fields["phone"].region = register.country
 
     def clean(self):
         number = self.cleaned_data.get("refers_to", "").strip().lstrip("#")
@@ -191,6 +204,12 @@ class PortalCaseForm(CaseForm):
         required=False,
         empty_label=_("— none —"),
     )
+    phone = PhoneNumberFormField(
+        label=_("Telephone number to call you back on (optional)"),
+        required=False,
+        accept=CONTACT_PROBLEMS,
+        help_text=_("Filled in with your company's contact telephone."),
+    )
     field_order = [
         "kind",
         "refers_to",
@@ -199,6 +218,7 @@ class PortalCaseForm(CaseForm):
         "body",
         "attachments",
         "late_reason",
+        "phone",
     ]
 
     def __init__(self, *args, cases, **kwargs):

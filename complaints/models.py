@@ -14,6 +14,7 @@ from django_scopes import ScopedManager
 
 from licences.models import Company
 from register.models import Register
+from register.phone.modelfields import ContactPhoneNumberField
 
 
 class CaseKind(models.TextChoices):
@@ -90,6 +91,9 @@ class Case(models.Model):
     )
     filer_name = models.CharField(_("filer's name"), max_length=200, blank=True)
     filer_email = models.EmailField(_("filer's e-mail"))
+    filer_phone = ContactPhoneNumberField(
+        _("filer's telephone"), help_text=_("Optional: the service desk may call back on it.")
+    )
     language = models.CharField(_("language of the letters"), max_length=8)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))

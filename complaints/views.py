@@ -186,6 +186,7 @@ def public_new(request):
                 form,
                 filer_name=form.cleaned_data["name"],
                 filer_email=form.cleaned_data["email"],
+                filer_phone=form.cleaned_data["phone"],
                 channel=CaseChannel.PUBLIC,
             )
             if case is not None:
@@ -258,7 +259,7 @@ def portal_new(request):
         request.POST or None,
         request.FILES or None,
         cases=cases,
-        initial=_follow_up_initial(request),
+        initial={**_follow_up_initial(request), "phone": request.company.phone},
     )
     if request.method == "POST" and form.is_valid():
         case = _file(
@@ -268,6 +269,7 @@ def portal_new(request):
             user=request.user,
             filer_name=request.user.get_full_name() or request.user.email,
             filer_email=request.user.email,
+            filer_phone=form.cleaned_data["phone"],
             channel=CaseChannel.PORTAL,
         )
         if case is not None:

@@ -52,7 +52,15 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(RegisterOwnedAdmin):
-    list_display = ["name", "company_type", "employee_band", "chamber_number", "city", "created_at"]
+    list_display = [
+        "name",
+        "company_type",
+        "employee_band",
+        "chamber_number",
+        "city",
+        "phone",
+        "created_at",
+    ]
     list_filter = ["company_type", "employee_band"]
     search_fields = ["name", "chamber_number", "vat_id", "billing_email"]
     inlines = [MembershipInline, ActionLogInline]

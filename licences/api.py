@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from licences.selectors import credit_balances, licences_for_company
 from register.errors import ErrorSerializer
+from register.phone.serializers import E164Field
 
 ERRORS = {401: ErrorSerializer}
 
@@ -36,6 +37,9 @@ class MeView(APIView):
                 "type": serializers.CharField(source="company_type"),
                 "employees": serializers.CharField(
                     source="employee_band", help_text="Employee band: up_to_250 or over_250."
+                ),
+                "phone": E164Field(
+                    help_text="The contact telephone in E.164 (+31201234567), or null."
                 ),
             },
         )

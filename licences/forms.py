@@ -72,6 +72,7 @@ class CompanyForm(forms.ModelForm):
             "company_type",
             "employee_band",
             "billing_email",
+            "phone",
         ]
         help_texts = {
             "chamber_number": _("KvK number (Netherlands) or KBO number (Belgium)."),
@@ -80,6 +81,7 @@ class CompanyForm(forms.ModelForm):
             "company_type": _("Call centres and data processors are service providers."),
             "employee_band": _("Some licences are priced by company size."),
             "billing_email": _("Invoices are mailed here."),
+            "phone": _("The service desk calls you back on this number."),
         }
         widgets = {
             "company_type": forms.RadioSelect,

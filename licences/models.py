@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
 from register.models import Register
+from register.phone.modelfields import ContactPhoneNumberField
 
 
 class CompanyType(models.TextChoices):
@@ -47,6 +48,9 @@ class Company(models.Model):
         _("employees"), max_length=10, choices=EmployeeBand.choices, default=EmployeeBand.UP_TO_250
     )
     billing_email = models.EmailField(_("billing e-mail"), blank=True)
+    phone = ContactPhoneNumberField(
+        _("contact telephone"), help_text=_("The service desk calls back on this number.")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ScopedManager(register="register")

@@ -61,6 +61,7 @@ def company_create(
     city: str = "",
     country: str = "",
     billing_email: str = "",
+    phone: str = "",
     actor=None,
 ) -> Company:
     """A company with `owner` as its first member, in role owner; `actor` is who made it (the
@@ -82,6 +83,7 @@ def company_create(
             city=city,
             country=country or register.country,
             billing_email=billing_email or owner.email,
+            phone=phone,
         )
         Membership.objects.create(company=company, user=owner, role=Role.OWNER)
         log_action(

@@ -9,12 +9,22 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import QuerySet
+from phonenumbers import PhoneNumber, PhoneNumberFormat, format_number
 
 from register.models import ActionLog, Register
 from register.spreadsheets import spreadsheet_safe
 
 # Who acted when nobody did: a scheduled job, a payment provider's webhook, a command without --by.
 SYSTEM = "system"
+
+
+class _DataEncoder(DjangoJSONEncoder):
+    """The log's data as plain JSON: a changed contact telephone is logged in E.164."""
+
+    def default(self, o):
+        if isinstance(o, PhoneNumber):
+            return format_number(o, PhoneNumberFormat.E164)
+        return super().default(o)
 
 
 def log_action(
@@ -41,7 +51,7 @@ def log_action(
         content_type=ContentType.objects.get_for_model(target) if target is not None else None,
         object_id=str(target.pk) if target is not None else "",
         object_repr=str(target)[:200] if target is not None else "",
-        data=data or {},
+        data=json.loads(json.dumps(data or {}, cls=_DataEncoder)),
     )
 
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from register.models import Register
+from register.phone.forms import PhoneNumberFormField, e164_digits
 from register.services import numbers_parse
 
 
@@ -112,22 +113,19 @@ class BlockForm(CategoryChoicesMixin, forms.Form):
 
 
 class NumberForm(forms.Form):
-    number = forms.CharField(
+    number = PhoneNumberFormField(
         label=_("Telephone number"),
-        max_length=40,
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
         error_messages={"required": _("Enter a telephone number.")},
     )
 
     def __init__(self, *args, register: Register, **kwargs):
         super().__init__(*args, **kwargs)
         self.register = register
+        self.fields["number"].region = register.country
 
     def clean_number(self) -> int:
-        parsed = numbers_parse(register=self.register, raw_numbers=[self.cleaned_data["number"]])
-        if parsed.errors:
-            raise forms.ValidationError(parsed.errors)
-        return parsed.numbers[0]
+        """The E.164 digits, as the register stores and looks numbers up."""
+        return e164_digits(self.cleaned_data["number"])
 
 
 class ManageRequestForm(NumberForm):

@@ -27,7 +27,8 @@ from register.models import (
     Register,
     RegisterEvent,
 )
-from register.phone import Problem, format_international, normalise
+from register.phone import format_international, normalise
+from register.phone.messages import problem_message
 from register.tokens import token_hash
 
 
@@ -51,19 +52,6 @@ class LinkUsed(LinkError):
     code = "link_used"
     status = 409
     message = _("This link has already been used.")
-
-
-PROBLEM_MESSAGES = {
-    Problem.INVALID: _("“%(number)s” is not a valid telephone number."),
-    Problem.FOREIGN: _(
-        "“%(number)s” is a number of another country; this register only holds numbers "
-        "starting with +%(code)s."
-    ),
-    Problem.SERVICE: _(
-        "“%(number)s” is a service number (such as 0800, 0900 or 112), not a personal "
-        "number, and cannot be registered."
-    ),
-}
 
 
 @dataclass
@@ -91,9 +79,7 @@ def numbers_parse(*, register: Register, raw_numbers: list[str]) -> ParsedNumber
     for raw in raws:
         result = normalise(raw, register.country)
         if not result.ok:
-            parsed.errors.append(
-                PROBLEM_MESSAGES[result.problem] % {"number": raw, "code": register.calling_code}
-            )
+            parsed.errors.append(problem_message(raw, result, register.country))
         elif result.number in seen:
             parsed.merged.append(raw)
         else:

@@ -5,12 +5,18 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.services import campaign_purposes
 from licences.models import Company
+from register.phone import Problem
+from register.phone.forms import PhoneNumberFormField
 
 
 class NumberSearchForm(forms.Form):
     """One number against the register and the company's opt-out list (SPEC §10)."""
 
-    number = forms.CharField(label=_("Telephone number"), max_length=64)
+    # The check answers for another country's or a service number (out of scope); what is no
+    # number at all is refused here, before a credit is spent on it.
+    number = PhoneNumberFormField(
+        label=_("Telephone number"), accept=(Problem.FOREIGN, Problem.SERVICE)
+    )
     campaign = forms.TypedChoiceField(label=_("Campaign"), coerce=int, required=False)
     purpose = forms.ChoiceField(
         label=_("Purpose"),
@@ -23,6 +29,7 @@ class NumberSearchForm(forms.Form):
     ):
         super().__init__(*args, **kwargs)
         register = company.register
+        self.fields["number"].region = register.country
         self.fields["campaign"].choices = [("", "—")] + [
             (campaign.pk, campaign.name) for campaign in campaigns
         ]

@@ -35,7 +35,7 @@ def number_search(request):
         try:
             checked = numbers_check(
                 company=company,
-                numbers=[form.cleaned_data["number"]],
+                numbers=[form.cleaned_data["number"].as_e164],
                 purpose=form.cleaned_data["purpose"] or None,
                 campaign=campaign_get(company=company, campaign_id=campaign_id)
                 if campaign_id

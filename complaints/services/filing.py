@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from phonenumber_field.phonenumber import PhoneNumber
 
 from complaints.models import (
     Admissibility,
@@ -90,6 +91,7 @@ def case_file(
     body: str,
     filer_email: str,
     filer_name: str = "",
+    filer_phone: PhoneNumber | str = "",
     company=None,
     user=None,
     refers_to: Case | None = None,
@@ -151,6 +153,7 @@ def case_file(
             user=user,
             filer_name=filer_name.strip(),
             filer_email=filer_email.strip(),
+            filer_phone=filer_phone,
             language=_letter_language(register, language),
             subject=subject.strip(),
             body=body.strip(),

@@ -159,6 +159,10 @@ MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Do-not-call register")
 # Staff and superusers set up an authenticator (TOTP) before the admin opens.
 STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=False)
 
+# Contact telephones (django-phonenumber-field): stored in E.164, shown internationally (SPEC §4).
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
+
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", _("Dutch")), ("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -7,6 +7,9 @@
 - `batch`: the same answers for a whole batch of a region's common shapes at once.
 - `ranges`: the same verdicts on whole ranges of E.164 digits, for the register file import.
 - `normaliser`: `Normaliser` and `normalise`, which choose between them.
+- `messages`: what is wrong with one typed number, in the reader's language.
+- `forms`, `modelfields`, `serializers`: one number a person types or we keep, through
+  django-phonenumber-field (`PhoneNumberFormField`, `ContactPhoneNumberField`, `E164Field`).
 
 The tests in `tests/register/phone/` hold every path to the reference.
 """

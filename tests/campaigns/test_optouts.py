@@ -296,6 +296,32 @@ def test_the_nl_number_search_charges_the_campaign_one_credit(member, company, n
     assert account.balance == 4
 
 
+def test_the_nl_number_search_refuses_what_is_no_number_before_charging(member, company):
+    account = CreditAccountFactory(campaign=CampaignFactory(company=company))
+    with scopes_disabled():
+        account.balance = 5
+        account.save(update_fields=["balance"])
+
+    refused = member.post(
+        "/campaigns/numbers/", {"number": "06 1234 56789", "campaign": account.campaign_id}
+    )
+    foreign = member.post(
+        "/campaigns/numbers/", {"number": "+32 470 12 34 56", "campaign": account.campaign_id}
+    )
+
+    assert "has one digit too many for a telephone number" in refused.content.decode()
+    assert "+32 470 12 34 56" in foreign.content.decode()
+    with scopes_disabled():
+        account.refresh_from_db()
+    assert account.balance == 4
+
+
+def test_the_opt_out_page_takes_a_foreign_number_in_e164(member, company):
+    member.post("/campaigns/opt-outs/", {"number": "0032 470 12 34 56"})
+
+    assert numbers_of(company) == [32470123456]
+
+
 def test_the_nl_number_search_asks_for_a_campaign(member):
     response = member.post("/campaigns/numbers/", {"number": "0612345601"})
 

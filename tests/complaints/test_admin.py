@@ -250,6 +250,7 @@ def test_staff_record_a_case_received_by_post(client, staff, nl):
             "received_on": "2025-12-19",
             "filer_name": "Marie de Vries",
             "filer_email": "marie@example.com",
+            "filer_phone": "020 123 4567",
             "language": "nl",
             "subject": "Brief over mijn nummer",
             "body": "Ik word nog steeds gebeld.",
@@ -264,6 +265,8 @@ def test_staff_record_a_case_received_by_post(client, staff, nl):
     assert case.received_at.astimezone(AMSTERDAM).date() == datetime.date(2025, 12, 19)
     assert case.handle_by == datetime.date(2025, 12, 30)  # Christmas skipped (art. 2.1)
     assert case.channel == "post"
+    assert case.filer_phone.as_e164 == "+31201234567"
+    assert "+31 20 123 4567" in client.get(f"{LIST}{case.pk}/change/", **NL_HOST).text
     assert LogEntry.objects.filter(object_id=str(case.pk), action_flag=ADDITION).exists()
 
 

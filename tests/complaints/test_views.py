@@ -106,6 +106,18 @@ def test_a_consumer_files_a_request_gets_its_reference_and_a_mail_with_the_follo
     assert "suspends none of your obligations" in text
 
 
+def test_a_consumer_may_leave_a_telephone_number_to_be_called_back_on(
+    django_capture_on_commit_callbacks,
+):
+    file_publicly(django_capture_on_commit_callbacks, phone="06-12345678")
+
+    with scopes_disabled():
+        case = Case.objects.get()
+    assert case.filer_phone.as_e164 == "+31612345678"
+    form = browser().get("/cases/new/").content.decode()
+    assert 'name="phone"' in form and 'type="tel"' in form and 'autocomplete="tel"' in form
+
+
 def too_long(length: int) -> str:
     return "x" * (length + 1)
 
@@ -123,6 +135,8 @@ def too_long(length: int) -> str:
         ("email", "", "This field is required."),
         ("email", "j.jansen@", "Enter a valid email address."),
         ("late_reason", too_long(2000), "at most 2000 characters"),
+        ("phone", "06 1234 56789", "has one digit too many for a telephone number"),
+        ("phone", "bel me", "“bel me” is not a valid telephone number."),
     ],
 )
 def test_each_bad_field_of_the_public_form_is_named_and_nothing_is_stored(field, value, message):
@@ -352,6 +366,20 @@ def test_a_company_user_files_a_request_and_sees_it_with_its_due_date(company):
     assert f"/cases/{case.pk}/" in listing and "Handled by" in listing
     detail = client.get(f"/cases/{case.pk}/").content.decode()
     assert "Factuur klopt niet" in detail and "Handled by" in detail
+
+
+def test_the_portal_form_offers_the_company_s_telephone_to_be_called_back_on(company):
+    company.phone = "+31201234567"
+    company.save(update_fields=["phone"])
+    client = browser(member_of(company))
+
+    assert 'value="+31 20 123 4567"' in client.get("/cases/file/").content.decode()
+    client.post(
+        "/cases/file/",
+        {"kind": "request", "subject": "Bel mij", "body": "Graag.", "phone": "+32 470 12 34 56"},
+    )
+    with scopes_disabled():
+        assert Case.objects.get().filer_phone.as_e164 == "+32470123456"
 
 
 def test_the_portal_form_names_a_bad_field_and_stores_nothing(company):

@@ -17,6 +17,7 @@ from licences.models import (
     LicenceProduct,
     LicenceStatus,
 )
+from register.models import ActionLog
 from tests.factories import (
     ApiKeyFactory,
     CreditAccountFactory,
@@ -70,6 +71,33 @@ def test_a_company_added_in_admin_belongs_to_the_host_s_register(admin_client, n
     assert response.status_code == 302
     with scopes_disabled():
         assert Company.objects.get(name="Nieuw B.V.").register == nl
+
+
+def test_staff_record_the_contact_telephone_in_e164_and_the_log_keeps_it(admin_client, nl):
+    fields = {
+        "name": "Nieuw B.V.",
+        "country": "NL",
+        "company_type": "advertiser",
+        "employee_band": "up_to_250",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+    }
+    refused = admin_client.post(
+        reverse("admin:licences_company_add"),
+        {**fields, "phone": "06 1234 56789"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert "has one digit too many" in refused.text
+    response = admin_client.post(
+        reverse("admin:licences_company_add"), {**fields, "phone": "06 1234 5678"}
+    )
+    assert response.status_code == 302
+    with scopes_disabled():
+        company = Company.objects.get(name="Nieuw B.V.")
+        entry = ActionLog.objects.get(action="company.created")
+    assert company.phone.as_e164 == "+31612345678"
+    assert entry.data["changed"]["phone"]["to"] == "+31612345678"
+    assert "+31 6 12345678" in admin_client.get(reverse("admin:licences_company_changelist")).text
 
 
 def test_the_cancel_action_stops_the_renewal_through_the_service(admin_client, nl):

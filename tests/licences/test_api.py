@@ -28,9 +28,16 @@ def test_me_names_the_company_and_the_register(be):
             "name": "Bellers NV",
             "type": "advertiser",
             "employees": "over_250",
+            "phone": None,
         },
         "register": "be",
     }
+
+
+def test_me_gives_the_companys_contact_telephone_in_e164(be):
+    company = CompanyFactory(register=be, phone="+32 470 12 34 56")
+    response = client_for(company).get("/api/v1/me")
+    assert response.json()["company"]["phone"] == "+32470123456"
 
 
 def test_a_key_of_nl_is_unknown_on_be(nl):

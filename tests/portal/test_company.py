@@ -74,6 +74,46 @@ def test_company_details_are_checked(nl, field, value, message):
         assert not Company.objects.exists()
 
 
+def test_the_contact_telephone_is_stored_in_e164_and_shown_internationally(company, owner):
+    client = client_for(owner)
+
+    response = client.post("/account/company/edit/", {**COMPANY, "phone": "(020) 123 4567"})
+
+    assert response["Location"] == "/account/company/"
+    company.refresh_from_db()
+    assert company.phone.as_e164 == "+31201234567"
+    with scopes_disabled():
+        assert Company.objects.filter(phone="+31201234567").exists()
+    page = client.get("/account/company/").text
+    assert '<a href="tel:+31-20-123-4567">+31 20 123 4567</a>' in page
+    form = client.get("/account/company/edit/").text
+    assert 'type="tel"' in form and 'value="+31 20 123 4567"' in form
+
+
+@pytest.mark.parametrize(
+    ("phone", "message"),
+    [
+        ("020 123 45678", "“020 123 45678” has one digit too many for a telephone number"),
+        ("bel ons", "“bel ons” is not a valid telephone number."),
+    ],
+)
+def test_a_wrong_contact_telephone_is_named_precisely(company, owner, phone, message):
+    response = client_for(owner).post("/account/company/edit/", {**COMPANY, "phone": phone})
+
+    assert response.status_code == 200
+    assert message in response.text
+    company.refresh_from_db()
+    assert company.phone == ""
+
+
+def test_a_contact_telephone_may_be_a_company_number_or_abroad(company, owner):
+    client = client_for(owner)
+    for phone, stored in [("088 123 4567", "+31881234567"), ("+32 470 12 34 56", "+32470123456")]:
+        assert client.post("/account/company/edit/", {**COMPANY, "phone": phone}).status_code == 302
+        company.refresh_from_db()
+        assert company.phone.as_e164 == stored
+
+
 def test_anonymous_user_logs_in_first(anonymous):
     response = anonymous.get("/account/company/new/")
 

@@ -111,6 +111,7 @@ class Command(BaseCommand):
                 street="Voorbeeldstraat 1",
                 postcode="1234 AB",
                 city="Amsterdam",
+                phone="+31201234567",
             )
             campaign = campaign_create(
                 company=company, name="Voorjaarsactie 2026", purpose="commercial", created_by=owner
@@ -139,6 +140,7 @@ class Command(BaseCommand):
                 street="Voorbeeldlaan 2",
                 postcode="1000",
                 city="Brussel",
+                phone="+3225551212",
             )
             licences_activate(
                 company=company,
