@@ -103,7 +103,9 @@ def test_a_panels_csv_holds_its_numbers_for_the_period(nl, data):
     assert lines[3] == "2026-11-09,1,0,0,0,0"
     size = client.get(f"/admin/dashboard/size.csv?{NOVEMBER}").content.decode().splitlines()
     assert size[1:4] == ["2026-10-26,0", "2026-11-02,2", "2026-11-09,3"]
-    by_month = client.get("/admin/dashboard/registrations.csv?start=2026-11-01&end=2026-11-30&by=month")
+    by_month = client.get(
+        "/admin/dashboard/registrations.csv?start=2026-11-01&end=2026-11-30&by=month"
+    )
     assert by_month.content.decode().splitlines()[1:] == ["2026-11,2,1,0,0,0"]
     # scrubs, checks, downloads, records scrubbed, numbers checked (today's checks: the period
     # must reach today).
