@@ -16,7 +16,8 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Case, F, Min, Sum, When
+from django.db.models import BigIntegerField, Case, DateField, F, Min, Sum, When
+from django.db.models.functions import Trunc
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -214,6 +215,7 @@ class RegisterCounts:
 
     register: Register
     now: datetime = field(default_factory=timezone.now)
+    _read: dict = field(default_factory=dict, repr=False)
 
     @cached_property
     def through(self) -> date | None:
@@ -228,14 +230,31 @@ class RegisterCounts:
             start = _midnight(self.register, self.through + timedelta(days=1))
         return _counted(self.register, start=start, end=None)
 
-    def days(self, start: date, end: date) -> list[Row]:
-        """Every count from `start` to `end`, both included."""
+    def days(self, period: Period) -> list[Row]:
+        """Every count of `period`, dated by the first day of its bucket: summed by the
+        database where they come from the rollup (a year is then a few hundred rows rather
+        than thousands), as read where they come from the history."""
+        if period in self._read:
+            return self._read[period]
         rows: list[Row] = []
-        if self.through is not None and start <= self.through:
-            rows += DailyCount.objects.filter(
-                register=self.register, day__gte=start, day__lte=min(end, self.through)
-            ).values_list("day", "action", "channel", "categories", "count")
-        rows += [row for row in self._live if start <= row[0] <= end]
+        if self.through is not None and period.start <= self.through:
+            in_rollup = DailyCount.objects.filter(
+                register=self.register,
+                day__gte=period.start,
+                day__lte=min(period.end, self.through),
+            )
+            if period.by != Granularity.DAY:
+                kind = "week" if period.by == Granularity.WEEK else "month"
+                in_rollup = in_rollup.annotate(bucket=Trunc("day", kind, output_field=DateField()))
+            else:
+                in_rollup = in_rollup.annotate(bucket=F("day"))
+            rows += (
+                in_rollup.values_list("bucket", "action", "channel", "categories")
+                .annotate(total=Sum("count"))
+                .order_by()
+            )
+        rows += [row for row in self._live if period.start <= row[0] <= period.end]
+        self._read[period] = rows
         return rows
 
     def net_before(self, day: date) -> int:
@@ -282,7 +301,7 @@ def _channel_labels() -> tuple[list[str], list[str]]:
 def events_by_channel(*, counts: RegisterCounts, period: Period, action: str) -> Figures:
     """Registrations (`action` block) or unblocks per bucket of `period`, per channel."""
     channels, labels = _channel_labels()
-    rows = [row for row in counts.days(period.start, period.end) if row[1] == action]
+    rows = [row for row in counts.days(period) if row[1] == action]
     return Figures(
         title=_("Registrations by channel")
         if action == EventAction.BLOCK
@@ -310,7 +329,7 @@ def events_by_category(
     def blocked(row: Row) -> list[str]:
         return register.category_codes(row[3]) if register.categories else [""]
 
-    rows = [row for row in counts.days(period.start, period.end) if row[1] == action]
+    rows = [row for row in counts.days(period) if row[1] == action]
     return Figures(
         title=_("Registrations by category")
         if action == EventAction.BLOCK
@@ -327,7 +346,7 @@ def register_size(*, counts: RegisterCounts, period: Period) -> Figures:
     period's end)."""
     net = counts.net_before(period.start)
     change: dict[date, int] = defaultdict(int)
-    for day, action, _channel, _categories, count in counts.days(period.start, period.end):
+    for day, action, _channel, _categories, count in counts.days(period):
         change[bucket_of(day, period.by)] += -count if action == EventAction.UNBLOCK else count
     cells = []
     for bucket in period.buckets():
