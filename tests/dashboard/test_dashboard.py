@@ -8,8 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
-from campaigns.checks.services import _tally
-from campaigns.models import CallFile, CallFileStatus, FileKind
+from campaigns.models import CallFile, CallFileStatus, CheckTally, FileKind
 from complaints.models import Case, Stage
 from register.models import ALL_CATEGORIES, Channel, EventAction
 from tests.factories import CampaignFactory, UserFactory, register_staff
@@ -62,8 +61,7 @@ def data(nl, be):
             valid_until=datetime.date(2026, 12, 1),
             finished_at=at(5, 14),
         )
-        _tally(company=company, numbers=3)
-        _tally(company=company, numbers=4)
+        CheckTally.objects.create(register=nl, company=company, day=nl.today(), checks=2, numbers=7)
         Case.objects.create(
             register=nl,
             kind="request",
