@@ -357,3 +357,34 @@ class CallFile(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class CheckTally(models.Model):
+    """How many checks a company made on one day (the register's), and of how many numbers:
+    a check leaves no other record (be's are included in the licence and charge nothing), and
+    the staff dashboard counts them per company. One row per company and day, added to by
+    every check (`campaigns.checks.services.numbers_check`)."""
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="+", verbose_name=_("company")
+    )
+    day = models.DateField(_("day"))
+    checks = models.PositiveIntegerField(_("checks"), default=0)
+    numbers = models.PositiveBigIntegerField(_("numbers checked"), default=0)
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("checks of a day")
+        verbose_name_plural = _("checks per day")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "day"], name="check_tally_once_a_day"),
+        ]
+        indexes = [
+            # The dashboard: a register's checks in a period.
+            models.Index(fields=["register", "day"], name="check_tally_register_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.checks}"

@@ -561,3 +561,57 @@ class OutgoingMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.subject}"
+
+
+class DailyCount(models.Model):
+    """How many numbers were registered or unblocked on one day (in the register's time zone),
+    by channel and categories: the rollup the statistics read (`register.statistics`), so that
+    a dashboard over years of a history of tens of millions of events sums a few thousand rows.
+
+    Written only by `daily_counts_roll_up`, for whole days once they are over; the days since
+    are counted from the history when read. A registration counts with the categories it
+    blocked, an unblock with those the number had until then. An import's numbers count as
+    registrations on the day of the import (RegisterImport holds their block events).
+    """
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    day = models.DateField(_("day"))
+    action = models.CharField(_("action"), max_length=10, choices=EventAction.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    categories = models.SmallIntegerField(_("categories"))
+    count = models.PositiveIntegerField(_("count"))
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("daily count")
+        verbose_name_plural = _("daily counts")
+        constraints = [
+            # Also the index of every statistics query: one register's days in a period.
+            models.UniqueConstraint(
+                fields=["register", "day", "action", "channel", "categories"],
+                name="daily_count_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.action} {self.channel}: {self.count}"
+
+
+class DailyCountsThrough(models.Model):
+    """The last day of a register whose counts are in DailyCount: every day up to it is, no day
+    after it is. One row per register, moved forward by `daily_counts_roll_up`."""
+
+    register = models.OneToOneField(
+        Register, on_delete=models.PROTECT, primary_key=True, verbose_name=_("register")
+    )
+    day = models.DateField(_("day"))
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("daily counts through")
+        verbose_name_plural = _("daily counts through")
+
+    def __str__(self) -> str:
+        return f"{self.register_id}: {self.day}"

@@ -1,7 +1,10 @@
 """Consumer pages (SPEC §5): block, confirm, check, change or unblock. Thin: forms and services."""
 
 from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
@@ -17,6 +20,7 @@ from register.services import (
     category_labels,
     manage_link_send,
 )
+from register.statistics import public_statistics, statistics_years
 
 
 # Callables, so the rates are read per request and a test can override the settings.
@@ -204,3 +208,45 @@ def manage_edit(request, token: str):
             "categories": category_labels(register, blocked.categories, request.LANGUAGE_CODE),
         },
     )
+
+
+# The public statistics change once a day in substance; a visitor's page is at most this old.
+STATISTICS_CACHE_SECONDS = 600
+
+
+def _public_statistics(request):
+    """The year asked for (`?year=`, else this one) and its statistics, from the cache."""
+    register = request.register
+    years = statistics_years(register=register)
+    try:
+        year = int(request.GET.get("year", years[-1]))
+    except ValueError:
+        year = years[-1]
+    if year not in years:
+        raise Http404("No statistics for that year.")
+    key = f"statistics:{register.pk}:{year}:{request.LANGUAGE_CODE}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = public_statistics(register=register, year=year)
+        cache.set(key, figures, STATISTICS_CACHE_SECONDS)
+    return years, figures
+
+
+@require_http_methods(["GET"])
+def statistics(request):
+    years, figures = _public_statistics(request)
+    csv_url = f"{reverse('register:statistics_csv')}?year={figures.year}"
+    return render(
+        request,
+        "register/statistics.html",
+        {"years": years, "statistics": figures, "csv_url": csv_url},
+    )
+
+
+@require_http_methods(["GET"])
+def statistics_csv(request):
+    _years, figures = _public_statistics(request)
+    response = HttpResponse(figures.table().csv(), content_type="text/csv; charset=utf-8")
+    name = f"{request.register.slug}-statistics-{figures.year}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

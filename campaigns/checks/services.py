@@ -134,6 +134,31 @@ def _take_rate(*, company: Company, units: int) -> None:
         )
 
 
+# One statement, so concurrent checks of a company add to its row of the day without a lost
+# update, holding its lock no longer than the statement when no transaction is open around it.
+_TALLY = """
+    INSERT INTO campaigns_checktally (register_id, company_id, day, checks, numbers)
+    VALUES (%(register)s, %(company)s, %(day)s, 1, %(numbers)s)
+    ON CONFLICT (company_id, day) DO UPDATE
+    SET checks = campaigns_checktally.checks + 1,
+        numbers = campaigns_checktally.numbers + EXCLUDED.numbers
+"""
+
+
+def _tally(*, company: Company, numbers: int) -> None:
+    """Counts the check for the staff dashboard (CheckTally)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TALLY,
+            {
+                "register": company.register_id,
+                "company": company.pk,
+                "day": company.register.today(),
+                "numbers": numbers,
+            },
+        )
+
+
 def numbers_check(
     *,
     company: Company,
@@ -195,4 +220,5 @@ def numbers_check(
         credits_spend(
             campaign=campaign, amount=charged, reference=reference, reason=CreditEntry.Reason.CHECK
         )
+    _tally(company=company, numbers=len(numbers))
     return NumbersChecked(results=results, purpose=purpose, credits_charged=charged)

@@ -29,7 +29,7 @@ CACHES = {
 }
 
 INSTALLED_APPS = [
-    "register.admin_site.RegisterAdminConfig",
+    "dashboard.apps.DashboardAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -238,6 +238,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-unconfirmed-blocks": {
         "task": "register.tasks.purge_unconfirmed_blocks",
         "schedule": crontab(minute=17),
+    },
+    # The statistics' rollup of the days that are over (register.statistics).
+    "statistics-daily-counts": {
+        "task": "register.tasks.daily_counts_roll_up_task",
+        "schedule": crontab(minute=41),
     },
     "billing-renewals-and-notices": {
         "task": "billing.tasks.licences_renew_and_notify",

@@ -11,7 +11,7 @@ from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
 from campaigns.checks.services import numbers_check
-from campaigns.models import CompanyOptOut, OptOutSource
+from campaigns.models import CheckTally, CompanyOptOut, OptOutSource
 from licences.models import CreditEntry, LicenceStatus
 from register.errors import DomainError, InsufficientCredits, LicenceRequired
 from register.models import ALL_CATEGORIES
@@ -227,6 +227,23 @@ def test_nl_charges_one_credit_per_number_offered_once(nl_campaign):
     assert checked.credits_charged == 3
     assert nl_campaign.credit_account.balance == 97
     assert [(entry.delta, entry.reason) for entry in entries] == [(-3, "check")]
+
+
+def test_every_check_is_counted_per_company_and_day_for_the_dashboard(nl_campaign, be_company):
+    check(nl_campaign, ["0612345601", "x", "0612345601"])
+    check(nl_campaign, ["0612345602"])
+    check(be_company, ["0470 12 34 56", "0470 12 34 57"])
+
+    with scopes_disabled():
+        tallies = {
+            (tally.company_id, tally.day): (tally.checks, tally.numbers)
+            for tally in CheckTally.objects.all()
+        }
+        nl, be = nl_campaign.register, be_company.register
+    assert tallies == {
+        (nl_campaign.company_id, nl.today()): (2, 4),
+        (be_company.pk, be.today()): (1, 2),
+    }
 
 
 def test_nl_refuses_a_check_the_balance_cannot_pay_and_charges_nothing(nl_campaign):
