@@ -130,7 +130,7 @@ class NumberForm(forms.Form):
         return parsed.numbers[0]
 
 
-class ManageRequestForm(NumberForm):
+class ManageRequestForm(forms.Form):
     email = forms.EmailField(
         label=_("The e-mail address you registered with"),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),

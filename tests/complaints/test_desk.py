@@ -72,9 +72,7 @@ def days_ago(days: int) -> datetime.datetime:
 # The assignee
 
 
-def test_staff_assign_a_case_to_a_colleague_and_the_timeline_and_log_say_so(
-    client, nl, desk
-):
+def test_staff_assign_a_case_to_a_colleague_and_the_timeline_and_log_say_so(client, nl, desk):
     colleague = make_staff(nl, "bert@register.example")
     case = file_case(nl)
     form = client.get(f"{LIST}{case.pk}/step/assign/", **NL_HOST).text
@@ -134,7 +132,9 @@ def test_the_assign_form_offers_only_this_register_s_staff(client, nl, be, desk)
 @pytest.fixture
 def listed(nl, desk):
     colleague = make_staff(nl, "bert@register.example")
-    mine_overdue = file_case(nl, subject="Mine and overdue", channel="post", received_at=days_ago(30))
+    mine_overdue = file_case(
+        nl, subject="Mine and overdue", channel="post", received_at=days_ago(30)
+    )
     theirs = file_case(nl, subject="Bert's case", channel="post", received_at=days_ago(30))
     # A dispute received 2 weeks ago is to be acknowledged today (art. 5.2): due this week.
     due_now = file_case(
