@@ -20,9 +20,9 @@ from register.services import (
     NotRegistered,
     block_request_confirm,
     block_request_create,
-    calls_stop_on,
     blocked_number_change,
     blocked_number_unblock,
+    calls_stop_on,
     category_labels,
     manage_link_send,
 )

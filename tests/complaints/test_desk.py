@@ -15,8 +15,8 @@ from django_scopes import scope, scopes_disabled
 from complaints import services
 from complaints.models import Case, CaseKind, EventAction, ReplyTemplate
 from complaints.selectors import case_timeline
-from register.models import ActionLog
 from register.errors import DomainError
+from register.models import ActionLog
 from register.roles import COMPLAINTS
 
 pytestmark = pytest.mark.django_db
