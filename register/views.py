@@ -1,5 +1,7 @@
 """Consumer pages (SPEC §5): block, confirm, check, change or unblock. Thin: forms and services."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -141,13 +143,16 @@ def check(request):
         if form.is_valid():
             number = form.cleaned_data["number"]
             blocked = blocked_number_get(register=register, number=number)
+            stop_on = blocked and calls_stop_on(
+                register=register, registered_on=blocked.registered_on
+            )
             result = {
                 "number": format_international(number),
                 "blocked": blocked,
                 "categories": blocked
                 and category_labels(register, blocked.categories, request.LANGUAGE_CODE),
-                "calls_stop_on": blocked
-                and calls_stop_on(register=register, registered_on=blocked.registered_on),
+                "calls_stop_on": stop_on,
+                "calls_until": stop_on and stop_on - timedelta(days=1),
                 "today": register.today(),
                 "weeks": register.use_period_days // 7,
             }

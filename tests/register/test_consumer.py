@@ -730,7 +730,7 @@ def test_a_confirmed_block_is_mailed_with_the_date_calls_must_stop(
 @pytest.mark.parametrize(
     ("registered", "expected"),
     [
-        (date(2026, 12, 1), "calls can go on until the day before Dec. 29, 2026"),
+        (date(2026, 12, 1), "calls can go on until Dec. 28, 2026. From Dec. 29, 2026 no company"),
         (date(2026, 11, 1), "Companies may no longer call this number"),
     ],
 )
