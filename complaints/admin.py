@@ -139,7 +139,7 @@ class LetterInline(ReadOnlyInline):
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
     list_display = [
-        "number", "kind", "subject", "filer", "stage", "received_on", "deadline", "assignee",
+        "number", "kind", "subject", "filer", "stage", "received_on", "deadline", "handled_by",
     ]  # fmt: skip
     list_filter = [AssigneeFilter, DeadlineFilter, "kind", "stage", "channel", "admissibility"]
     search_fields = ["subject", "filer_name", "filer_email", "company__name", "body"]
@@ -154,7 +154,7 @@ class CaseAdmin(admin.ModelAdmin):
                 "fields": [
                     "kind",
                     "stage",
-                    "assignee",
+                    "handled_by",
                     "refers_to_link",
                     "subject",
                     "body",
@@ -219,6 +219,13 @@ class CaseAdmin(admin.ModelAdmin):
                 '<strong style="color: #ba2121">{} — {}</strong>', label, _("OVERDUE")
             )
         return label
+
+    # A name, not Django's link to the user's page: users are for superusers only.
+    @admin.display(description=_("assignee"), ordering="assignee__email")
+    def handled_by(self, obj):
+        if obj.assignee is None:
+            return "—"
+        return obj.assignee.get_full_name() or obj.assignee.email
 
     @admin.display(description=_("timeline"))
     def timeline(self, obj):
@@ -425,10 +432,10 @@ class ReplyTemplateAdmin(admin.ModelAdmin):
     """The register's reply templates: staff write and edit them; a step's page offers those of
     its step, the case's language first."""
 
-    list_display = ["title", "step", "language"]
-    list_filter = ["step", "language"]
+    list_display = ["title", "step", "kind", "language"]
+    list_filter = ["step", "kind", "language"]
     search_fields = ["title", "text"]
-    fields = ["step", "language", "title", "text"]
+    fields = ["step", "kind", "language", "title", "text"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         base = super().get_form(request, obj, change=change, **kwargs)

@@ -358,6 +358,13 @@ class ReplyTemplate(models.Model):
 
     register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
     step = models.CharField(_("step"), max_length=30, choices=ReplyStep.choices)
+    kind = models.CharField(
+        _("for cases of kind"),
+        max_length=10,
+        choices=CaseKind.choices,
+        blank=True,
+        help_text=_("Empty: offered for every kind of case the step is taken on."),
+    )
     language = models.CharField(_("language"), max_length=8)
     title = models.CharField(_("title"), max_length=100)
     text = models.TextField(_("text"))

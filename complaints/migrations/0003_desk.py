@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
-# step -> [(language, title, text)]
+# step -> [(language, title, text)]; the kind of case each is for follows from its title below
 DEFAULTS = {
     "decide": [
         ("en", "Request handled",
@@ -77,6 +77,22 @@ EDIT_TEMPLATES = [
 ]
 
 
+KINDS = {
+    "Request handled": "request",
+    "Verzoek afgehandeld": "request",
+    "Demande traitée": "request",
+    "Complaint well-founded": "complaint",
+    "Klacht gegrond": "complaint",
+    "Plainte fondée": "complaint",
+    "Complaint unfounded": "complaint",
+    "Klacht ongegrond": "complaint",
+    "Plainte non fondée": "complaint",
+    "Board's decision": "dispute",
+    "Beslissing van de commissie": "dispute",
+    "Décision de la commission": "dispute",
+}
+
+
 def seed(apps, schema_editor):
     using = schema_editor.connection.alias
     Register = apps.get_model("register", "Register")
@@ -90,7 +106,7 @@ def seed(apps, schema_editor):
                         step=step,
                         language=language,
                         title=title,
-                        defaults={"text": text},
+                        defaults={"text": text, "kind": KINDS.get(title, "")},
                     )
     # On a fresh database the permissions are made after the last migration: make them now.
     app_config = apps.get_app_config("complaints")
@@ -140,6 +156,7 @@ class Migration(migrations.Migration):
             name='ReplyTemplate',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(blank=True, choices=[('request', 'request'), ('complaint', 'complaint'), ('dispute', 'dispute')], help_text='Empty: offered for every kind of case the step is taken on.', max_length=10, verbose_name='for cases of kind')),
                 ('step', models.CharField(choices=[('decide', "Decide (the answer or the director's decision)"), ('declare_inadmissible', 'Declare inadmissible'), ('board_decide', 'Board decides')], max_length=30, verbose_name='step')),
                 ('language', models.CharField(max_length=8, verbose_name='language')),
                 ('title', models.CharField(max_length=100, verbose_name='title')),

@@ -4,6 +4,7 @@ the reply templates staff start a letter's text from."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Case, EventAction, ReplyTemplate
@@ -42,8 +43,11 @@ def case_note_add(*, case: Case, text: str, by) -> Case:
 
 
 def reply_templates_for(*, case: Case, step: str) -> list[ReplyTemplate]:
-    """The register's templates for `step`, those in the case's language first."""
-    templates = ReplyTemplate.objects.filter(register=case.register, step=step)
+    """The register's templates for `step` and the case's kind, those in the case's language
+    first."""
+    templates = ReplyTemplate.objects.filter(register=case.register, step=step).filter(
+        Q(kind="") | Q(kind=case.kind)
+    )
     return sorted(templates, key=lambda t: (t.language != case.language, t.language, t.title))
 
 

@@ -234,14 +234,27 @@ def test_every_register_has_default_templates_for_each_step_in_each_of_its_langu
         found = {(template.step, template.language) for template in templates}
     steps = {"decide", "declare_inadmissible", "board_decide"}
     assert found == {(step, language) for step in steps for language in languages}
+    with scopes_disabled():
+        kinds = set(templates.values_list("step", "kind"))
+    assert kinds == {
+        ("decide", "request"),
+        ("decide", "complaint"),
+        ("declare_inadmissible", ""),
+        ("board_decide", "dispute"),
+    }
 
 
 def test_a_step_offers_its_templates_in_the_case_s_language_first_and_fills_one_in(
     client, nl, desk
 ):
-    case = file_case(nl, language="nl")
+    case = file_case(nl, kind=CaseKind.COMPLAINT, language="nl")
     page = client.get(f"{LIST}{case.pk}/step/decide/", **NL_HOST).text
-    assert page.index("Verzoek afgehandeld") < page.index("Request handled")
+    assert page.index("Klacht gegrond") < page.index("Complaint well-founded")
+    assert "Verzoek afgehandeld" not in page  # a request's answer, not a complaint's
+    request = file_case(nl, language="en")
+    page = client.get(f"{LIST}{request.pk}/step/decide/", **NL_HOST).text
+    assert page.index("Request handled") < page.index("Verzoek afgehandeld")
+    assert "Complaint well-founded" not in page
     with scopes_disabled():
         chosen = ReplyTemplate.objects.get(register=nl, step="decide", title="Klacht ongegrond")
     page = client.get(f"{LIST}{case.pk}/step/decide/", {"template": chosen.pk}, **NL_HOST).text
