@@ -669,6 +669,15 @@ def block_requests_purge_expired(*, register: Register) -> int:
     return deleted
 
 
+def manage_links_purge_expired(*, register: Register) -> int:
+    """Deletes the register's manage links past their expiry (each holds an e-mail address);
+    returns how many. A link's visit never outlasts its expiry (`ManageLink.ends_at`)."""
+    deleted, _per_model = ManageLink.objects.filter(
+        register=register, expires_at__lt=timezone.now()
+    ).delete()
+    return deleted
+
+
 def blocked_numbers_unblock_by_staff(*, register: Register, numbers: list[int], actor=None) -> int:
     """The service desk unblocks numbers on a consumer's request (SPEC §5: registrations made by
     phone, by a company or by import have no management link). Returns how many were removed;

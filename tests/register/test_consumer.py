@@ -19,6 +19,7 @@ from register.models import (
     BlockRequest,
     Channel,
     EventAction,
+    ManageLink,
     RegisterEvent,
 )
 from register.services import (
@@ -684,6 +685,20 @@ def test_be_manage_page_offers_only_unblock(client, be, on_commit):
     page = get(client, manage_link(), host=BE_HOST).content.decode()
     assert "/unblock/32471234567/" in page
     assert "category_" not in page
+
+
+def test_the_hourly_purge_deletes_expired_manage_links_only(client, nl, on_commit):
+    blocked(nl, 31612345678, email="piet@example.nl")
+    request_manage_link(client, on_commit)
+    request_manage_link(client, on_commit)
+    with scopes_disabled():
+        old = ManageLink.objects.order_by("pk").first()
+        ManageLink.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+    assert purge_unconfirmed_blocks() == 1
+    assert purge_unconfirmed_blocks() == 0
+    with scopes_disabled():
+        assert list(ManageLink.objects.values_list("pk", flat=True)) != [old.pk]
+        assert ManageLink.objects.count() == 1
 
 
 # --- The confirmation mail, the date calls stop, the "still being called?" route ---------------
