@@ -8,7 +8,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from complaints.deadlines import (
@@ -129,8 +129,8 @@ def _who(event: CaseEvent) -> str:
     if event.actor is not None:
         return event.actor.get_full_name() or event.actor.email or event.actor.get_username()
     if event.action == EventAction.FILED:
-        return _g("The filer")
-    return _g("The system")
+        return gettext("The filer")
+    return gettext("The system")
 
 
 def _moment(case: Case, value: str | None, *, with_time: bool) -> str:
