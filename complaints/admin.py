@@ -8,18 +8,19 @@ register (`register.admin_site`), so staff never reach another register's cases.
 
 import datetime
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from complaints import admin_forms, services
 from complaints.deadlines import term_for
-from complaints.models import Case, CaseAttachment, CaseEvent, Letter
+from complaints.models import Case, CaseAttachment, Letter, ReplyStep, ReplyTemplate
 from register.audit_admin import ActionLogInline
 from register.errors import DomainError
 
@@ -55,7 +56,13 @@ STEP_HELP = {
     "send_position": _("The user gets the director's position and 2 weeks to react (art. 5.7)."),
     "board_decide": _("The user gets the board's decision with its motivation (art. 5.8)."),
 }
-ATTACH = "attach"
+# The desk's own work, beside the workflow's steps: step name -> (form, service).
+ATTACH, ASSIGN, NOTE = "attach", "assign", "note"
+DESK_VIEWS = {
+    ATTACH: (admin_forms.AttachForm, services.case_attach),
+    ASSIGN: (admin_forms.AssignForm, services.case_assign),
+    NOTE: (admin_forms.NoteForm, services.case_note_add),
+}
 
 
 class DeadlineFilter(admin.SimpleListFilter):
@@ -75,6 +82,21 @@ class DeadlineFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AssigneeFilter(admin.SimpleListFilter):
+    title = _("assignee")
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        return [("mine", _("mine")), ("nobody", _("nobody"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "mine":
+            return queryset.filter(assignee=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assignee__isnull=True)
+        return queryset
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -88,14 +110,6 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-class CaseEventInline(ReadOnlyInline):
-    model = CaseEvent
-    verbose_name_plural = _("timeline")
-    fields = ["at", "action", "actor", "note", "data"]
-    readonly_fields = fields
-    ordering = ["at", "pk"]
 
 
 class CaseAttachmentInline(ReadOnlyInline):
@@ -124,13 +138,15 @@ class LetterInline(ReadOnlyInline):
 
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
-    list_display = ["number", "kind", "subject", "filer", "stage", "received_on", "deadline"]
-    list_filter = ["kind", "stage", DeadlineFilter, "channel", "admissibility"]
+    list_display = [
+        "number", "kind", "subject", "filer", "stage", "received_on", "deadline", "handled_by",
+    ]  # fmt: skip
+    list_filter = [AssigneeFilter, DeadlineFilter, "kind", "stage", "channel", "admissibility"]
     search_fields = ["subject", "filer_name", "filer_email", "company__name", "body"]
     search_help_text = _("Search by case number, subject, filer or company.")
-    list_select_related = ["register", "company"]
+    list_select_related = ["register", "company", "assignee"]
     ordering = ["-received_at"]
-    inlines = [CaseEventInline, CaseAttachmentInline, LetterInline, ActionLogInline]
+    inlines = [CaseAttachmentInline, LetterInline, ActionLogInline]
     fieldsets = [
         (
             None,
@@ -138,6 +154,7 @@ class CaseAdmin(admin.ModelAdmin):
                 "fields": [
                     "kind",
                     "stage",
+                    "handled_by",
                     "refers_to_link",
                     "subject",
                     "body",
@@ -172,6 +189,7 @@ class CaseAdmin(admin.ModelAdmin):
             _("Outcome"),
             {"fields": ["decided_at", "decision", "position", "hearing_place", "hearing_at"]},
         ),
+        (_("Timeline"), {"fields": ["timeline"]}),
     ]
     readonly_fields = [field for _label, options in fieldsets for field in options["fields"]]
 
@@ -204,6 +222,33 @@ class CaseAdmin(admin.ModelAdmin):
                 '<strong style="color: #ba2121">{} — {}</strong>', label, _("OVERDUE")
             )
         return label
+
+    # A name, not Django's link to the user's page: users are for superusers only.
+    @admin.display(description=_("assignee"), ordering="assignee__email")
+    def handled_by(self, obj):
+        if obj.assignee is None:
+            return "—"
+        return obj.assignee.get_full_name() or obj.assignee.email
+
+    @admin.display(description=_("timeline"))
+    def timeline(self, obj):
+        entries = services.timeline_entries(case=obj)
+        items = format_html_join(
+            "",
+            '<li><time datetime="{}">{}</time> {}{}</li>',
+            (
+                (
+                    entry.at.isoformat(),
+                    date_format(entry.at.astimezone(obj.register.zone), "DATETIME_FORMAT"),
+                    entry.sentence,
+                    format_html('<blockquote class="timeline-text">{}</blockquote>', entry.text)
+                    if entry.text
+                    else "",
+                )
+                for entry in entries
+            ),
+        )
+        return format_html('<ol class="case-timeline">{}</ol>', items)
 
     @admin.display(description=_("refers to"))
     def refers_to_link(self, obj):
@@ -245,7 +290,7 @@ class CaseAdmin(admin.ModelAdmin):
         case = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if case is not None and self.has_change_permission(request, case):
-            steps = [*services.case_steps(case=case), ATTACH]
+            steps = [*services.case_steps(case=case), *DESK_VIEWS]
             extra_context["case_steps"] = [
                 (reverse("admin:complaints_case_step", args=[case.pk, name]), _step_label(name))
                 for name in steps
@@ -261,16 +306,20 @@ class CaseAdmin(admin.ModelAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, str(case_id))
         if not self.has_change_permission(request, case):
             raise PermissionDenied
-        if step == ATTACH:
-            form_class, service = admin_forms.AttachForm, services.case_attach
+        if step in DESK_VIEWS:
+            form_class, service = DESK_VIEWS[step]
         elif step in STEP_VIEWS:
             form_class, service = STEP_VIEWS[step]
         else:
             raise Http404
+        templates = (
+            services.reply_templates_for(case=case, step=step) if step in ReplyStep.values else []
+        )
         form = form_class(
             request.POST if request.method == "POST" else None,
             request.FILES if request.method == "POST" else None,
             register=request.register,
+            initial=_reply_initial(form_class, templates, request.GET.get("template")),
         )
         if request.method == "POST" and form.is_valid():
             try:
@@ -293,6 +342,8 @@ class CaseAdmin(admin.ModelAdmin):
             "form": form,
             "title": f"{_step_label(step)} — {case}",
             "step_help": STEP_HELP.get(step, ""),
+            "reply_templates": templates,
+            "chosen_template": request.GET.get("template", ""),
             "change_url": reverse("admin:complaints_case_change", args=[case.pk]),
         }
         return TemplateResponse(request, "admin/complaints/case/step.html", context)
@@ -358,7 +409,63 @@ class CaseAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/complaints/case/step.html", context)
 
 
+def _reply_initial(form_class, templates, chosen: str | None) -> dict:
+    """The chosen template's text in the step's text field (the template's id in the query)."""
+    template = next((t for t in templates if str(t.pk) == chosen), None)
+    if template is None or not form_class.reply_field:
+        return {}
+    return {form_class.reply_field: template.text}
+
+
+DESK_LABELS = {
+    ATTACH: _("Add documents"),
+    ASSIGN: _("Assign"),
+    NOTE: _("Add an internal note"),
+}
+
+
 def _step_label(name: str):
-    if name == ATTACH:
-        return _("Add documents")
+    if name in DESK_LABELS:
+        return DESK_LABELS[name]
     return services.STEPS[name].label
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    """The register's reply templates: staff write and edit them; a step's page offers those of
+    its step, the case's language first."""
+
+    list_display = ["title", "step", "kind", "language"]
+    list_filter = ["step", "kind", "language"]
+    search_fields = ["title", "text"]
+    fields = ["step", "kind", "language", "title", "text"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        base = super().get_form(request, obj, change=change, **kwargs)
+        register = request.register
+
+        class ReplyTemplateForm(base):
+            def clean(self):
+                # The register is no field of the form, so the model's unique check skips it.
+                data = super().clean()
+                same = ReplyTemplate.objects.filter(
+                    register=register,
+                    step=data.get("step"),
+                    language=data.get("language"),
+                    title=data.get("title"),
+                ).exclude(pk=self.instance.pk)
+                if same.exists():
+                    raise forms.ValidationError(
+                        _("This step already has a template with this title in this language.")
+                    )
+                return data
+
+        ReplyTemplateForm.base_fields["language"] = forms.ChoiceField(
+            label=_("Language"), choices=[(code, code) for code in register.languages]
+        )
+        return ReplyTemplateForm
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.register = request.register
+        super().save_model(request, obj, form, change)

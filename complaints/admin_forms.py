@@ -15,7 +15,10 @@ TEXTAREA = forms.Textarea(attrs={"rows": 10, "cols": 80})
 
 
 class StepForm(forms.Form):
-    """A step's form; `register` gives dates their time zone."""
+    """A step's form; `register` gives dates their time zone. `reply_field` names the text a
+    reply template fills in, where the step writes to the filer."""
+
+    reply_field = ""
 
     def __init__(self, *args, register, **kwargs):
         self.register = register
@@ -30,10 +33,12 @@ class ConfirmForm(StepForm):
 
 
 class MotivationForm(StepForm):
+    reply_field = "motivation"
     motivation = forms.CharField(label=_("Motivation"), widget=TEXTAREA)
 
 
 class ReasonForm(StepForm):
+    reply_field = "reason"
     reason = forms.CharField(label=_("Reason"), widget=TEXTAREA)
 
 
@@ -62,6 +67,31 @@ class HearingForm(StepForm):
         data = self.cleaned_data
         at = datetime.datetime.combine(data["day"], data["time"], tzinfo=self.register.zone)
         return {"place": data["place"], "at": at}
+
+
+class AssignForm(StepForm):
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"),
+        queryset=None,
+        required=False,
+        empty_label=_("nobody"),
+        help_text=_("Staff of this register."),
+    )
+
+    def __init__(self, *args, register, **kwargs):
+        super().__init__(*args, register=register, **kwargs)
+        self.fields["assignee"].queryset = register.staff.filter(is_active=True).order_by("email")
+        self.fields["assignee"].label_from_instance = lambda user: (
+            user.get_full_name() or user.email or user.get_username()
+        )
+
+
+class NoteForm(StepForm):
+    text = forms.CharField(
+        label=_("Internal note"),
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        help_text=_("Seen by staff only: never in a letter, the portal or the filer's page."),
+    )
 
 
 class AttachForm(StepForm):

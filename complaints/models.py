@@ -129,6 +129,16 @@ class Case(models.Model):
     hearing_place = models.CharField(_("hearing place"), max_length=200, blank=True)
     hearing_at = models.DateTimeField(_("hearing at"), null=True, blank=True)
 
+    # The staff member handling the case: one of the register's staff (services.case_assign).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+        verbose_name=_("assignee"),
+    )
+
     # Only a hash of the consumer's follow link: a database dump cannot open cases.
     public_token_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -182,6 +192,12 @@ class EventAction(models.TextChoices):
     BOARD_DECIDED = "board_decided", _("board decided")
     CLOSED = "closed", _("closed")
     LETTER_SENT = "letter_sent", _("letter sent")
+    ASSIGNED = "assigned", _("assigned")
+    NOTE = "note", _("internal note")
+
+
+# The desk's own work on a case: never shown to the filer (selectors.case_timeline).
+INTERNAL_ACTIONS = frozenset({EventAction.ASSIGNED, EventAction.NOTE})
 
 
 class CaseEvent(models.Model):
@@ -329,3 +345,46 @@ class DeadlineReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.term} {self.kind}"
+
+
+class ReplyStep(models.TextChoices):
+    """The steps whose text goes to the filer in a letter."""
+
+    DECIDE = "decide", _("Decide (the answer or the director's decision)")
+    DECLARE_INADMISSIBLE = "declare_inadmissible", _("Declare inadmissible")
+    BOARD_DECIDE = "board_decide", _("Board decides")
+
+
+class ReplyTemplate(models.Model):
+    """A text staff start from when a step writes to the filer (a decision's motivation, a
+    reason of inadmissibility), per step and language; the register's own data, edited in the
+    admin. Defaults for nl, en and fr come from migration 0003."""
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    step = models.CharField(_("step"), max_length=30, choices=ReplyStep.choices)
+    kind = models.CharField(
+        _("for cases of kind"),
+        max_length=10,
+        choices=CaseKind.choices,
+        blank=True,
+        help_text=_("Empty: offered for every kind of case the step is taken on."),
+    )
+    language = models.CharField(_("language"), max_length=8)
+    title = models.CharField(_("title"), max_length=100)
+    text = models.TextField(_("text"))
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["step", "language", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["register", "step", "language", "title"],
+                name="one_reply_template_per_title",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from complaints.deadlines import terms_for
-from complaints.models import Case, CaseEvent
+from complaints.models import INTERNAL_ACTIONS, Case, CaseEvent
 from register.errors import NotFound
 from register.models import Register
 from register.tokens import token_hash
@@ -47,4 +47,9 @@ def case_due(*, case: Case) -> dict[str, str | None]:
 
 
 def case_timeline(*, case: Case) -> QuerySet[CaseEvent]:
-    return case.events.select_related("actor").order_by("at", "pk")
+    """The timeline the filer sees: without the desk's own work (assignments, internal notes)."""
+    return (
+        case.events.exclude(action__in=INTERNAL_ACTIONS)
+        .select_related("actor")
+        .order_by("at", "pk")
+    )

@@ -128,7 +128,7 @@ class NumberForm(forms.Form):
         return e164_digits(self.cleaned_data["number"])
 
 
-class ManageRequestForm(NumberForm):
+class ManageRequestForm(forms.Form):
     email = forms.EmailField(
         label=_("The e-mail address you registered with"),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),

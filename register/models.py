@@ -489,6 +489,40 @@ class BlockRequest(models.Model):
         return f"{self.email} ({len(self.numbers)})"
 
 
+class ManageLink(models.Model):
+    """A mailed link to change or unblock every web registration of one e-mail address (SPEC
+    §5). It serves one visit: valid for the register's `confirmation_hours` from mailing, and
+    once it has made a change, for `VISIT` more at most, so the consumer can make several
+    changes but a link found later in a mailbox does little.
+
+    Only a hash of the link's token is stored, so a database dump cannot manage registrations.
+    """
+
+    VISIT = datetime.timedelta(hours=1)
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    token_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField(_("e-mail"))
+    language = models.CharField(max_length=8)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    first_used_at = models.DateTimeField(_("first change at"), null=True, blank=True)
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("manage link")
+        verbose_name_plural = _("manage links")
+
+    def __str__(self) -> str:
+        return f"{self.email} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def ends_at(self) -> datetime.datetime:
+        if self.first_used_at is None:
+            return self.expires_at
+        return min(self.expires_at, self.first_used_at + self.VISIT)
+
+
 class ActionLog(models.Model):
     """One staff or money action: who did what to which object, when, with what data (SPEC
     §17, STYLE 15). Written by the services in the action's own transaction, so an action that

@@ -1,7 +1,7 @@
 """Reads of the consumer pages (SPEC §5): what a link stands for, whether a number is blocked."""
 
-from register.models import BlockedNumber, BlockRequest, Channel, Register
-from register.services import LinkUsed, check_pending, manage_token_read
+from register.models import BlockedNumber, BlockRequest, ManageLink, Register
+from register.services import check_manage_link, check_pending, web_registrations
 from register.tokens import token_hash
 
 
@@ -21,12 +21,14 @@ def block_request_pending(*, register: Register, token: str) -> BlockRequest:
     return block_request
 
 
-def manage_registration_get(*, register: Register, token: str) -> BlockedNumber:
-    """The web registration a management link stands for, in the state the link was made for."""
-    number, updated_at = manage_token_read(register=register, token=token)
-    blocked = BlockedNumber.objects.filter(
-        register=register, number=number, channel=Channel.WEB
-    ).first()
-    if blocked is None or blocked.updated_at != updated_at:
-        raise LinkUsed
-    return blocked
+def manage_link_get(*, register: Register, token: str) -> ManageLink:
+    """The manage link `token` stands for, while its visit lasts; raises LinkUnknown or
+    LinkExpired for the page to explain instead."""
+    link = ManageLink.objects.filter(register=register, token_hash=token_hash(token)).first()
+    check_manage_link(link)
+    return link
+
+
+def manage_link_registrations(*, link: ManageLink) -> list[BlockedNumber]:
+    """Every number the link manages: those registered on the web with its address."""
+    return list(web_registrations(register=link.register, email=link.email))

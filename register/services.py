@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import urljoin
 
-from django.core import signing
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +23,7 @@ from register.models import (
     BlockRequest,
     Channel,
     EventAction,
+    ManageLink,
     Register,
     RegisterEvent,
 )
@@ -46,6 +46,12 @@ class LinkExpired(LinkError):
     code = "link_expired"
     status = 410
     message = _("This link has expired. Please fill in the form again to get a new link.")
+
+
+class NotRegistered(LinkError):
+    code = "not_registered"
+    status = 404
+    message = _("This number is not, or no longer, registered with your e-mail address.")
 
 
 class LinkUsed(LinkError):
@@ -435,11 +441,21 @@ class Confirmation:
     numbers: list[int]
     categories: int
     registered_on: date
+    calls_stop_on: date
 
 
-def block_request_confirm(*, register: Register, token: str) -> Confirmation:
+def calls_stop_on(*, register: Register, registered_on: date) -> date:
+    """The first day no company may call a number registered on `registered_on`: a call list
+    scrubbed the day before may be used for the register's use period (4 weeks, seed 000), so
+    calls can go on until the day before this one."""
+    return registered_on + timedelta(days=register.use_period_days)
+
+
+def block_request_confirm(*, register: Register, token: str, base_url: str = "") -> Confirmation:
     """The block takes effect, dated today in the register's time zone (SPEC §5), by the rule
-    of `numbers_block`: an already blocked number gets the categories added."""
+    of `numbers_block`: an already blocked number gets the categories added. A mail confirms
+    it, with the date from which companies must stop calling; `base_url` (the host the
+    consumer used) puts the manage page's address in it."""
     now = timezone.now()
     today = register.date_of(now)
     with transaction.atomic():
@@ -460,79 +476,111 @@ def block_request_confirm(*, register: Register, token: str) -> Confirmation:
         )
         block_request.confirmed_at = now
         block_request.save(update_fields=["confirmed_at"])
-    return Confirmation(
-        numbers=block_request.numbers, categories=block_request.categories, registered_on=today
-    )
-
-
-def _manage_salt(register: Register) -> str:
-    return f"register.manage.{register.pk}"
-
-
-def manage_token_make(*, register: Register, blocked: BlockedNumber) -> str:
-    """A signed link bound to the registration's current state, so it works once."""
-    return signing.dumps(
-        {"n": blocked.number, "u": blocked.updated_at.isoformat()}, salt=_manage_salt(register)
-    )
-
-
-def manage_token_read(*, register: Register, token: str) -> tuple[int, datetime]:
-    try:
-        data = signing.loads(
-            token, salt=_manage_salt(register), max_age=timedelta(hours=register.confirmation_hours)
+        confirmation = Confirmation(
+            numbers=block_request.numbers,
+            categories=block_request.categories,
+            registered_on=today,
+            calls_stop_on=calls_stop_on(register=register, registered_on=today),
         )
-    except signing.SignatureExpired as exc:
-        raise LinkExpired from exc
-    except signing.BadSignature as exc:
-        raise LinkUnknown from exc
-    return data["n"], datetime.fromisoformat(data["u"])
+        mail_on_commit(
+            register=register,
+            to=block_request.email,
+            language=block_request.language,
+            template="register/email/block_confirmed",
+            context={
+                "numbers": [format_international(n) for n in confirmation.numbers],
+                "categories": category_labels(
+                    register, confirmation.categories, block_request.language
+                ),
+                "registered_on": confirmation.registered_on,
+                "calls_stop_on": confirmation.calls_stop_on,
+                "weeks": register.use_period_days // 7,
+                "manage_url": urljoin(base_url, reverse("register:manage")) if base_url else "",
+            },
+        )
+    return confirmation
 
 
-def manage_link_send(
-    *, register: Register, number: int, email: str, language: str, base_url: str
-) -> bool:
-    """Mails a management link when `number` was registered on the web with `email`.
+def check_manage_link(link: ManageLink | None) -> None:
+    if link is None:
+        raise LinkUnknown
+    if link.ends_at() <= timezone.now():
+        raise LinkExpired
+
+
+def manage_link_send(*, register: Register, email: str, language: str, base_url: str) -> bool:
+    """Mails a link to manage every number registered on the web with `email`, if any.
 
     The caller must answer the same whatever this returns: the page must not tell who registered.
     """
-    blocked = BlockedNumber.objects.filter(
-        register=register, number=number, channel=Channel.WEB, email__iexact=email
-    ).first()
-    if blocked is None:
+    registrations = list(web_registrations(register=register, email=email))
+    if not registrations:
         return False
-    token = manage_token_make(register=register, blocked=blocked)
-    mail_on_commit(
-        register=register,
-        to=blocked.email,
-        language=language,
-        template="register/email/manage_link",
-        context={
-            "url": urljoin(base_url, reverse("register:manage_edit", args=[token])),
-            "number": format_international(number),
-            "hours": register.confirmation_hours,
-        },
-    )
+    numbers = [blocked.number for blocked in registrations]
+    # Mailed to the address as registered, not as typed now.
+    email = registrations[0].email
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        link = ManageLink.objects.create(
+            register=register,
+            token_hash=token_hash(token),
+            email=email,
+            language=language,
+            expires_at=timezone.now() + timedelta(hours=register.confirmation_hours),
+        )
+        mail_on_commit(
+            register=register,
+            to=link.email,
+            language=language,
+            template="register/email/manage_link",
+            context={
+                "url": urljoin(base_url, reverse("register:manage_edit", args=[token])),
+                "numbers": [format_international(number) for number in numbers],
+                "hours": register.confirmation_hours,
+                "visit_minutes": int(ManageLink.VISIT.total_seconds() // 60),
+            },
+        )
     return True
 
 
-def _locked_registration(*, register: Register, token: str) -> BlockedNumber:
-    number, updated_at = manage_token_read(register=register, token=token)
-    blocked = (
-        BlockedNumber.objects.select_for_update()
-        .filter(register=register, number=number, channel=Channel.WEB)
+def web_registrations(*, register: Register, email: str):
+    """The numbers registered on the web with `email`: what its manage link manages."""
+    return BlockedNumber.objects.filter(
+        register=register, channel=Channel.WEB, email__iexact=email
+    ).order_by("number")
+
+
+def _link_use(*, register: Register, token: str, number: int) -> tuple[ManageLink, BlockedNumber]:
+    """The link and one of its registrations, both locked; the link's visit starts here."""
+    link = (
+        ManageLink.objects.select_for_update()
+        .filter(register=register, token_hash=token_hash(token))
         .first()
     )
-    # Gone or changed since the link was made: the link has done its work.
-    if blocked is None or blocked.updated_at != updated_at:
-        raise LinkUsed
-    return blocked
+    check_manage_link(link)
+    if link.first_used_at is None:
+        link.first_used_at = timezone.now()
+        link.save(update_fields=["first_used_at"])
+    blocked = (
+        web_registrations(register=register, email=link.email)
+        .select_for_update()
+        .filter(number=number)
+        .first()
+    )
+    if blocked is None:
+        # Unblocked already in this visit (a second tab, the back button), or never this
+        # address's: either way there is nothing left to do with it.
+        raise NotRegistered
+    return link, blocked
 
 
-def blocked_number_change(*, register: Register, token: str, categories: list[str]) -> int:
-    """Sets the categories of a web registration through its management link; returns the mask."""
+def blocked_number_change(
+    *, register: Register, token: str, number: int, categories: list[str]
+) -> int:
+    """Sets the categories of one of the link's web registrations; returns the mask."""
     mask = register.category_mask(categories)
     with transaction.atomic():
-        blocked = _locked_registration(register=register, token=token)
+        _link, blocked = _link_use(register=register, token=token, number=number)
         blocked.categories = mask
         blocked.updated_at = timezone.now()
         blocked.save(update_fields=["categories", "updated_at"])
@@ -546,11 +594,10 @@ def blocked_number_change(*, register: Register, token: str, categories: list[st
     return mask
 
 
-def blocked_number_unblock(*, register: Register, token: str) -> int:
-    """Removes a web registration through its management link; returns the number."""
+def blocked_number_unblock(*, register: Register, token: str, number: int) -> int:
+    """Removes one of the link's web registrations and mails a receipt; returns the number."""
     with transaction.atomic():
-        blocked = _locked_registration(register=register, token=token)
-        number = blocked.number
+        link, blocked = _link_use(register=register, token=token, number=number)
         blocked.delete()
         RegisterEvent.objects.create(
             register=register,
@@ -559,6 +606,16 @@ def blocked_number_unblock(*, register: Register, token: str) -> int:
             categories=None,
             channel=Channel.WEB,
         )
+        mail_on_commit(
+            register=register,
+            to=link.email,
+            language=link.language,
+            template="register/email/unblocked",
+            context={
+                "number": format_international(number),
+                "unblocked_on": register.today(),
+            },
+        )
     return number
 
 
@@ -566,6 +623,15 @@ def block_requests_purge_expired(*, register: Register) -> int:
     """Deletes the register's unconfirmed block requests past their expiry; returns how many."""
     deleted, _per_model = BlockRequest.objects.filter(
         register=register, confirmed_at__isnull=True, expires_at__lt=timezone.now()
+    ).delete()
+    return deleted
+
+
+def manage_links_purge_expired(*, register: Register) -> int:
+    """Deletes the register's manage links past their expiry (each holds an e-mail address);
+    returns how many. A link's visit never outlasts its expiry (`ManageLink.ends_at`)."""
+    deleted, _per_model = ManageLink.objects.filter(
+        register=register, expires_at__lt=timezone.now()
     ).delete()
     return deleted
 

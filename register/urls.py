@@ -10,7 +10,9 @@ urlpatterns = [
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("check/", views.check, name="check"),
     path("manage/", views.manage, name="manage"),
+    path("manage/sent/", views.manage_sent, name="manage_sent"),
     path("manage/<str:token>/", views.manage_edit, name="manage_edit"),
+    path("manage/<str:token>/unblock/<int:number>/", views.manage_unblock, name="manage_unblock"),
     path("statistics/", views.statistics, name="statistics"),
     path("statistics/csv/", views.statistics_csv, name="statistics_csv"),
 ]

@@ -1,22 +1,33 @@
 """Consumer pages (SPEC §5): block, confirm, check, change or unblock. Thin: forms and services."""
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from register.forms import BlockForm, ChangeCategoriesForm, ManageRequestForm, NumberForm
 from register.phone import format_international
-from register.selectors import block_request_pending, blocked_number_get, manage_registration_get
+from register.selectors import (
+    block_request_pending,
+    blocked_number_get,
+    manage_link_get,
+    manage_link_registrations,
+)
 from register.services import (
     LinkError,
+    NotRegistered,
     block_request_confirm,
     block_request_create,
     blocked_number_change,
     blocked_number_unblock,
+    calls_stop_on,
     category_labels,
     manage_link_send,
 )
@@ -92,7 +103,9 @@ def confirm(request, token: str):
     register = request.register
     try:
         if request.method == "POST":
-            confirmation = block_request_confirm(register=register, token=token)
+            confirmation = block_request_confirm(
+                register=register, token=token, base_url=_base_url(request)
+            )
             return render(
                 request,
                 "register/confirm_done.html",
@@ -102,6 +115,8 @@ def confirm(request, token: str):
                         register, confirmation.categories, request.LANGUAGE_CODE
                     ),
                     "registered_on": confirmation.registered_on,
+                    "calls_stop_on": confirmation.calls_stop_on,
+                    "weeks": register.use_period_days // 7,
                 },
             )
         block_request = block_request_pending(register=register, token=token)
@@ -132,11 +147,18 @@ def check(request):
         if form.is_valid():
             number = form.cleaned_data["number"]
             blocked = blocked_number_get(register=register, number=number)
+            stop_on = blocked and calls_stop_on(
+                register=register, registered_on=blocked.registered_on
+            )
             result = {
                 "number": format_international(number),
                 "blocked": blocked,
                 "categories": blocked
                 and category_labels(register, blocked.categories, request.LANGUAGE_CODE),
+                "calls_stop_on": stop_on,
+                "calls_until": stop_on and stop_on - timedelta(days=1),
+                "today": register.today(),
+                "weeks": register.use_period_days // 7,
             }
             form = NumberForm(register=register)
     return render(request, "register/check.html", {"form": form, "result": result})
@@ -146,66 +168,98 @@ def check(request):
 @ratelimit(key="ip", rate=block_rate, method="POST", block=False, group="register.manage")
 def manage(request):
     register = request.register
-    form = ManageRequestForm(request.POST or None, register=register)
+    form = ManageRequestForm(request.POST or None)
     if request.method == "POST":
         if request.limited:
             return rate_limited(request)
         if form.is_valid():
             manage_link_send(
                 register=register,
-                number=form.cleaned_data["number"],
                 email=form.cleaned_data["email"],
                 language=request.LANGUAGE_CODE,
                 base_url=_base_url(request),
             )
-            return render(
-                request,
-                "register/manage_sent.html",
-                {"number": format_international(form.cleaned_data["number"])},
-            )
+            return redirect("register:manage_sent")
     return render(request, "register/manage.html", {"form": form})
+
+
+def manage_sent(request):
+    return render(request, "register/manage_sent.html")
+
+
+def _registration_rows(request, registrations, *, posted=None):
+    """Each number the link manages with its form; `posted` is the form that was sent."""
+    rows = []
+    for blocked in registrations:
+        if posted is not None and posted.prefix == f"n{blocked.number}":
+            form = posted
+        else:
+            form = ChangeCategoriesForm(
+                register=request.register,
+                language=request.LANGUAGE_CODE,
+                current=blocked.category_codes,
+                prefix=f"n{blocked.number}",
+            )
+        rows.append({
+            "blocked": blocked,
+            "number": format_international(blocked.number),
+            "categories": category_labels(
+                request.register, blocked.categories, request.LANGUAGE_CODE
+            ),
+            "form": form,
+        })  # fmt: skip
+    return rows
 
 
 @require_http_methods(["GET", "POST"])
 def manage_edit(request, token: str):
+    """Every number registered with the link's address, each changed or unblocked on its own;
+    the link serves the whole visit (ManageLink)."""
     register = request.register
     try:
-        blocked = manage_registration_get(register=register, token=token)
-    except LinkError as error:
-        return link_problem(request, error, again_url="register:manage")
-    number = format_international(blocked.number)
-    form = ChangeCategoriesForm(
-        request.POST if request.POST.get("action") == "change" else None,
-        register=register,
-        language=request.LANGUAGE_CODE,
-        current=blocked.category_codes,
-    )
-    try:
-        if request.POST.get("action") == "unblock":
-            blocked_number_unblock(register=register, token=token)
-            return render(request, "register/manage_done.html", {"number": number})
-        if form.is_valid():
-            mask = blocked_number_change(
-                register=register, token=token, categories=form.chosen_categories()
+        link = manage_link_get(register=register, token=token)
+        registrations = manage_link_registrations(link=link)
+        posted = None
+        if request.method == "POST":
+            blocked = next(
+                (b for b in registrations if str(b.number) == request.POST.get("number")), None
             )
-            return render(
-                request,
-                "register/manage_done.html",
-                {
-                    "number": number,
-                    "categories": category_labels(register, mask, request.LANGUAGE_CODE),
-                },
+            if blocked is None:
+                raise NotRegistered
+            posted = ChangeCategoriesForm(
+                request.POST,
+                register=register,
+                language=request.LANGUAGE_CODE,
+                current=blocked.category_codes,
+                prefix=f"n{blocked.number}",
             )
+            if posted.is_valid():
+                mask = blocked_number_change(
+                    register=register,
+                    token=token,
+                    number=blocked.number,
+                    categories=posted.chosen_categories(),
+                )
+                messages.success(
+                    request,
+                    _("Saved: calls blocked to %(number)s from now on: %(categories)s.")
+                    % {
+                        "number": format_international(blocked.number),
+                        "categories": ", ".join(
+                            category_labels(register, mask, request.LANGUAGE_CODE)
+                        ),
+                    },
+                )
+                return redirect("register:manage_edit", token=token)
     except LinkError as error:
         return link_problem(request, error, again_url="register:manage")
     return render(
         request,
         "register/manage_edit.html",
         {
-            "form": form,
-            "number": number,
-            "blocked": blocked,
-            "categories": category_labels(register, blocked.categories, request.LANGUAGE_CODE),
+            "link": link,
+            "rows": _registration_rows(request, registrations, posted=posted),
+            "error_form": posted if posted is not None and posted.errors else None,
         },
     )
 
@@ -250,3 +304,31 @@ def statistics_csv(request):
     name = f"{request.register.slug}-statistics-{figures.year}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def manage_unblock(request, token: str, number: int):
+    """Asks to confirm; only the button's POST unblocks, and a receipt is mailed."""
+    register = request.register
+    try:
+        link = manage_link_get(register=register, token=token)
+        blocked = next(
+            (b for b in manage_link_registrations(link=link) if b.number == number), None
+        )
+        if blocked is None:
+            raise NotRegistered
+        if request.method == "POST":
+            blocked_number_unblock(register=register, token=token, number=number)
+            messages.success(
+                request,
+                _("%(number)s is no longer registered. We have mailed you a receipt.")
+                % {"number": format_international(number)},
+            )
+            return redirect("register:manage_edit", token=token)
+    except LinkError as error:
+        return link_problem(request, error, again_url="register:manage")
+    return render(
+        request,
+        "register/manage_unblock.html",
+        {"link": link, "number": format_international(number), "token": token},
+    )

@@ -9,9 +9,12 @@ PDF by a Celery task queued with `transaction.on_commit`. Callers set the regist
 - `workflow`: the state machine and one service per step;
 - `letters`: the letters a step writes, their PDF and their mail;
 - `reminders`: the daily deadline reminders to staff;
-- `timeline`: the lock, the events and the due dates every service writes through.
+- `timeline`: the lock, the events and the due dates every service writes through, and the
+  events told in words;
+- `desk`: the assignee, internal notes and reply templates of the staff's desk.
 """
 
+from complaints.services.desk import case_assign, case_note_add, reply_templates_for
 from complaints.services.filing import (
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
@@ -22,7 +25,7 @@ from complaints.services.filing import (
 )
 from complaints.services.letters import letter_mail, letter_pdf_render, letters_redeliver
 from complaints.services.reminders import deadline_reminders_send
-from complaints.services.timeline import case_filing_check
+from complaints.services.timeline import case_filing_check, timeline_entries
 from complaints.services.workflow import (
     STEPS,
     case_acknowledge,
@@ -46,6 +49,7 @@ __all__ = [
     "MAX_ATTACHMENT_BYTES",
     "STEPS",
     "case_acknowledge",
+    "case_assign",
     "case_attach",
     "case_board_decide",
     "case_close",
@@ -56,6 +60,7 @@ __all__ = [
     "case_filing_check",
     "case_forward_to_board",
     "case_inform_director",
+    "case_note_add",
     "case_public_link",
     "case_public_link_send",
     "case_record_position",
@@ -68,4 +73,6 @@ __all__ = [
     "letter_mail",
     "letter_pdf_render",
     "letters_redeliver",
+    "reply_templates_for",
+    "timeline_entries",
 ]

@@ -1,9 +1,15 @@
 """The record every case service writes through: the case locked for the step, its
-append-only events, and the due dates recomputed from them in the register's own days."""
+append-only events, and the due dates recomputed from them in the register's own days; and
+each event told in words for the staff's timeline (`timeline_entries`)."""
 
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from complaints.deadlines import (
     DUE_FIELDS,
@@ -14,7 +20,7 @@ from complaints.deadlines import (
     due_dates,
     next_deadline,
 )
-from complaints.models import Case, CaseEvent, CaseKind, EventAction, Stage
+from complaints.models import Case, CaseChannel, CaseEvent, CaseKind, EventAction, Stage
 
 
 def case_lock(case: Case) -> Case:
@@ -82,3 +88,95 @@ def case_filing_check(
         complaint_decide_by=refers_to.decide_by,
         complaint_decided_on=_decided_on(refers_to),
     )
+
+
+# One sentence per action; %(who)s is the actor (or who the action's default says).
+_SENTENCES = {
+    EventAction.FILED: _("%(who)s filed the case through the %(channel)s."),
+    EventAction.RECORDED: _("%(who)s recorded the case, received by %(channel)s on %(day)s."),
+    EventAction.ATTACHED: _("%(who)s added documents: %(files)s."),
+    EventAction.ACKNOWLEDGED: _("%(who)s acknowledged the case; a letter goes to the filer."),
+    EventAction.DECIDED: _("%(who)s decided; a letter goes to the filer."),
+    EventAction.DECLARED_INADMISSIBLE: _(
+        "%(who)s declared the case inadmissible; a letter goes to the filer."
+    ),
+    EventAction.LATENESS_EXCUSED: _("%(who)s admitted the late filing."),
+    EventAction.FORWARDED: _("%(who)s forwarded the dispute to the board."),
+    EventAction.DIRECTOR_INFORMED: _("%(who)s informed the director, who has 2 weeks."),
+    EventAction.POSITION_DEADLINE_SET: _("%(who)s gave the director until %(day)s."),
+    EventAction.POSITION_RECORDED: _("%(who)s recorded the director's position."),
+    EventAction.HEARING_SCHEDULED: _("%(who)s scheduled a hearing in %(place)s on %(when)s."),
+    EventAction.POSITION_SENT: _("%(who)s sent the director's position to the filer."),
+    EventAction.REACTION_RECORDED: _("%(who)s recorded the filer's reaction."),
+    EventAction.BOARD_DECIDED: _("%(who)s recorded the board's decision; a letter goes out."),
+    EventAction.CLOSED: _("%(who)s closed the case."),
+    EventAction.LETTER_SENT: _("The letter “%(subject)s” was mailed to %(to)s."),
+    EventAction.ASSIGNED: _("%(who)s assigned the case to %(name)s."),
+    EventAction.NOTE: _("%(who)s wrote an internal note."),
+}
+_UNASSIGNED = _("%(who)s took the case off its assignee.")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime.datetime
+    action: str
+    sentence: str
+    text: str  # the step's own text (a motivation, a note), shown beneath the sentence
+
+
+def _who(event: CaseEvent) -> str:
+    if event.actor is not None:
+        return event.actor.get_full_name() or event.actor.email or event.actor.get_username()
+    if event.action == EventAction.FILED:
+        return gettext("The filer")
+    return gettext("The system")
+
+
+def _moment(case: Case, value: str | None, *, with_time: bool) -> str:
+    if not value:
+        return "?"
+    moment = datetime.datetime.fromisoformat(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(case.register.zone)
+    return date_format(moment, "DATETIME_FORMAT") if with_time else date_format(moment.date())
+
+
+def event_sentence(case: Case, event: CaseEvent) -> str:
+    """`event` told in words in the current language, from its action and data."""
+    data = event.data or {}
+    channel = data.get("channel", "")
+    values = {
+        "who": _who(event),
+        "channel": CaseChannel(channel).label if channel in CaseChannel.values else channel,
+        "day": _moment(case, data.get("received_at") or data.get("position_by"), with_time=False),
+        "files": ", ".join(data.get("attachments", [])),
+        "place": data.get("place", ""),
+        "when": _moment(case, data.get("at"), with_time=True),
+        "subject": event.note,
+        "to": data.get("to", ""),
+        "name": data.get("name", ""),
+    }
+    if event.action == EventAction.ASSIGNED and not data.get("assignee"):
+        return _UNASSIGNED % values
+    sentence = _SENTENCES.get(event.action)
+    if sentence is None:
+        return event.get_action_display()
+    return sentence % values
+
+
+def timeline_entries(*, case: Case) -> list[TimelineEntry]:
+    """The staff's timeline of `case`, oldest first, every event in words."""
+    events = case.events.select_related("actor").order_by("at", "pk")
+    return [
+        TimelineEntry(
+            at=event.at,
+            action=event.action,
+            sentence=event_sentence(case, event),
+            # A letter's subject and a hearing's place are in their sentence already.
+            text=""
+            if event.action in (EventAction.LETTER_SENT, EventAction.HEARING_SCHEDULED)
+            else event.note,
+        )
+        for event in events
+    ]

@@ -22,9 +22,11 @@ PROBLEM_MESSAGES = {
 TOO_LONG_MESSAGE = _(
     "“%(number)s” has one digit too many for a telephone number starting with +%(code)s."
 )
-# The error codes of a form field: the normaliser's problems, and the one invalid number whose
-# fault is known more precisely.
+TOO_SHORT_MESSAGE = _("“%(number)s” is too short: a digit seems to be missing.")
+# The error codes of a form field: the normaliser's problems, and the invalid numbers whose fault
+# is known more precisely.
 TOO_LONG = "one_digit_too_many"
+TOO_SHORT = "too_short"
 
 
 def one_digit_too_many(raw: str, region: str) -> bool:
@@ -47,17 +49,37 @@ def one_digit_too_many(raw: str, region: str) -> bool:
     return False
 
 
+def too_short(raw: str, region: str) -> bool:
+    """Whether a number of `region` is shorter than any of its fixed or mobile numbers, though
+    long enough to be meant as one (a short code or a typed word is merely invalid)."""
+    try:
+        parsed = phonenumbers.parse(strip_artefacts(raw), region)
+    except NumberParseException:
+        return False
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    shortest = min((*metadata.fixed_line.possible_length, *metadata.mobile.possible_length))
+    return (
+        parsed.country_code == metadata.country_code
+        and 6 < len(phonenumbers.national_significant_number(parsed)) < shortest
+    )
+
+
 def problem_code(raw: str, result: Normalised, region: str) -> str:
-    """The error code of a refused number: the normaliser's problem, or `TOO_LONG`."""
-    if result.problem is Problem.INVALID and one_digit_too_many(raw, region):
-        return TOO_LONG
+    """The error code of a refused number: the normaliser's problem, `TOO_LONG` or `TOO_SHORT`."""
+    if result.problem is Problem.INVALID:
+        if one_digit_too_many(raw, region):
+            return TOO_LONG
+        if too_short(raw, region):
+            return TOO_SHORT
     return str(result.problem)
 
 
 def problem_message(raw: str, result: Normalised, region: str) -> str:
     """The message for a number the normaliser refused, naming what the person typed."""
     code = problem_code(raw, result, region)
-    template = TOO_LONG_MESSAGE if code == TOO_LONG else PROBLEM_MESSAGES[result.problem]
+    template = {TOO_LONG: TOO_LONG_MESSAGE, TOO_SHORT: TOO_SHORT_MESSAGE}.get(
+        code, PROBLEM_MESSAGES[result.problem]
+    )
     return template % {
         "number": raw.strip(),
         "code": phonenumbers.country_code_for_region(region),

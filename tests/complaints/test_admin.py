@@ -124,7 +124,7 @@ def test_staff_never_reach_another_registers_case(client, staff, cases):
 def test_the_case_page_shows_timeline_and_the_steps_allowed_now(client, staff, cases):
     case = cases["due_today"]
     page = client.get(f"{LIST}{case.pk}/change/", **NL_HOST).text
-    assert "recorded from post or e-mail" in page
+    assert "recorded the case, received by e-mail on" in page
     assert f"{case.pk}/step/forward_to_board/" in page
     assert f"{case.pk}/step/acknowledge/" in page
     assert f"{case.pk}/step/board_decide/" not in page

@@ -2,8 +2,8 @@
 
 import re
 import threading
-import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +19,7 @@ from register.models import (
     BlockRequest,
     Channel,
     EventAction,
+    ManageLink,
     RegisterEvent,
 )
 from register.services import (
@@ -44,6 +45,13 @@ def on_commit(django_capture_on_commit_callbacks):
         return django_capture_on_commit_callbacks(execute=True)
 
     return capture
+
+
+def freeze_time(moment):
+    """The clock of the code under test stopped at `moment` (a datetime or ISO text)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return mock.patch("django.utils.timezone.now", return_value=moment)
 
 
 def get(client, url, *, host=NL_HOST, lang="en"):
@@ -476,86 +484,149 @@ def test_a_confirmation_link_of_one_register_is_unknown_on_another(client, nl, b
 # --- Manage -----------------------------------------------------------------------------------
 
 
-def request_manage_link(client, on_commit, *, number="0612345678", email="piet@example.nl"):
+def request_manage_link(client, on_commit, *, email="piet@example.nl", host=NL_HOST, lang="en"):
     with on_commit():
-        return post(client, "/manage/", {"number": number, "email": email})
+        return post(client, "/manage/", {"email": email}, host=host, lang=lang)
 
 
 def manage_link() -> str:
     return path_of(re.search(r"http://\S+/manage/\S+/", mail.outbox[-1].body).group(0))
 
 
+def change(client, link, number, answers, **kwargs):
+    data = {"number": number, **{f"n{number}-{key}": value for key, value in answers.items()}}
+    return post(client, link, data, **kwargs)
+
+
+def unblock(client, link, number, **kwargs):
+    return post(client, f"{link}unblock/{number}/", {}, **kwargs)
+
+
 def test_manage_answers_the_same_whether_or_not_the_address_matches(client, nl, on_commit):
     blocked(nl, 31612345678, email="piet@example.nl")
-    blocked(nl, 31687654321, channel=Channel.PHONE)
+    blocked(nl, 31687654321, channel=Channel.PHONE, email="phone@example.nl")
     answers = [
         request_manage_link(client, on_commit, email="Piet@Example.nl"),
         request_manage_link(client, on_commit, email="someone@example.nl"),
-        request_manage_link(client, on_commit, number="0687654321"),
-        request_manage_link(client, on_commit, number="0611111111"),
+        request_manage_link(client, on_commit, email="phone@example.nl"),
     ]
-    pages = {re.sub(r"\+31 6 \d+", "NUMBER", text(a)) for a in answers}
-    assert len(pages) == 1
-    assert "info@bel-me-niet.nl" in pages.pop()  # other channels: the service desk
+    assert {answer.status_code for answer in answers} == {302}
+    assert {answer["Location"] for answer in answers} == {"/manage/sent/"}
+    page = text(get(client, "/manage/sent/"))
+    assert "info@bel-me-niet.nl" in page  # other channels: the service desk
     [message] = mail.outbox
     assert message.to == ["piet@example.nl"]
     assert "/manage/" in message.body
+    assert "+31 6 12345678" in message.body
 
 
-def test_manage_link_changes_categories_once(client, nl, on_commit):
+def test_one_link_manages_every_number_of_the_address_with_several_changes_in_one_visit(
+    client, nl, on_commit
+):
+    blocked(nl, 31612345678, email="piet@example.nl")
+    blocked(nl, 31612345679, email="PIET@example.nl")
+    blocked(nl, 31612345670, email="other@example.nl")
+    request_manage_link(client, on_commit)
+    link = manage_link()
+    page = text(get(client, link))
+    assert "+31 6 12345678" in page and "+31 6 12345679" in page
+    assert "+31 6 12345670" not in page  # another address's
+
+    answers = {"category_commercial": "yes", "category_ideal": "no", "category_charity": "no"}
+    response = change(client, link, 31612345678, answers)
+    assert response.status_code == 302 and response["Location"] == link
+    assert "Saved: calls blocked to +31 6 12345678 from now on: Commercial" in text(
+        get(client, link)
+    )
+    # The same link, the same visit: a second change, then an unblock.
+    answers = {"category_commercial": "no", "category_ideal": "yes", "category_charity": "no"}
+    assert change(client, link, 31612345678, answers).status_code == 302
+    with on_commit():
+        assert unblock(client, link, 31612345679).status_code == 302
+    with scopes_disabled():
+        row = BlockedNumber.objects.get(number=31612345678)
+        events = list(RegisterEvent.objects.order_by("id").values_list("number", "action"))
+    assert row.category_codes == ["ideal"]
+    assert row.registered_on == date(2024, 3, 5)
+    assert events == [
+        (31612345678, EventAction.CHANGE),
+        (31612345678, EventAction.CHANGE),
+        (31612345679, EventAction.UNBLOCK),
+    ]
+    page = text(get(client, link))
+    assert "+31 6 12345679 is no longer registered" in page
+    assert "+31 6 12345678" in page
+
+
+def test_unblocking_asks_to_confirm_first_and_mails_a_receipt(client, nl, on_commit):
     blocked(nl, 31612345678, email="piet@example.nl")
     request_manage_link(client, on_commit)
     link = manage_link()
-    page = get(client, link)
-    assert "Your registration of +31 6 12345678" in text(page)
-    response = post(
-        client,
-        link,
-        {
-            "action": "change",
-            "category_commercial": "yes",
-            "category_ideal": "no",
-            "category_charity": "no",
-        },
-    )
-    assert "Your registration has been changed" in text(response)
-    with scopes_disabled():
-        row = BlockedNumber.objects.get()
-        event = RegisterEvent.objects.get()
-    assert row.category_codes == ["commercial"]
-    assert row.registered_on == date(2024, 3, 5)
-    assert (event.action, event.channel, event.categories) == (
-        EventAction.CHANGE,
-        Channel.WEB,
-        row.categories,
-    )
-    again = post(client, link, {"action": "unblock"}, lang="nl")
-    assert again.status_code == 409
-    assert "Deze link is al gebruikt." in text(again)
-    assert is_blocked(nl)
+    question = get(client, f"{link}unblock/31612345678/")
+    assert question.status_code == 200
+    assert "Unblock +31 6 12345678?" in text(question)
+    assert is_blocked(nl)  # opening the question unblocks nothing
+    with on_commit():
+        response = unblock(client, link, 31612345678)
+    assert response.status_code == 302
+    assert not is_blocked(nl)
+    receipt = mail.outbox[-1]
+    assert receipt.to == ["piet@example.nl"]
+    assert "+31 6 12345678" in receipt.body
+    assert "no longer registered" in receipt.subject
+    again = unblock(client, link, 31612345678)
+    assert again.status_code == 404
+    assert "no longer, registered with your e-mail address" in text(again)
 
 
-def test_manage_link_unblocks(client, nl, on_commit):
+@pytest.mark.parametrize(
+    ("lang", "subject", "body"),
+    [
+        ("en", "Your number is no longer registered", "It is no longer registered"),
+        ("nl", "Uw nummer is niet meer ingeschreven", "Het is niet meer ingeschreven"),
+    ],
+)
+def test_the_unblock_receipt_is_in_the_language_the_link_was_asked_in(
+    client, nl, on_commit, lang, subject, body
+):
     blocked(nl, 31612345678, email="piet@example.nl")
+    request_manage_link(client, on_commit, lang=lang)
+    with on_commit():
+        unblock(client, manage_link(), 31612345678, lang="en")
+    assert subject in mail.outbox[-1].subject
+    assert body in mail.outbox[-1].body
+
+
+def test_the_receipt_is_in_french_on_be(client, be, on_commit):
+    blocked(be, 32471234567, email="jan@example.be")
+    request_manage_link(client, on_commit, email="jan@example.be", host=BE_HOST, lang="fr")
+    with on_commit():
+        unblock(client, manage_link(), 32471234567, host=BE_HOST)
+    assert "n'est plus inscrit" in mail.outbox[-1].subject
+
+
+def test_a_link_cannot_touch_another_address_s_number(client, nl, on_commit):
+    blocked(nl, 31612345678, email="piet@example.nl")
+    blocked(nl, 31687654321, email="other@example.nl")
     request_manage_link(client, on_commit)
-    response = post(client, manage_link(), {"action": "unblock"})
-    assert "+31 6 12345678 is no longer registered" in text(response)
+    link = manage_link()
+    assert unblock(client, link, 31687654321).status_code == 404
+    assert get(client, f"{link}unblock/31687654321/").status_code == 404
+    answers = {"category_commercial": "yes", "category_ideal": "no", "category_charity": "no"}
+    assert change(client, link, 31687654321, answers).status_code == 404
     with scopes_disabled():
-        assert not BlockedNumber.objects.exists()
-        event = RegisterEvent.objects.get()
-    assert (event.number, event.action, event.channel) == (
-        31612345678,
-        EventAction.UNBLOCK,
-        Channel.WEB,
-    )
+        assert BlockedNumber.objects.count() == 2
+        assert not RegisterEvent.objects.exists()
 
 
-def test_manage_link_refuses_to_change_to_nothing(client, nl, on_commit):
+def test_manage_link_refuses_to_change_to_nothing_and_focuses_the_summary(client, nl, on_commit):
     blocked(nl, 31612345678, email="piet@example.nl")
     request_manage_link(client, on_commit)
     answers = dict.fromkeys(NL_ANSWERS, "no")
-    response = post(client, manage_link(), {"action": "change", **answers}, lang="nl")
+    response = change(client, manage_link(), 31612345678, answers, lang="nl")
+    assert response.status_code == 200
     assert "anders wordt er niets geblokkeerd" in text(response)
+    assert 'id="error-summary"' in response.content.decode()
     with scopes_disabled():
         assert BlockedNumber.objects.get().categories == ALL_CATEGORIES
         assert not RegisterEvent.objects.exists()
@@ -565,32 +636,158 @@ def test_manage_link_refuses_to_change_to_nothing(client, nl, on_commit):
     ("lang", "message"),
     [("en", "This link has expired."), ("nl", "Deze link is verlopen.")],
 )
-def test_manage_link_expires(client, nl, on_commit, monkeypatch, lang, message):
+@pytest.mark.parametrize(
+    ("used", "later"),
+    [
+        (False, timedelta(hours=73)),  # never used: the link's 72 hours
+        (True, timedelta(minutes=61)),  # used: the visit's hour after its first change
+    ],
+)
+def test_manage_link_expires(client, nl, on_commit, lang, message, used, later):
     blocked(nl, 31612345678, email="piet@example.nl")
+    blocked(nl, 31612345679, email="piet@example.nl")
     request_manage_link(client, on_commit)
-    later = time.time() + 73 * 3600
-    monkeypatch.setattr("django.core.signing.time.time", lambda: later)
-    response = post(client, manage_link(), {"action": "unblock"}, lang=lang)
-    assert response.status_code == 410
-    assert message in text(response)
-    assert is_blocked(nl)
+    link = manage_link()
+    if used:
+        answers = {"category_commercial": "yes", "category_ideal": "no", "category_charity": "no"}
+        assert change(client, link, 31612345679, answers).status_code == 302
+    with freeze_time(timezone.now() + later):
+        response = unblock(client, link, 31612345678, lang=lang)
+        assert response.status_code == 410
+        assert message in text(response)
+        assert get(client, link, lang=lang).status_code == 410
+    with scopes_disabled():
+        assert BlockedNumber.objects.filter(number=31612345678).exists()
+
+
+def test_a_used_link_still_works_within_its_visit(client, nl, on_commit):
+    blocked(nl, 31612345678, email="piet@example.nl")
+    blocked(nl, 31612345679, email="piet@example.nl")
+    request_manage_link(client, on_commit)
+    link = manage_link()
+    answers = {"category_commercial": "yes", "category_ideal": "no", "category_charity": "no"}
+    assert change(client, link, 31612345679, answers).status_code == 302
+    with freeze_time(timezone.now() + timedelta(minutes=59)):
+        assert unblock(client, link, 31612345678).status_code == 302
 
 
 def test_manage_link_of_one_register_is_unknown_on_another(client, nl, be, on_commit):
     blocked(nl, 31612345678, email="piet@example.nl")
     request_manage_link(client, on_commit)
-    response = post(client, manage_link(), {"action": "unblock"}, host=BE_HOST)
+    response = unblock(client, manage_link(), 31612345678, host=BE_HOST)
     assert response.status_code == 404
     assert is_blocked(nl)
 
 
 def test_be_manage_page_offers_only_unblock(client, be, on_commit):
     blocked(be, 32471234567, email="jan@example.be")
-    with on_commit():
-        post(client, "/manage/", {"number": "0471234567", "email": "jan@example.be"}, host=BE_HOST)
+    request_manage_link(client, on_commit, email="jan@example.be", host=BE_HOST)
     page = get(client, manage_link(), host=BE_HOST).content.decode()
-    assert 'value="unblock"' in page
-    assert 'value="change"' not in page
+    assert "/unblock/32471234567/" in page
+    assert "category_" not in page
+
+
+def test_the_hourly_purge_deletes_expired_manage_links_only(client, nl, on_commit):
+    blocked(nl, 31612345678, email="piet@example.nl")
+    request_manage_link(client, on_commit)
+    request_manage_link(client, on_commit)
+    with scopes_disabled():
+        old = ManageLink.objects.order_by("pk").first()
+        ManageLink.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+    assert purge_unconfirmed_blocks() == 1
+    assert purge_unconfirmed_blocks() == 0
+    with scopes_disabled():
+        assert list(ManageLink.objects.values_list("pk", flat=True)) != [old.pk]
+        assert ManageLink.objects.count() == 1
+
+
+# --- The confirmation mail, the date calls stop, the "still being called?" route ---------------
+
+
+@pytest.mark.parametrize(
+    ("slug", "lang", "expected"),
+    [
+        # Confirmed on 7 December 2026; a scrub is used 4 weeks, so calls stop on 4 January.
+        ("nl", "en", ["From Jan. 4, 2027 no company may call", "for 4 weeks", "Commercial"]),
+        ("nl", "nl", ["Vanaf 4 januari 2027 mag geen bedrijf", "4 weken", "Commerciële"]),
+        ("be", "fr", ["À partir du 4 janvier 2027, aucune entreprise", "4 semaines"]),
+        ("be", "nl", ["Vanaf 4 januari 2027 mag geen bedrijf", "4 weken"]),
+    ],
+)
+def test_a_confirmed_block_is_mailed_with_the_date_calls_must_stop(
+    client, nl, be, on_commit, slug, lang, expected
+):
+    register = nl if slug == "nl" else be
+    number = 31612345678 if slug == "nl" else 32471234567
+    with scopes_disabled(), TestCase.captureOnCommitCallbacks(execute=True):
+        block_request_create(
+            register=register,
+            numbers=[number],
+            categories=["commercial"] if register.categories else [],
+            email="piet@example.nl",
+            language=lang,
+            base_url=f"http://{register.hostnames[0]}/",
+        )
+    token = re.search(r"/confirm/(\S+)/", mail.outbox[-1].body).group(1)
+    host = NL_HOST if slug == "nl" else BE_HOST
+    with freeze_time("2026-12-07 10:00:00+01:00"), on_commit():
+        page = post(client, f"/confirm/{token}/", {}, host=host, lang=lang)
+    assert page.status_code == 200
+    message = mail.outbox[-1]
+    assert message.to == ["piet@example.nl"]
+    body = " ".join(message.body.split())
+    for fragment in expected:
+        assert fragment in body, fragment
+    assert "/manage/" in body
+    assert expected[0] in text(page)
+
+
+@pytest.mark.parametrize(
+    ("registered", "expected"),
+    [
+        (date(2026, 12, 1), "calls can go on until Dec. 28, 2026. From Dec. 29, 2026 no company"),
+        (date(2026, 11, 1), "Companies may no longer call this number"),
+    ],
+)
+def test_check_says_until_when_calls_may_go_on_and_where_to_report_them(
+    client, nl, registered, expected
+):
+    blocked(nl, 31612345678, on=registered)
+    with freeze_time("2026-12-07 10:00:00+01:00"):
+        response = post(client, "/check/", {"number": "0612345678"})
+    page = text(response)
+    assert "Still being called?" in page
+    assert expected in page
+    assert 'href="/cases/new/"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "lang", "message"),
+    [
+        ("06123456789", "en", "“06123456789” has one digit too many"),
+        ("06 1234 56789", "nl", "“06 1234 56789” heeft één cijfer te veel"),
+        ("+31 6 123456789", "en", "has one digit too many"),
+        ("061234567", "en", "“061234567” is too short: a digit seems to be missing."),
+        ("abc", "en", "“abc” is not a valid telephone number."),
+    ],
+)
+def test_a_number_of_the_wrong_length_says_so(client, nl, raw, lang, message):
+    for url, data in [("/check/", {"number": raw}), ("/block/", {"numbers": raw})]:
+        assert message in text(post(client, url, data, lang=lang))
+
+
+def test_focus_moves_to_the_error_summary_by_a_script_the_csp_allows(client, nl):
+    response = post(client, "/check/", {"number": "abc"})
+    html = response.content.decode()
+    assert re.search(
+        r'<div class="error-summary" id="error-summary"[^>]*tabindex="-1" autofocus', html
+    )
+    nonce = re.search(
+        r'<script nonce="([^"]+)">document.getElementById\("error-summary"\).focus', html
+    )
+    assert nonce is not None
+    assert f"'nonce-{nonce.group(1)}'" in response["Content-Security-Policy"]
+    assert "error-summary" not in text(get(client, "/check/"))
 
 
 # --- Purge ------------------------------------------------------------------------------------
