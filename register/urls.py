@@ -11,4 +11,6 @@ urlpatterns = [
     path("check/", views.check, name="check"),
     path("manage/", views.manage, name="manage"),
     path("manage/<str:token>/", views.manage_edit, name="manage_edit"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("accessibility/", views.accessibility, name="accessibility"),
 ]

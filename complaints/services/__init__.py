@@ -9,6 +9,8 @@ PDF by a Celery task queued with `transaction.on_commit`. Callers set the regist
 - `workflow`: the state machine and one service per step;
 - `letters`: the letters a step writes, their PDF and their mail;
 - `reminders`: the daily deadline reminders to staff;
+- `reports`: violation reports, the evidence against the company named, the regulator's export;
+- `retention`: attachments erased a while after the case closes;
 - `timeline`: the lock, the events and the due dates every service writes through.
 """
 
@@ -22,6 +24,13 @@ from complaints.services.filing import (
 )
 from complaints.services.letters import letter_mail, letter_pdf_render, letters_redeliver
 from complaints.services.reminders import deadline_reminders_send
+from complaints.services.reports import (
+    report_company_set,
+    report_evidence,
+    report_file,
+    reports_export_rows,
+)
+from complaints.services.retention import case_attachments_minimise
 from complaints.services.timeline import case_filing_check
 from complaints.services.workflow import (
     STEPS,
@@ -47,6 +56,7 @@ __all__ = [
     "STEPS",
     "case_acknowledge",
     "case_attach",
+    "case_attachments_minimise",
     "case_board_decide",
     "case_close",
     "case_decide",
@@ -68,4 +78,8 @@ __all__ = [
     "letter_mail",
     "letter_pdf_render",
     "letters_redeliver",
+    "report_company_set",
+    "report_evidence",
+    "report_file",
+    "reports_export_rows",
 ]
