@@ -146,12 +146,12 @@ def reports_export_rows(
     for report in reports:
         if report.company_id:
             per_company[report.company_id] = per_company.get(report.company_id, 0) + 1
-    writer = csv.writer(_Echo(), delimiter=";")
-    yield "\ufeff" + writer.writerow(EXPORT_HEADER)
+    rows = []
+    # Read here, within the caller's scope: the lines are written as the response streams.
     for report in reports:
         evidence = report_evidence(report)
         company = report.company
-        yield writer.writerow(
+        rows.append(
             [
                 report.case_id,
                 report.case.received_at.isoformat(),
@@ -170,3 +170,11 @@ def reports_export_rows(
                 ),
             ]
         )
+    return _csv_lines(rows)
+
+
+def _csv_lines(rows: list[list]) -> Iterator[str]:
+    writer = csv.writer(_Echo(), delimiter=";")
+    yield "\ufeff" + writer.writerow(EXPORT_HEADER)
+    for row in rows:
+        yield writer.writerow(row)

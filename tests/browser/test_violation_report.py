@@ -44,7 +44,7 @@ def scrubbed(stored_files, celery_worker_process):
     campaign = CampaignFactory(company=company, name="Zonnepanelen")
     CreditAccountFactory(campaign=campaign, balance=100)
     with scope(register=nl):
-        call_file, _rejected = call_file_upload(
+        call_file = call_file_upload(
             company=company,
             campaign=campaign,
             uploaded_by=None,
