@@ -369,4 +369,4 @@ class ViolationReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.company_named} {self.called_at:%Y-%m-%d %H:%M}"
+        return f"{self.company_named} ({self.case_id})"

@@ -171,3 +171,23 @@ def test_a_revert_still_spares_a_number_a_consumer_confirmed_after_the_request_i
             file_id=registration_file.pk, reverted_by=UserFactory(is_staff=True)
         )
         assert set(BlockedNumber.objects.values_list("number", flat=True)) == {31612345678}
+
+
+@pytest.mark.parametrize(
+    ("host", "language", "regulator"),
+    [
+        ("nl.localhost", "en", "https://www.consuwijzer.nl/"),
+        ("be.localhost", "fr", "https://pointdecontact.belgique.be/"),
+    ],
+)
+def test_privacy_lists_the_periods_and_accessibility_routes_to_the_register_s_regulator(
+    client, settings, host, language, regulator
+):
+    settings.CASE_ATTACHMENT_RETENTION_DAYS = 400
+    home = client.get("/", HTTP_HOST=host, HTTP_ACCEPT_LANGUAGE=language).text
+    assert "/privacy/" in home and "/accessibility/" in home and "/cases/report/" in home
+    privacy = client.get("/privacy/", HTTP_HOST=host, HTTP_ACCEPT_LANGUAGE=language).text
+    for period in ("72", "10", "30", "28", "400"):
+        assert f">{period} " in privacy or f" {period} " in privacy
+    accessibility = client.get("/accessibility/", HTTP_HOST=host, HTTP_ACCEPT_LANGUAGE=language)
+    assert f'href="{regulator}"' in accessibility.text
