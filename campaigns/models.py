@@ -361,8 +361,8 @@ class CallFile(models.Model):
 
 class CheckTally(models.Model):
     """How many checks a company made on one day (the register's), and of how many numbers:
-    a check leaves no other record (be's are included in the licence and charge nothing), and
-    the staff dashboard counts them per company. One row per company and day, added to by
+    what the staff dashboard sums per company over years, where NumberCheck (the evidence for
+    violation reports) would mean counting every check. One row per company and day, added to by
     every check (`campaigns.checks.services.numbers_check`)."""
 
     register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
@@ -388,3 +388,66 @@ class CheckTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.checks}"
+
+
+class CallFileNumber(models.Model):
+    """The keyed hash (register.numberhash) of one number a scrub offered, never the number: kept
+    as long as the scrub's record and certificate, after the file is purged, so a violation
+    report can ask whether the company checked that number (issue #14).
+
+    Written by the marking job in one set-based statement. Keyed by (digest, call file): the
+    key's index answers the one question asked, which scrubs offered this digest. No register
+    key of its own: read only through the scrub (CallFile), whose scope it shares.
+    """
+
+    pk = models.CompositePrimaryKey("digest", "call_file")
+    digest = models.BigIntegerField()
+    call_file = models.ForeignKey(
+        CallFile, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.call_file_id}: {self.digest:x}"
+
+
+class NumberCheck(models.Model):
+    """A number check (SPEC §10) on record: who checked how many numbers, when, and until when
+    the answer may be used (the register's use period, as a scrub's), for violation reports."""
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="number_checks", verbose_name=_("company")
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="number_checks",
+        verbose_name=_("campaign"),
+    )
+    checked_at = models.DateTimeField(_("checked at"), auto_now_add=True)
+    valid_until = models.DateField(_("valid until"))
+    numbers = models.PositiveIntegerField(_("numbers checked"))
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("number check")
+        verbose_name_plural = _("number checks")
+
+    def __str__(self) -> str:
+        return f"{self.company} {self.checked_at:%Y-%m-%d %H:%M}"
+
+
+class NumberCheckNumber(models.Model):
+    """The keyed hash of one number a check offered; see CallFileNumber."""
+
+    pk = models.CompositePrimaryKey("digest", "number_check")
+    digest = models.BigIntegerField()
+    number_check = models.ForeignKey(
+        NumberCheck, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.number_check_id}: {self.digest:x}"

@@ -11,7 +11,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.formats import date_format
@@ -20,9 +20,18 @@ from django.utils.translation import gettext_lazy as _
 
 from complaints import admin_forms, services
 from complaints.deadlines import term_for
-from complaints.models import Case, CaseAttachment, Letter, ReplyStep, ReplyTemplate
+from complaints.models import (
+    Case,
+    CaseAttachment,
+    Letter,
+    ReplyStep,
+    ReplyTemplate,
+    ViolationReport,
+)
+from licences.models import Company
 from register.audit_admin import ActionLogInline
 from register.errors import DomainError
+from register.phone import format_international
 
 # step name -> (form, service); the services check that the step is allowed now.
 STEP_VIEWS = {
@@ -469,3 +478,164 @@ class ReplyTemplateAdmin(admin.ModelAdmin):
         if not change:
             obj.register = request.register
         super().save_model(request, obj, form, change)
+
+
+class ReportPeriodForm(forms.Form):
+    start = forms.DateField(label=_("Calls from"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(
+        label=_("up to and including"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
+            raise forms.ValidationError(_("The period ends before it starts."))
+        return cleaned
+
+
+@admin.register(ViolationReport)
+class ViolationReportAdmin(admin.ModelAdmin):
+    """Violation reports, their own list (issue #14): per report the company it is about and the
+    evidence whether it checked the number; per period the regulator's export. The case's steps
+    (answer, close) are taken on its case page."""
+
+    list_display = [
+        "called_at",
+        "international_number",
+        "company_named",
+        "company",
+        "evidence_found",
+        "case_link",
+    ]
+    list_filter = [("company", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["company_named", "company__name"]
+    fields = [
+        "case_link",
+        "international_number",
+        "called_at",
+        "caller_name",
+        "caller_number",
+        "company_named",
+        "offered",
+        "company",
+        "evidence",
+        "reports_against_company",
+    ]
+    readonly_fields = [
+        "case_link",
+        "international_number",
+        "called_at",
+        "caller_name",
+        "caller_number",
+        "company_named",
+        "offered",
+        "evidence",
+        "reports_against_company",
+    ]
+    change_list_template = "admin/complaints/violationreport/change_list.html"
+
+    def has_add_permission(self, request):
+        # Filed by the consumer on the public page, with the details only the consumer knows.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("case", "company", "register")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "company":
+            kwargs["queryset"] = Company.objects.filter(register=request.register).order_by("name")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        services.report_company_set(report=obj, company=obj.company, actor=request.user)
+
+    @admin.display(description=_("number called"), ordering="number")
+    def international_number(self, obj):
+        return format_international(obj.number)
+
+    @admin.display(description=_("case"))
+    def case_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:complaints_case_change", args=[obj.case_id]),
+            obj.case,
+        )
+
+    @admin.display(description=_("evidence found"), boolean=True)
+    def evidence_found(self, obj):
+        if obj.company_id is None:
+            return None
+        return bool(services.report_evidence(obj))
+
+    @admin.display(description=_("evidence"))
+    def evidence(self, obj):
+        if obj.company_id is None:
+            return _("Choose the company the report is about to look up its evidence.")
+        found = services.report_evidence(obj)
+        if not found:
+            return _(
+                "None: %(company)s neither scrubbed a file nor checked this number under a "
+                "use period covering %(date)s."
+            ) % {"company": obj.company, "date": date_format(obj.register.date_of(obj.called_at))}
+        kinds = {"scrub": _("Scrubbed a file"), "check": _("Checked numbers")}
+        return format_html_join(
+            "\n",
+            '<div class="evidence">{} {}: {} — {} {}</div>',
+            (
+                (
+                    kinds[item.kind],
+                    date_format(obj.register.date_of(item.made_at)),
+                    item.description,
+                    _("usable until"),
+                    date_format(item.valid_until),
+                )
+                for item in found
+            ),
+        )
+
+    @admin.display(description=_("reports against this company"))
+    def reports_against_company(self, obj):
+        if obj.company_id is None:
+            return "—"
+        count = ViolationReport.objects.filter(register=obj.register, company=obj.company).count()
+        url = reverse("admin:complaints_violationreport_changelist")
+        return format_html('<a href="{}?company__id__exact={}">{}</a>', url, obj.company_id, count)
+
+    def get_urls(self):
+        return [
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="complaints_violationreport_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request):
+        """The regulator's export of a period: a form, then the CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = ReportPeriodForm(request.GET or None)
+        if form.is_valid():
+            start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+            response = StreamingHttpResponse(
+                services.reports_export_rows(register=request.register, start=start, end=end),
+                content_type="text/csv; charset=utf-8",
+            )
+            name = f"violation-reports-{request.register.slug}-{start}-{end}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+
+            return response
+        return TemplateResponse(
+            request,
+            "admin/complaints/violationreport/export.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Export violation reports for the regulator"),
+                "form": form,
+            },
+        )

@@ -101,7 +101,11 @@ class AttachForm(StepForm):
 class CaseRecordForm(StepForm):
     """A request, complaint or dispute received by post or e-mail, with its real date."""
 
-    kind = forms.ChoiceField(label=_("Kind"), choices=CaseKind.choices)
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        # A violation report is filed by the consumer with its details, on the public page.
+        choices=[choice for choice in CaseKind.choices if choice[0] != CaseKind.REPORT],
+    )
     refers_to = forms.ModelChoiceField(
         label=_("Refers to"),
         queryset=Case.objects.none(),

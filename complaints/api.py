@@ -16,6 +16,12 @@ from complaints.selectors import case_due, case_for_company, cases_for_company
 from complaints.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, case_file
 from register.errors import api_errors
 
+# The kinds a company files through the API (SPEC §16): a violation report is a consumer's, filed
+# on the web (issue #14), so the API's answers and requests keep these three.
+API_KINDS = [
+    (kind.value, kind.label) for kind in (CaseKind.REQUEST, CaseKind.COMPLAINT, CaseKind.DISPUTE)
+]
+
 
 class DueSerializer(serializers.Serializer):
     """The next dates the operator must meet; which ones depends on the kind and the stage."""
@@ -43,7 +49,7 @@ class DueSerializer(serializers.Serializer):
 
 class CaseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=CaseKind.choices)
+    kind = serializers.ChoiceField(choices=API_KINDS)
     stage = serializers.CharField()
     subject = serializers.CharField()
     refers_to = serializers.IntegerField(source="refers_to_id", allow_null=True)
@@ -59,7 +65,7 @@ class CaseListView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     class CaseCreateSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=CaseKind.choices)
+        kind = serializers.ChoiceField(choices=API_KINDS)
         subject = serializers.CharField(max_length=200)
         body = serializers.CharField(
             max_length=20000,

@@ -64,6 +64,11 @@ TERMS: tuple[Term, ...] = (
         "handle_by", "2.1", CaseKind.REQUEST, Start.RECEIVED, 5, Unit.WORKING_DAYS,
         frozenset({EventAction.DECIDED}), Party.OPERATOR, _("handle the request"),
     ),
+    # A violation report is a request to the service desk (art. 2.1).
+    Term(
+        "handle_by", "2.1", CaseKind.REPORT, Start.RECEIVED, 5, Unit.WORKING_DAYS,
+        frozenset({EventAction.DECIDED}), Party.OPERATOR, _("handle the report"),
+    ),
     # The decision itself also acknowledges the complaint.
     Term(
         "acknowledge_by", "3.2", CaseKind.COMPLAINT, Start.RECEIVED, 1, Unit.WEEKS,

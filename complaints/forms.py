@@ -5,12 +5,16 @@ files (name and address typed in, or the logged-in user) and in how an earlier c
 (its case number with the address it was filed from, or a choice among the company's own).
 """
 
+import datetime
+
 from django import forms
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Case, CaseKind
 from complaints.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from register.forms import NumberForm
 from register.phone import Problem
 from register.phone.forms import PhoneNumberFormField
 
@@ -227,3 +231,67 @@ class PortalCaseForm(CaseForm):
         self.fields["refers_to"].label_from_instance = lambda case: (
             f"{case.pk} – {case.get_kind_display()} – {case.subject}"
         )
+
+
+class ReportForm(NumberForm):
+    """ "I was called despite my registration" (issue #14). The number called is NumberForm's
+    field, the one place a typed number is read (the register's normaliser)."""
+
+    called_on = forms.DateField(
+        label=_("Date of the call"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter the date as YYYY-MM-DD.")},
+    )
+    called_time = forms.TimeField(
+        label=_("Time of the call"),
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        error_messages={"invalid": _("Enter the time as HH:MM.")},
+    )
+    company_named = forms.CharField(
+        label=_("The company the caller named"),
+        max_length=200,
+        help_text=_("The company the call was for, as the caller said it."),
+    )
+    caller_name = forms.CharField(label=_("The caller's name"), max_length=200, required=False)
+    caller_number = PhoneNumberFormField(
+        label=_("The number that called you"),
+        required=False,
+        accept=CONTACT_PROBLEMS,
+        help_text=_("As your phone showed it, if it did."),
+    )
+    offered = forms.CharField(
+        label=_("What was offered"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    body = forms.CharField(
+        label=_("Anything else"),
+        max_length=20000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    name = forms.CharField(label=_("Your name"), max_length=200)
+    email = forms.EmailField(
+        label=_("Your e-mail address"),
+        help_text=_("We send the link to follow your report and our answer to this address."),
+    )
+
+    def __init__(self, *args, register, **kwargs):
+        super().__init__(*args, register=register, **kwargs)
+        self.fields["number"].label = _("Your number that was called")
+        self.fields["caller_number"].region = register.country
+
+    def clean_caller_number(self) -> str:
+        """E.164, as the report keeps it; empty when the phone showed no number."""
+        number = self.cleaned_data["caller_number"]
+        return number.as_e164 if number else ""
+
+    def clean(self):
+        cleaned = super().clean()
+        day, time = cleaned.get("called_on"), cleaned.get("called_time")
+        if day and time:
+            called_at = datetime.datetime.combine(day, time, self.register.zone)
+            if called_at > timezone.now():
+                self.add_error("called_on", _("The call cannot lie in the future."))
+            cleaned["called_at"] = called_at
+        return cleaned

@@ -21,6 +21,8 @@ class CaseKind(models.TextChoices):
     REQUEST = "request", _("request")
     COMPLAINT = "complaint", _("complaint")
     DISPUTE = "dispute", _("dispute")
+    # A consumer called despite the registration (issue #14): to the service desk, as a request.
+    REPORT = "report", _("violation report")
 
 
 class CaseChannel(models.TextChoices):
@@ -388,3 +390,46 @@ class ReplyTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.language})"
+
+
+class ViolationReport(models.Model):
+    """What a consumer reports of a call received despite the registration (issue #14), filed
+    as a case of kind `report`. `company_named` is the name as the consumer heard it; staff
+    set `company` to the company of the register it means (matched at filing when one company
+    bears exactly that name), and the evidence is looked up for that company."""
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    case = models.OneToOneField(
+        Case, on_delete=models.PROTECT, related_name="violation_report", verbose_name=_("case")
+    )
+    # E.164 digits, normalised; erased with the case's other personal data is a later concern.
+    number = models.BigIntegerField(_("number called"))
+    called_at = models.DateTimeField(_("called at"))
+    caller_name = models.CharField(_("caller's name"), max_length=200, blank=True)
+    caller_number = models.CharField(_("caller's number"), max_length=40, blank=True)
+    company_named = models.CharField(_("company named"), max_length=200)
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="violation_reports",
+        verbose_name=_("company"),
+        help_text=_("The company of the register the report is about."),
+    )
+    offered = models.TextField(_("what was offered"), blank=True)
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("violation report")
+        verbose_name_plural = _("violation reports")
+        ordering = ["-called_at"]
+        indexes = [
+            # The reports against one company, and the regulator's export by period.
+            models.Index(fields=["company", "-called_at"], name="violation_report_company"),
+            models.Index(fields=["register", "called_at"], name="violation_report_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_named} ({self.case_id})"

@@ -15,6 +15,8 @@ urlpatterns = [
         name="attachment",
     ),
     path("new/", views.public_new, name="new"),
+    path("report/", views.report_new, name="report"),
+    path("report/filed/", views.report_filed, name="report_filed"),
     path("follow/<str:token>/", views.public_follow, name="follow"),
     path("follow/<str:token>/letters/<int:letter_id>/", views.public_letter, name="follow_letter"),
     path(

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from complaints.deadlines import terms_for
-from complaints.forms import PortalCaseForm, PublicCaseForm
-from complaints.models import Admissibility, CaseChannel, CaseKind
+from complaints.forms import PortalCaseForm, PublicCaseForm, ReportForm
+from complaints.models import Admissibility, Case, CaseChannel, CaseKind
 from complaints.selectors import (
     case_due,
     case_for_company,
@@ -28,6 +28,7 @@ from complaints.services import (
     case_file,
     case_filing_check,
     case_public_link_send,
+    report_file,
 )
 from licences.middleware import STAFF, company_required
 from register.errors import DomainError, NotFound
@@ -300,3 +301,59 @@ def portal_letter(request, case_id: int, letter_id: int):
 def portal_attachment(request, case_id: int, attachment_id: int):
     case = _company_case(request, case_id)
     return _attachment_download(case, attachment_id)
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=public_file_rate, method="POST", block=False, group="complaints.report")
+def report_new(request):
+    """ "I was called despite my registration" (issue #14): filed as a case of kind `report`."""
+    form = ReportForm(request.POST or None, register=request.register)
+    if request.method == "POST":
+        if request.limited:
+            return render(request, "register/rate_limited.html", status=429)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                report = report_file(
+                    register=request.register,
+                    number=data["number"],
+                    called_at=data["called_at"],
+                    company_named=data["company_named"],
+                    caller_name=data["caller_name"],
+                    caller_number=data["caller_number"],
+                    offered=data["offered"],
+                    body=data["body"],
+                    filer_name=data["name"],
+                    filer_email=data["email"],
+                    language=request.LANGUAGE_CODE,
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                case = report.case
+                case_public_link_send(
+                    case=case,
+                    follow_url_for=lambda token: request.build_absolute_uri(
+                        reverse("complaints:follow", args=[token])
+                    ),
+                )
+                # The answer page names the case; a reload must not file it again.
+                request.session["report_filed"] = case.pk
+                return redirect("complaints:report_filed")
+    return render(request, "complaints/report_form.html", {"form": form})
+
+
+@require_http_methods(["GET"])
+def report_filed(request):
+    case_id = request.session.get("report_filed")
+    if case_id is None:
+        return redirect("complaints:report")
+    try:
+        case = Case.objects.get(register=request.register, pk=case_id)
+    except Case.DoesNotExist:
+        raise Http404 from None
+    return render(
+        request,
+        "complaints/public_filed.html",
+        {"case": case, "due_rows": _due_rows(case, case_timeline(case=case))},
+    )

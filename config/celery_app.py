@@ -6,8 +6,9 @@ from config.heartbeat import WorkerHeartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-# config.reaper is no app's tasks module: named here so every worker knows its task.
-app = Celery("dnc", include=["config.reaper"])
+# config.reaper and config.retention are no app's tasks modules: named here so every worker
+# knows their tasks.
+app = Celery("dnc", include=["config.reaper", "config.retention"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Every worker records that it is alive, for /healthz (config/heartbeat.py).

@@ -1,13 +1,18 @@
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from register.audit_admin import ActionLogInline
+from register.forms import ChangeCategoriesForm, DeskBlockForm, DeskUnblockForm
 from register.models import (
     BlockedNumber,
     BlockRequest,
@@ -17,9 +22,15 @@ from register.models import (
     RegisterEvent,
     RegisterHost,
     RegisterImport,
+    StaffApiKey,
 )
 from register.phone import format_international, normalise
-from register.services import blocked_numbers_unblock_by_staff
+from register.services import (
+    blocked_number_change_by_staff,
+    blocked_numbers_unblock_by_staff,
+    number_block_by_staff,
+    staff_api_key_revoke,
+)
 
 
 class RegisterHostFormSet(BaseInlineFormSet):
@@ -155,6 +166,165 @@ class BlockedNumberAdmin(NumberSearchMixin, ReadOnlyAdmin):
     def has_unblock_permission(self, request):
         return request.user.has_perm("register.delete_blockednumber")
 
+    # The service desk acts for a caller on the phone (SPEC §5): register, change, unblock, each
+    # through the services every channel uses, so the rules and the history are the web's.
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("register.add_blockednumber")
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/phone-change/",
+                self.admin_site.admin_view(self.desk_change_view),
+                name="register_blockednumber_phone_change",
+            ),
+            path(
+                "<path:object_id>/phone-unblock/",
+                self.admin_site.admin_view(self.desk_unblock_view),
+                name="register_blockednumber_phone_unblock",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _desk_page(self, request, form, *, title, help_text, submit_label, cancel_url):
+        return TemplateResponse(
+            request,
+            "admin/register/blockednumber/desk_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "help": help_text,
+                "form": form,
+                "submit_label": submit_label,
+                "cancel_url": cancel_url,
+            },
+        )
+
+    def _number_url(self, number: int) -> str:
+        return reverse("admin:register_blockednumber_change", args=[number])
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Registers a caller's number: channel phone, dated today, at once (the desk knows
+        who is on the line; there is no link to confirm)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        register = request.register
+        form = DeskBlockForm(
+            request.POST or None, register=register, language=request.LANGUAGE_CODE
+        )
+        if request.method == "POST" and form.is_valid():
+            number = form.cleaned_data["number"]
+            outcome = number_block_by_staff(
+                register=register,
+                number=number,
+                categories=form.chosen_categories(),
+                email=form.cleaned_data["email"],
+                actor=request.user,
+                channel=Channel.PHONE,
+            )
+            shown = format_international(number)
+            if number in outcome.blocked:
+                message = _("%(number)s is registered.") % {"number": shown}
+            elif number in outcome.widened:
+                message = _("%(number)s was registered already; the categories were added.") % {
+                    "number": shown
+                }
+            else:
+                message = _("%(number)s was registered already for these categories.") % {
+                    "number": shown
+                }
+            self.message_user(request, message, messages.SUCCESS)
+            return redirect(self._number_url(number))
+        return self._desk_page(
+            request,
+            form,
+            title=_("Register a caller's number"),
+            help_text=_(
+                "For a person on the phone: the number is registered at once, channel phone."
+            ),
+            submit_label=_("Register"),
+            cancel_url=reverse("admin:register_blockednumber_changelist"),
+        )
+
+    def _desk_object(self, request, object_id) -> BlockedNumber:
+        blocked = self.get_object(request, object_id)
+        if blocked is None:
+            raise Http404
+        return blocked
+
+    def desk_change_view(self, request, object_id):
+        if not request.user.has_perm("register.change_blockednumber"):
+            raise PermissionDenied
+        blocked = self._desk_object(request, object_id)
+        register = request.register
+        if not register.has_categories:
+            raise Http404
+        form = ChangeCategoriesForm(
+            request.POST or None,
+            register=register,
+            language=request.LANGUAGE_CODE,
+            current=blocked.category_codes,
+        )
+        if request.method == "POST" and form.is_valid():
+            blocked_number_change_by_staff(
+                register=register,
+                number=blocked.number,
+                categories=form.chosen_categories(),
+                actor=request.user,
+                channel=Channel.PHONE,
+            )
+            self.message_user(request, _("The categories are changed."), messages.SUCCESS)
+            return redirect(self._number_url(blocked.number))
+        return self._desk_page(
+            request,
+            form,
+            title=_("Change the categories of %(number)s") % {"number": blocked},
+            help_text=_("For the caller on the phone; recorded with channel phone."),
+            submit_label=_("Change"),
+            cancel_url=self._number_url(blocked.number),
+        )
+
+    def desk_unblock_view(self, request, object_id):
+        if not self.has_unblock_permission(request):
+            raise PermissionDenied
+        blocked = self._desk_object(request, object_id)
+        form = DeskUnblockForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            blocked_numbers_unblock_by_staff(
+                register=request.register,
+                numbers=[blocked.number],
+                actor=request.user,
+                channel=Channel.PHONE,
+            )
+            self.message_user(
+                request, _("%(number)s is unblocked.") % {"number": blocked}, messages.SUCCESS
+            )
+            return redirect("admin:register_blockednumber_changelist")
+        return self._desk_page(
+            request,
+            form,
+            title=_("Unblock %(number)s") % {"number": blocked},
+            help_text=_("For the caller on the phone; recorded with channel phone."),
+            submit_label=_("Unblock"),
+            cancel_url=self._number_url(blocked.number),
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        if request.user.has_perm("register.change_blockednumber") and (
+            request.register.has_categories
+        ):
+            extra_context["desk_change_url"] = reverse(
+                "admin:register_blockednumber_phone_change", args=[object_id]
+            )
+        if self.has_unblock_permission(request):
+            extra_context["desk_unblock_url"] = reverse(
+                "admin:register_blockednumber_phone_unblock", args=[object_id]
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description=_("number"), ordering="number")
     def international_number(self, obj):
         return format_international(obj.number)
@@ -219,6 +389,28 @@ class BlockRequestAdmin(ReadOnlyAdmin):
     list_display = ["email", "created_at", "expires_at", "confirmed_at"]
     list_filter = ["confirmed_at"]
     exclude = ["token_hash"]
+
+
+@admin.register(StaffApiKey)
+class StaffApiKeyAdmin(ReadOnlyAdmin):
+    """Keys of the operator's own systems (the IVR); made with `create_staff_api_key`, shown
+    once. Superusers only: a key acts with its user's role."""
+
+    list_display = ["name", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
+    exclude = ["key_hash"]
+    actions = ["revoke"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke(self, request, queryset):
+        for staff_key in queryset:
+            staff_api_key_revoke(staff_key=staff_key, actor=request.user)
+        self.message_user(request, _("Revoked."), messages.SUCCESS)
 
 
 from register import audit_admin  # noqa: E402, F401  the action log's admin, beside the register's

@@ -1,16 +1,21 @@
-"""API v1: the calling hours of this host's register (SPEC §15, §16)."""
+"""API v1: the calling hours of this host's register (SPEC §15, §16), and registration by the
+operator's IVR with a staff key (SPEC §5)."""
 
 import datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from register.authentication import HasStaffPermission, StaffApiKeyAuthentication
 from register.calling import Exemption, calling_window
-from register.errors import api_errors
+from register.errors import DomainError, api_errors
+from register.models import BlockedNumber, Channel
+from register.services import number_block_by_staff, numbers_parse
 
 # Calling hours before CTM 2012 or centuries ahead answer no real question, and outside these
 # years time zones show offsets in seconds (before 1940) or dates overflow.
@@ -80,3 +85,105 @@ class CallingWindowView(APIView):
         )
         with timezone.override(request.register.zone):
             return Response(CallingWindowSerializer(answer).data)
+
+
+class StaffApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Tells the schema (and the docs' Authorize button) how StaffApiKeyAuthentication works."""
+
+    target_class = "register.authentication.StaffApiKeyAuthentication"
+    name = "StaffApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A staff key of this host's register (`Bearer dncstaff_…`), made with "
+            "`create_staff_api_key` for a user of the `ivr` role.",
+        }
+
+
+class IvrRegistrationSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="E.164 digits, e.g. `31612345678`.")
+    status = serializers.ChoiceField(
+        choices=["registered", "widened", "already_registered"],
+        help_text="`registered`: new to the register; `widened`: registered already, the "
+        "categories asked for added; `already_registered`: registered already with them.",
+    )
+    registered_on = serializers.DateField()
+    categories = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The categories the number is blocked for now; empty in a register without "
+        "categories (one full block).",
+    )
+
+
+class IvrRegistrationView(APIView):
+    """For the operator's IVR only: a staff key whose user has the `ivr` role in this register.
+    Company keys are unknown here (401)."""
+
+    authentication_classes = [StaffApiKeyAuthentication]
+    permission_classes = [HasStaffPermission]
+    required_permission = "register.register_by_ivr"
+
+    class IvrRegistrationInputSerializer(serializers.Serializer):
+        number = serializers.CharField(
+            max_length=40, help_text="As the caller keyed it in or the line presented it."
+        )
+        categories = serializers.ListField(
+            child=serializers.CharField(max_length=30),
+            required=False,
+            help_text="Category codes to block; absent or empty: all of them.",
+        )
+
+    @extend_schema(
+        operation_id="ivr_register",
+        summary="Register a caller's number by the phone channel (the operator's IVR)",
+        request=IvrRegistrationInputSerializer,
+        responses={
+            201: IvrRegistrationSerializer,
+            200: IvrRegistrationSerializer,
+            **api_errors("invalid", "invalid_number", "invalid_categories", "permission_denied"),
+        },
+    )
+    def post(self, request):
+        register = request.register
+        given = self.IvrRegistrationInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        parsed = numbers_parse(register=register, raw_numbers=[given.validated_data["number"]])
+        if parsed.errors or not parsed.numbers:
+            raise DomainError(
+                parsed.errors[0] if parsed.errors else _("Give a telephone number."),
+                code="invalid_number",
+            )
+        categories = given.validated_data.get("categories") or []
+        unknown = sorted(set(categories) - set(register.categories))
+        if unknown:
+            raise DomainError(
+                _("Unknown categories: %(codes)s.") % {"codes": ", ".join(unknown)},
+                code="invalid_categories",
+            )
+        number = parsed.numbers[0]
+        outcome = number_block_by_staff(
+            register=register,
+            number=number,
+            categories=categories,
+            actor=request.user.user,
+            channel=Channel.PHONE,
+        )
+        blocked = BlockedNumber.objects.get(register=register, number=number)
+        answer = {
+            "number": str(number),
+            "status": "registered"
+            if number in outcome.blocked
+            else "widened"
+            if number in outcome.widened
+            else "already_registered",
+            "registered_on": blocked.registered_on,
+            "categories": register.category_codes(blocked.categories),
+        }
+        # 201 when the call made a registration; 200 when the number was registered already.
+        created = number in outcome.blocked
+        return Response(
+            IvrRegistrationSerializer(answer).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

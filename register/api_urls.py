@@ -4,4 +4,5 @@ from register import api
 
 urlpatterns = [
     path("calling-window", api.CallingWindowView.as_view(), name="api-calling-window"),
+    path("ivr/registrations", api.IvrRegistrationView.as_view(), name="api-ivr-registrations"),
 ]

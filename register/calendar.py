@@ -91,3 +91,8 @@ def months_after(start: datetime.date, months: int) -> datetime.date:
     return start.replace(
         year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1])
     )
+
+
+# Seed 000: registrations reach the register within 10 working days of the consumer's request
+# (company deliveries, SPEC §11); the privacy statement and the retention job count from it.
+REGISTRATION_TERM_WORKING_DAYS = 10

@@ -124,6 +124,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "file_empty": (400, "The file holds no registrations."),
     "not_utf8": (400, "The file is not UTF-8."),
     "wrong_header": (400, "The first line is not the header `number|categories|requested_on`."),
+    # The operator's IVR (staff keys).
+    "invalid_categories": (400, "Not blocking categories of this register."),
 }
 
 # Answered by any operation (config.schema adds them to each): authentication where a key is

@@ -149,3 +149,31 @@ class ChangeCategoriesForm(CategoryChoicesMixin, forms.Form):
         cleaned_data = super().clean()
         self.check_some_category(cleaned_data)
         return cleaned_data
+
+
+class DeskBlockForm(CategoryChoicesMixin, NumberForm):
+    """The service desk registers a caller's number (SPEC §5, channel phone); the number field
+    is NumberForm's, the one place a typed number is read."""
+
+    email = forms.EmailField(
+        label=_("Caller's e-mail address (optional)"),
+        required=False,
+        help_text=_("Only to manage the registration; never in downloads or results."),
+    )
+
+    def __init__(self, *args, register: Register, language: str, **kwargs):
+        super().__init__(*args, register=register, **kwargs)
+        self.language = language
+        self.add_category_fields(register)
+        self.order_fields(["number", *(f"category_{code}" for code in register.categories)])
+
+    def clean(self):
+        cleaned_data = super().clean()
+        self.check_some_category(cleaned_data)
+        return cleaned_data
+
+
+class DeskUnblockForm(forms.Form):
+    """The desk confirms it heard the caller ask to unblock the number."""
+
+    confirm = forms.BooleanField(label=_("The caller asked to unblock this number"))

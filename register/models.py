@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from register.numberhash import new_number_key
+
 # A registration that blocks every category, including ones a register adds later: all bits set.
 ALL_CATEGORIES = -1
 
@@ -147,6 +149,9 @@ class Register(models.Model):
     calling_short_day_until = models.TimeField(
         _("calls on those days until"), default=datetime.time(18, 30)
     )
+    # The secret of the register's number hashes (register.numberhash): never shown, never
+    # changed, or every hash kept so far stops matching.
+    number_key = models.BinaryField(default=new_number_key, editable=False)
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -383,6 +388,8 @@ class BlockedNumber(models.Model):
     class Meta:
         verbose_name = _("blocked number")
         verbose_name_plural = _("blocked numbers")
+        # The operator's IVR registers callers through the API with a staff key (SPEC §5).
+        permissions = [("register_by_ivr", _("Can register numbers through the IVR API"))]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(categories=0), name="blocked_number_blocks_something"
@@ -459,7 +466,11 @@ class BlockRequest(models.Model):
     register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
     token_hash = models.CharField(max_length=64, unique=True)
     email = models.EmailField(_("e-mail"))
+    # Both erased once the link is used (config.retention): the register keeps the numbers.
     numbers = ArrayField(models.BigIntegerField(), verbose_name=_("numbers"))
+    # The numbers' keyed hashes (register.numberhash), set at confirmation and kept: reverting a
+    # company's registration file must still see that a consumer confirmed a number himself.
+    number_hashes = ArrayField(models.BigIntegerField(), default=list, blank=True, editable=False)
     categories = models.SmallIntegerField(_("categories"))
     language = models.CharField(max_length=8)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -649,3 +660,34 @@ class DailyCountsThrough(models.Model):
 
     def __str__(self) -> str:
         return f"{self.register_id}: {self.day}"
+
+
+class StaffApiKey(models.Model):
+    """A key with which a system of the operator (its IVR) calls the API as a staff user of one
+    register (SPEC §5). Shown once, stored as a SHA-256 hash, revocable, like a company's key;
+    what it may do is what its user's role allows (`register.roles.IVR`), checked on every call,
+    so taking the user out of the role or the register's staff stops the key at once."""
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="staff_api_keys",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16, help_text=_("Shown to tell keys apart."))
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = ScopedManager(register="register")
+
+    class Meta:
+        verbose_name = _("staff API key")
+        verbose_name_plural = _("staff API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -8,3 +8,5 @@ register follows from both: the group says what, the register's staff list says 
 SERVICE_DESK = "service desk"
 COMPLAINTS = "complaints"
 ACCOUNTING = "accounting"
+# Not a person: the operator's IVR, calling the API with a staff key (register.models.StaffApiKey).
+IVR = "ivr"

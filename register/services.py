@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from register.admin_site import is_register_staff
 from register.audit import log_action
 from register.errors import DomainError
 from register.mail import mail_on_commit
@@ -26,7 +27,9 @@ from register.models import (
     ManageLink,
     Register,
     RegisterEvent,
+    StaffApiKey,
 )
+from register.numberhash import number_hash, number_hash_params, sql_number_hash
 from register.phone import format_international, normalise
 from register.phone.messages import problem_message
 from register.tokens import token_hash
@@ -344,12 +347,13 @@ _LOCK_WRITTEN = f"""
 
 # Undoes what the act wrote to each number that has had no other act since: no later event
 # (a change, an unblock, another widening), no block confirmed by a consumer since the act
-# began (which writes no event where the number was registered already), and still the
+# began (which writes no event where the number was registered already; told by the number's
+# hash, as a used request keeps no numbers), and still the
 # categories the act left. A number the act registered is unblocked; one it widened gets the
 # categories of its event before the act back. Each with its event, named `revert_reference`.
 _REVERT = f"""
     WITH {_WRITTEN}, confirmed AS (
-        SELECT DISTINCT unnest(numbers) AS number FROM register_blockrequest
+        SELECT DISTINCT unnest(number_hashes) AS digest FROM register_blockrequest
         WHERE register_id = %(register)s AND confirmed_at >= %(since)s
     ), untouched AS (
         SELECT w.id, w.number, w.action
@@ -361,7 +365,9 @@ _REVERT = f"""
                 SELECT 1 FROM register_registerevent later
                 WHERE later.number = w.number AND later.id > w.id
             )
-            AND NOT EXISTS (SELECT 1 FROM confirmed c WHERE c.number = w.number)
+            AND NOT EXISTS (
+                SELECT 1 FROM confirmed c WHERE c.digest = {sql_number_hash("w.number")}
+            )
     ), earlier AS (
         SELECT u.number, before.categories
         FROM untouched u CROSS JOIN LATERAL (
@@ -426,6 +432,7 @@ def register_writes_revert(
         "block": EventAction.BLOCK,
         "change": EventAction.CHANGE,
         "unblock": EventAction.UNBLOCK,
+        **number_hash_params(register.number_key),
     }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_REVERT_LOCK, parameters)
@@ -475,7 +482,10 @@ def block_request_confirm(*, register: Register, token: str, base_url: str = "")
             now=now,
         )
         block_request.confirmed_at = now
-        block_request.save(update_fields=["confirmed_at"])
+        block_request.number_hashes = [
+            number_hash(register.number_key, number) for number in block_request.numbers
+        ]
+        block_request.save(update_fields=["confirmed_at", "number_hashes"])
         confirmation = Confirmation(
             numbers=block_request.numbers,
             categories=block_request.categories,
@@ -619,10 +629,10 @@ def blocked_number_unblock(*, register: Register, token: str, number: int) -> in
     return number
 
 
-def block_requests_purge_expired(*, register: Register) -> int:
+def block_requests_purge_expired(*, register: Register, now: datetime | None = None) -> int:
     """Deletes the register's unconfirmed block requests past their expiry; returns how many."""
     deleted, _per_model = BlockRequest.objects.filter(
-        register=register, confirmed_at__isnull=True, expires_at__lt=timezone.now()
+        register=register, confirmed_at__isnull=True, expires_at__lt=now or timezone.now()
     ).delete()
     return deleted
 
@@ -636,10 +646,13 @@ def manage_links_purge_expired(*, register: Register) -> int:
     return deleted
 
 
-def blocked_numbers_unblock_by_staff(*, register: Register, numbers: list[int], actor=None) -> int:
+def blocked_numbers_unblock_by_staff(
+    *, register: Register, numbers: list[int], actor=None, channel: Channel = Channel.ADMIN
+) -> int:
     """The service desk unblocks numbers on a consumer's request (SPEC §5: registrations made by
     phone, by a company or by import have no management link). Returns how many were removed;
-    each is logged with `actor`, the staff member who unblocked it."""
+    each is logged with `actor`, the staff member who unblocked it. `channel`: phone when the
+    consumer asked on the phone, else the desk's own (a letter, an e-mail)."""
     with transaction.atomic():
         removed = list(
             BlockedNumber.objects.select_for_update()
@@ -654,7 +667,7 @@ def blocked_numbers_unblock_by_staff(*, register: Register, numbers: list[int], 
                 number=number,
                 action=EventAction.UNBLOCK,
                 categories=None,
-                channel=Channel.ADMIN,
+                channel=channel,
             )
             for number in removed
         )
@@ -665,6 +678,147 @@ def blocked_numbers_unblock_by_staff(*, register: Register, numbers: list[int], 
                 actor=actor,
                 action="number.unblocked",
                 target=BlockedNumber(register=register, number=number),
-                data={"channel": Channel.ADMIN, "unblocked_together": len(removed)},
+                data={"channel": channel, "unblocked_together": len(removed)},
             )
     return len(removed)
+
+
+def number_block_by_staff(
+    *,
+    register: Register,
+    number: int,
+    categories: list[str],
+    actor,
+    email: str = "",
+    channel: Channel = Channel.PHONE,
+) -> BlockOutcome:
+    """The service desk (or the operator's IVR, `actor` being its staff user) registers a
+    caller's number: at once, as the caller is known on the line, by the rule of every channel
+    (`numbers_block`), and logged. `categories`: codes; empty blocks every category."""
+    mask = register.category_mask(categories or register.categories)
+    with transaction.atomic():
+        outcome = numbers_block(
+            register=register, numbers=[number], categories=[mask], channel=channel, email=email
+        )
+        log_action(
+            register=register,
+            actor=actor,
+            action="number.blocked",
+            target=BlockedNumber(register=register, number=number),
+            data={
+                "channel": channel,
+                "categories": register.category_codes(mask),
+                "new": number in outcome.blocked,
+                "widened": number in outcome.widened,
+            },
+        )
+    return outcome
+
+
+class NumberNotRegistered(DomainError):
+    code = "not_registered"
+    status = 404
+    message = _("This number is not registered.")
+
+
+def blocked_number_change_by_staff(
+    *,
+    register: Register,
+    number: int,
+    categories: list[str],
+    actor,
+    channel: Channel = Channel.PHONE,
+) -> int:
+    """The service desk sets a registration's categories for the caller on the line, as the
+    management link lets a web registrant (`blocked_number_change`); returns the mask."""
+    mask = register.category_mask(categories or register.categories)
+    with transaction.atomic():
+        blocked = (
+            BlockedNumber.objects.select_for_update()
+            .filter(register=register, number=number)
+            .first()
+        )
+        if blocked is None:
+            raise NumberNotRegistered
+        if blocked.categories == mask:
+            return mask
+        imported_blocks_materialise(register=register, numbers=[number])
+        blocked.categories = mask
+        blocked.updated_at = timezone.now()
+        blocked.save(update_fields=["categories", "updated_at"])
+        RegisterEvent.objects.create(
+            register=register,
+            number=number,
+            action=EventAction.CHANGE,
+            categories=mask,
+            channel=channel,
+        )
+        log_action(
+            register=register,
+            actor=actor,
+            action="number.changed",
+            target=blocked,
+            data={"channel": channel, "categories": register.category_codes(mask)},
+        )
+    return mask
+
+
+STAFF_API_KEY_PREFIX = "dncstaff_"
+STAFF_API_KEY_SHOWN_CHARS = 16
+
+
+def staff_api_key_create(
+    *, register: Register, user, name: str, permission: str, actor=None
+) -> tuple[StaffApiKey, str]:
+    """A new key for a system of the operator acting as `user`, who must be active staff of
+    `register` holding `permission` (the IVR: `register.register_by_ivr`). The raw key is
+    returned here only, never stored nor logged."""
+    if not (is_register_staff(user, register) and user.has_perm(permission)):
+        raise DomainError(
+            _("%(user)s is not staff of %(register)s with the permission %(permission)s.")
+            % {"user": user, "register": register, "permission": permission},
+            code="permission_denied",
+        )
+    raw = STAFF_API_KEY_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        staff_key = StaffApiKey.objects.create(
+            register=register,
+            user=user,
+            name=name,
+            prefix=raw[:STAFF_API_KEY_SHOWN_CHARS],
+            key_hash=token_hash(raw),
+        )
+        log_action(
+            register=register,
+            actor=actor,
+            action="staff_api_key.created",
+            target=staff_key,
+            data={"name": name, "user": user.email},
+        )
+    return staff_key, raw
+
+
+def staff_api_key_revoke(*, staff_key: StaffApiKey, actor=None) -> None:
+    """Revokes a key; revoking again keeps the first revocation time (and logs nothing)."""
+    with transaction.atomic():
+        revoked = StaffApiKey.objects.filter(pk=staff_key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if revoked:
+            log_action(
+                register=staff_key.register,
+                actor=actor,
+                action="staff_api_key.revoked",
+                target=staff_key,
+            )
+
+
+def block_requests_minimise(*, register: Register, now: datetime | None = None) -> int:
+    """Erases the e-mail address and numbers of block requests whose link is used (issue #14):
+    the register holds the block and its history, the request its hashes (see BlockRequest).
+    Those whose link expired unused are deleted (`block_requests_purge_expired`). Returns how
+    many were erased; running again finds none."""
+    block_requests_purge_expired(register=register, now=now)
+    return BlockRequest.objects.filter(
+        register=register, confirmed_at__isnull=False, email__gt=""
+    ).update(email="", numbers=[])

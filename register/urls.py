@@ -15,4 +15,6 @@ urlpatterns = [
     path("manage/<str:token>/unblock/<int:number>/", views.manage_unblock, name="manage_unblock"),
     path("statistics/", views.statistics, name="statistics"),
     path("statistics/csv/", views.statistics_csv, name="statistics_csv"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("accessibility/", views.accessibility, name="accessibility"),
 ]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
+from register.calendar import REGISTRATION_TERM_WORKING_DAYS
 from register.forms import BlockForm, ChangeCategoriesForm, ManageRequestForm, NumberForm
 from register.phone import format_international
 from register.selectors import (
@@ -264,6 +265,24 @@ def manage_edit(request, token: str):
     )
 
 
+@require_http_methods(["GET"])
+def privacy(request):
+    """The privacy statement: what is kept, why, and for how long (SPEC §5, §17, issue #14). The
+    periods come from the settings and constants the retention job uses."""
+    register = request.register
+    return render(
+        request,
+        "register/privacy.html",
+        {
+            "confirmation_hours": register.confirmation_hours,
+            "use_period_days": register.use_period_days,
+            "registration_file_term": REGISTRATION_TERM_WORKING_DAYS,
+            "registration_file_kept_days": settings.REGISTRATION_FILE_KEPT_DAYS,
+            "attachment_days": settings.CASE_ATTACHMENT_RETENTION_DAYS,
+        },
+    )
+
+
 # The public statistics change once a day in substance; a visitor's page is at most this old.
 STATISTICS_CACHE_SECONDS = 600
 
@@ -294,6 +313,22 @@ def statistics(request):
         request,
         "register/statistics.html",
         {"years": years, "statistics": figures, "csv_url": csv_url},
+    )
+
+
+@require_http_methods(["GET"])
+def accessibility(request):
+    """The accessibility statement, with the route to the register's regulator for consumers
+    still being called (from the register's texts: a register is data, not code)."""
+    register = request.register
+    language = request.LANGUAGE_CODE
+    return render(
+        request,
+        "register/accessibility.html",
+        {
+            "regulator_name": register.text("regulator.name", language),
+            "regulator_url": register.text("regulator.url", language),
+        },
     )
 
 

@@ -63,6 +63,15 @@ TABLE = [
     Row("GET", f"{NUMBERS}?q=06-12345678", staff_page(service_desk=200)),
     Row("GET", f"{NUMBERS}{{number_of_nl}}/change/", staff_page(service_desk=200)),
     Row("GET", f"{NUMBERS}{{number_of_be}}/change/", staff_page(superuser=404, service_desk=404)),
+    # It registers, changes and unblocks numbers for a caller on the phone.
+    Row("GET", f"{NUMBERS}add/", staff_page(service_desk=200)),
+    Row("GET", f"{NUMBERS}{{number_of_nl}}/phone-change/", staff_page(service_desk=200)),
+    Row("GET", f"{NUMBERS}{{number_of_nl}}/phone-unblock/", staff_page(service_desk=200)),
+    Row(
+        "GET",
+        f"{NUMBERS}{{number_of_be}}/phone-unblock/",
+        staff_page(superuser=404, service_desk=404),
+    ),
     Row("GET", f"{ADMIN}/register/registerevent/", staff_page(service_desk=200)),
     Row("GET", f"{ADMIN}/register/blockrequest/", staff_page(service_desk=200)),
     Row("GET", f"{ADMIN}/campaigns/campaign/", staff_page(service_desk=200)),

@@ -101,6 +101,9 @@ class RegistrationFile(models.Model):
         help_text=_("Numbers the file wrote that had another act since, left as they are."),
     )
 
+    # When the file and its report's numbers were erased (config.retention): the counts stay.
+    personal_data_erased_at = models.DateTimeField(_("numbers erased at"), null=True, blank=True)
+
     objects = ScopedManager(register="register")
 
     class Meta:

@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from register.audit import log_action
-from register.calendar import working_days_after
+from register.calendar import REGISTRATION_TERM_WORKING_DAYS, working_days_after
 from register.errors import DomainError, NotFound
 from register.models import ALL_CATEGORIES, Channel, Register
 from register.phone import Normaliser, Problem
@@ -54,8 +54,7 @@ logger = logging.getLogger(__name__)
 HEADER = ("number", "categories", "requested_on")
 SEPARATOR = "|"
 ALL = "all"
-# Seed 000: registrations reach the register within 10 working days of the consumer's request.
-LEGAL_TERM_WORKING_DAYS = 10
+LEGAL_TERM_WORKING_DAYS = REGISTRATION_TERM_WORKING_DAYS
 # A company delivers what it collected in days of calls: a few thousand rows. 10 MB holds some
 # 300,000, enough for any honest delivery, and bounds what one upload costs the worker.
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -553,3 +552,55 @@ def registration_file_fail(*, file_id: int, error: BaseException) -> bool:
             },
         )
     )
+
+
+_FINISHED = [FileStatus.DONE, FileStatus.FAILED, FileStatus.REFUSED]
+
+
+# Kept after the legal term from delivery (SPEC §11) for REGISTRATION_FILE_KEPT_DAYS more, in
+# which the company or a consumer may still question a registration (issue #14).
+def registration_file_erase_on(*, register: Register, uploaded_on: datetime.date) -> datetime.date:
+    """The day from which a file delivered on `uploaded_on` and its report's numbers are erased."""
+    term_ends = working_days_after(
+        register=register, start=uploaded_on, days=REGISTRATION_TERM_WORKING_DAYS
+    )
+    return term_ends + datetime.timedelta(days=settings.REGISTRATION_FILE_KEPT_DAYS + 1)
+
+
+def registration_files_minimise(*, register: Register, now: datetime.datetime | None = None) -> int:
+    """Deletes the delivered files, and blanks the numbers their reports list, once their time
+    is over (`registration_file_erase_on`); the counts, the register and its history stay, and
+    so does a revert (it finds the file's writes by their events). Returns how many files;
+    running again finds none."""
+    now = now or timezone.now()
+    today = register.date_of(now)
+    # Only files at least the extra days old can be due: a cheap bound before the calendar.
+    candidates = RegistrationFile.objects.filter(
+        register=register,
+        status__in=_FINISHED,
+        personal_data_erased_at__isnull=True,
+        created_at__lt=now - datetime.timedelta(days=settings.REGISTRATION_FILE_KEPT_DAYS),
+    )
+    due = [
+        registration_file
+        for registration_file in candidates.only("pk", "file", "created_at")
+        if registration_file_erase_on(
+            register=register, uploaded_on=register.date_of(registration_file.created_at)
+        )
+        <= today
+    ]
+    erased = 0
+    for registration_file in due:
+        with transaction.atomic():
+            claimed = RegistrationFile.objects.filter(
+                pk=registration_file.pk, personal_data_erased_at__isnull=True
+            ).update(personal_data_erased_at=now, file="")
+            if not claimed:
+                continue
+            erased += 1
+            RegistrationRow.objects.filter(file_id=registration_file.pk).update(number="")
+            name = registration_file.file.name
+            # After the commit: a rollback must not leave a row pointing to a deleted file.
+            if name:
+                transaction.on_commit(lambda name=name: default_storage.delete(name))
+    return erased

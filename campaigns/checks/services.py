@@ -14,7 +14,7 @@ import datetime
 from dataclasses import dataclass, field
 from functools import cache
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.checks.ratelimit import (
@@ -23,7 +23,7 @@ from campaigns.checks.ratelimit import (
     checks_window_left,
 )
 from campaigns.checks.selectors import checks_charge_credits
-from campaigns.models import Campaign
+from campaigns.models import Campaign, NumberCheck, NumberCheckNumber
 from campaigns.selectors import opt_out_companies
 from campaigns.services import campaign_purposes
 from campaigns.verdicts import Facts, verdict
@@ -32,6 +32,7 @@ from licences.selectors import access_licence_in_force
 from licences.services import credits_spend
 from register.errors import DomainError, LicenceRequired
 from register.models import ALL_CATEGORIES, Register
+from register.numberhash import number_hash
 from register.phone import Normaliser
 
 MAX_NUMBERS_PER_CHECK = 1_000
@@ -216,9 +217,36 @@ def numbers_check(
 
     # Charged last, once the answer exists: a balance too small charges nothing (SPEC §8.6).
     charged = len(numbers) if charges_credits else 0
-    if charged:
-        credits_spend(
-            campaign=campaign, amount=charged, reference=reference, reason=CreditEntry.Reason.CHECK
+    with transaction.atomic():
+        if charged:
+            credits_spend(
+                campaign=campaign,
+                amount=charged,
+                reference=reference,
+                reason=CreditEntry.Reason.CHECK,
+            )
+        _record(
+            company=company,
+            campaign=campaign,
+            offered=len(numbers),
+            numbers={number for number, problem in normalised if problem is None},
         )
     _tally(company=company, numbers=len(numbers))
     return NumbersChecked(results=results, purpose=purpose, credits_charged=charged)
+
+
+def _record(*, company: Company, campaign: Campaign | None, offered: int, numbers: set[int]):
+    """The check on record with its numbers' keyed hashes, never the numbers (issue #14): what a
+    violation report against the company looks up, after the answer's use period too."""
+    register = company.register
+    check = NumberCheck.objects.create(
+        register=register,
+        company=company,
+        campaign=campaign,
+        numbers=offered,
+        valid_until=register.today() + datetime.timedelta(days=register.use_period_days),
+    )
+    key = register.number_key
+    NumberCheckNumber.objects.bulk_create(
+        NumberCheckNumber(number_check=check, digest=number_hash(key, number)) for number in numbers
+    )

@@ -45,6 +45,7 @@ from licences.selectors import access_licence_in_force, credit_balance
 from licences.services import credits_spend
 from register.errors import InsufficientCredits
 from register.models import ALL_CATEGORIES
+from register.numberhash import number_hash_params, sql_number_hash
 from register.phone import Normaliser
 from register.tasking import CALL_FILE_LOCKS, job_failure, job_finish, job_lock
 from uploads.intake import FileSettings, IntakeError, intake_records, intake_write_marked
@@ -230,6 +231,7 @@ def _mark(call_file: CallFile) -> None:
                 counts = _write_marked(
                     cursor, call_file, path, file_settings, sink, rows_total, progress
                 )
+            _keep_number_hashes(cursor, call_file)
             cursor.execute("DROP TABLE call_file_rows")
         progress.close()
         partial.rename(result_path)
@@ -429,6 +431,26 @@ def _match_query(call_file: CallFile, delimiter: str) -> str:
             ) m
         ) TO STDOUT (DELIMITER {_COPY_DELIMITERS[delimiter]})
     """  # noqa: S608 - integers and constants only
+
+
+# The keyed hash of every valid number offered, for violation reports (CallFileNumber): one
+# statement over the loaded records, hashed by PostgreSQL. A number offered twice, or a run
+# taking over from a dead one, meets the key and is skipped. Written with the match, before the
+# publishing transaction: a file rejected after this keeps hashes no report reads (evidence
+# counts only scrubs DONE).
+_KEEP_HASHES = f"""
+    INSERT INTO campaigns_callfilenumber (digest, call_file_id)
+    SELECT {sql_number_hash("number")}, %(call_file)s FROM call_file_rows
+    WHERE problem IS NULL AND number IS NOT NULL
+    ON CONFLICT DO NOTHING
+"""  # noqa: S608 - constants only
+
+
+def _keep_number_hashes(cursor, call_file: CallFile) -> None:
+    cursor.execute(
+        _KEEP_HASHES,
+        {"call_file": call_file.pk, **number_hash_params(call_file.register.number_key)},
+    )
 
 
 def _write_marked(

@@ -9,6 +9,8 @@ PDF by a Celery task queued with `transaction.on_commit`. Callers set the regist
 - `workflow`: the state machine and one service per step;
 - `letters`: the letters a step writes, their PDF and their mail;
 - `reminders`: the daily deadline reminders to staff;
+- `reports`: violation reports, the evidence against the company named, the regulator's export;
+- `retention`: attachments erased a while after the case closes;
 - `timeline`: the lock, the events and the due dates every service writes through, and the
   events told in words;
 - `desk`: the assignee, internal notes and reply templates of the staff's desk.
@@ -25,6 +27,13 @@ from complaints.services.filing import (
 )
 from complaints.services.letters import letter_mail, letter_pdf_render, letters_redeliver
 from complaints.services.reminders import deadline_reminders_send
+from complaints.services.reports import (
+    report_company_set,
+    report_evidence,
+    report_file,
+    reports_export_rows,
+)
+from complaints.services.retention import case_attachments_minimise
 from complaints.services.timeline import case_filing_check, timeline_entries
 from complaints.services.workflow import (
     STEPS,
@@ -51,6 +60,7 @@ __all__ = [
     "case_acknowledge",
     "case_assign",
     "case_attach",
+    "case_attachments_minimise",
     "case_board_decide",
     "case_close",
     "case_decide",
@@ -74,5 +84,9 @@ __all__ = [
     "letter_pdf_render",
     "letters_redeliver",
     "reply_templates_for",
+    "report_company_set",
+    "report_evidence",
+    "report_file",
+    "reports_export_rows",
     "timeline_entries",
 ]

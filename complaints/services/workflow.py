@@ -35,6 +35,8 @@ _BOARD_OPEN = frozenset({
 })  # fmt: skip
 _DIRECTOR_OPEN = frozenset({Stage.RECEIVED, Stage.ACKNOWLEDGED})
 _C, _D, _R = CaseKind.COMPLAINT, CaseKind.DISPUTE, CaseKind.REQUEST
+# A violation report takes a request's steps: the service desk answers it, then closes it.
+_V = CaseKind.REPORT
 
 # Which step each kind of case may take from which stage, and where it leads. The admin shows
 # only the steps allowed now; a service called for another raises DomainError("wrong_step").
@@ -44,7 +46,7 @@ STEPS: dict[str, Step] = {
         Stage.ACKNOWLEDGED,
     ),
     "decide": Step(
-        _("Decide"), frozenset({_R, _C}), _DIRECTOR_OPEN, Stage.DECIDED,
+        _("Decide"), frozenset({_R, _V, _C}), _DIRECTOR_OPEN, Stage.DECIDED,
     ),
     "declare_inadmissible": Step(
         _("Declare inadmissible"), frozenset({_C, _D}), _DIRECTOR_OPEN | _BOARD_OPEN,
@@ -91,7 +93,7 @@ STEPS: dict[str, Step] = {
         Stage.DECIDED,
     ),
     "close": Step(
-        _("Close"), frozenset({_R, _C, _D}), frozenset({Stage.DECIDED, Stage.INADMISSIBLE}),
+        _("Close"), frozenset({_R, _V, _C, _D}), frozenset({Stage.DECIDED, Stage.INADMISSIBLE}),
         Stage.CLOSED,
     ),
 }  # fmt: skip
@@ -193,7 +195,7 @@ def case_decide(*, case: Case, motivation: str, by) -> Case:
             note=motivation,
             fields={"decision": motivation, "decided_at": timezone.now()},
         )
-        if case.kind == CaseKind.REQUEST:
+        if case.kind in (CaseKind.REQUEST, CaseKind.REPORT):
             letter_write(case, LetterKind.ANSWER, "answer")
         else:
             letter_write(case, LetterKind.DECISION, "complaint_decision")

@@ -264,6 +264,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "licences.tasks.expire_licences",
         "schedule": crontab(hour=1, minute=5),
     },
+    "personal-data-minimise": {
+        "task": "config.retention.personal_data_minimise",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 REST_FRAMEWORK = {
@@ -283,7 +287,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Do-not-call register API",
     "DESCRIPTION": (
         "Version 1. The register is chosen by the host name; authenticate with "
-        "`Authorization: Bearer <key>` (a company API key of that register)."
+        "`Authorization: Bearer <key>` (a company API key of that register; "
+        "`POST /api/v1/ivr/registrations` takes instead a staff key of the register's `ivr` "
+        "role, made with `manage.py create_staff_api_key`)."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -301,7 +307,7 @@ SPECTACULAR_SETTINGS = {
     ],
     # Several resources have a `kind` or a `status`: each choice set gets a name of its own.
     "ENUM_NAME_OVERRIDES": {
-        "CaseKindEnum": "complaints.models.CaseKind",
+        "CaseKindEnum": "complaints.api.API_KINDS",
         "DownloadKindEnum": "campaigns.models.DownloadKind",
         "DownloadStatusEnum": "campaigns.models.DownloadStatus",
         "CallFileStatusEnum": "campaigns.marking.api.API_STATUSES",
@@ -329,6 +335,14 @@ PORTAL_BASE_URL_TEMPLATE = env.str("PORTAL_BASE_URL_TEMPLATE", default="https://
 REGISTER_CHECK_RATE = env.str("REGISTER_CHECK_RATE", default="20/m")
 REGISTER_BLOCK_RATE = env.str("REGISTER_BLOCK_RATE", default="10/h")
 COMPLAINTS_PUBLIC_RATE = env.str("COMPLAINTS_PUBLIC_RATE", default="5/h")
+# Where a violation report finds a company's scrubs and checks of a number (campaigns.evidence);
+# a setting so that complaints needs no import of campaigns (STYLE: imports point down).
+REPORT_EVIDENCE = "campaigns.evidence.number_evidence"
+# Days a closed case keeps its attachments before config.retention erases them (issue #14).
+CASE_ATTACHMENT_RETENTION_DAYS = env.int("CASE_ATTACHMENT_RETENTION_DAYS", default=365)
+# Days a company's registration file and its report's numbers are kept after the legal term of
+# 10 working days from delivery (config.retention).
+REGISTRATION_FILE_KEPT_DAYS = env.int("REGISTRATION_FILE_KEPT_DAYS", default=30)
 RATELIMIT_USE_CACHE = "default"
 # The number of proxies of ours in front of the application: 0 takes the socket's address and
 # ignores X-Forwarded-For, 1 the address the one proxy saw (the header's last entry). Every rate

@@ -32,6 +32,8 @@ TERM_ROWS = [
     # 27 April 2025 is a Sunday: King's Day is Saturday 26 April, Monday 28 April is worked.
     ("2.1 King's Day Sunday", CaseKind.REQUEST, "handle_by", {R: D(2025, 4, 25)}, D(2025, 5, 2)),
     ("2.1 5 May lustrum", CaseKind.REQUEST, "handle_by", {R: D(2025, 4, 29)}, D(2025, 5, 7)),
+    # a violation report is a request to the service desk (issue #14)
+    ("2.1 report", CaseKind.REPORT, "handle_by", {R: D(2024, 7, 1)}, D(2024, 7, 8)),
     # art. 3.2: the director acknowledges a complaint within 1 week of receipt
     ("3.2", CaseKind.COMPLAINT, "acknowledge_by", {R: D(2024, 12, 20)}, D(2024, 12, 27)),
     # art. 4.1: the director decides within 2 weeks of receipt

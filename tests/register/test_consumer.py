@@ -758,7 +758,7 @@ def test_check_says_until_when_calls_may_go_on_and_where_to_report_them(
     page = text(response)
     assert "Still being called?" in page
     assert expected in page
-    assert 'href="/cases/new/"' in response.content.decode()
+    assert 'href="/cases/report/"' in response.content.decode()
 
 
 @pytest.mark.parametrize(
