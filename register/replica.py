@@ -140,13 +140,14 @@ def read_database_as_of() -> tuple[str, datetime.datetime]:
     A change is dated by its transaction's start but seen only once committed (an import runs
     for minutes), so the moment is the start of the primary's oldest open transaction, if
     earlier than now: every change dated before it is committed, and so in the primary's WAL
-    before its position now. The replica is read only once it has replayed that position —
-    a moment's wait when it streams, at most REPLICA_MAX_LAG seconds — else the primary.
-    Called on the primary inside the caller's transaction, whose own start it leaves out.
+    before its insert position now (an asynchronous commit's record too, not yet written). The
+    replica is read only once it has replayed up to that position — a moment's wait when it
+    streams, at most REPLICA_MAX_LAG seconds — else the primary. Called on the primary, inside
+    the caller's transaction if it holds one, whose own start it leaves out.
     """
     with connections[PRIMARY].cursor() as cursor:
         cursor.execute(
-            "SELECT least(clock_timestamp(), min(xact_start)), pg_current_wal_lsn()"
+            "SELECT least(clock_timestamp(), min(xact_start)), pg_current_wal_insert_lsn()"
             " FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )

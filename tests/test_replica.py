@@ -4,15 +4,18 @@ A private primary cluster and a hot standby made from it by `pg_basebackup -R`, 
 every statement; gunicorn and a Celery worker as the Procfile runs them, with
 DATABASE_REPLICA_URL pointing at the standby. The logs show where the register was read: a
 check's lookup, a scrub's match and a download's COPY on the standby while it streams, on the
-primary while its replay is paused past REPLICA_MAX_LAG and once it is stopped — the answers the
-same every time.
+primary while its replay is paused past REPLICA_MAX_LAG and once it is stopped, a scrub's
+match under way on it included — the answers the same every time.
 """
 
+import contextlib
 import csv
 import io
 import json
+import os
 import random
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -198,10 +201,17 @@ def site():
         if gunicorn is not None:
             stop_process(gunicorn)
         private_redis.stop()
+        keep = os.environ.get("REPLICA_TEST_KEEP_LOGS")
         for cluster in (standby, primary):
             if cluster is not None:
-                cluster.remove()
-        shutil.rmtree(files, ignore_errors=True)
+                if keep:
+                    with contextlib.suppress(subprocess.SubprocessError):
+                        cluster.stop()
+                    print(f"\nthe cluster's log is kept in {cluster.log}")
+                else:
+                    cluster.remove()
+        if not keep:
+            shutil.rmtree(files, ignore_errors=True)
         print(f"replica site stopped in {time.monotonic() - stopping:.1f} s")
 
 
@@ -226,8 +236,8 @@ def check(site: Site) -> list[str]:
     return statuses
 
 
-def scrub(site: Site) -> bytes:
-    """A scrub of CALL_FILE through the API and the worker; the marked file."""
+def upload(site: Site) -> int:
+    """CALL_FILE uploaded for a scrub through the API; its id."""
     body = "telefoon\n" + "".join(f"{number}\n" for number in CALL_FILE)
     answer = site.api(
         "POST",
@@ -235,7 +245,11 @@ def scrub(site: Site) -> bytes:
         files={"file": ("calls.csv", body.encode(), "text/csv")},
     )
     assert answer.status_code == 202, answer.text[:500]
-    pk = answer.json()["id"]
+    return answer.json()["id"]
+
+
+def scrub_result(site: Site, pk: int) -> bytes:
+    """The marked file of call file `pk`, once the worker is done, its marks checked."""
     deadline = time.monotonic() + 60
     while (job := site.api("GET", f"/api/v1/call-files/{pk}").json())["status"] in {
         "queued",
@@ -291,7 +305,7 @@ def test_a_streaming_replica_serves_checks_scrubs_and_downloads(site: Site):
     assert "licences_creditentry" in on_primary
 
     site.mark_logs()
-    site.marked = scrub(site)
+    site.marked = scrub_result(site, upload(site))
     on_standby, on_primary = site.standby_log.since(), site.primary_log.since()
     # The match, in two statements of at most 50,000 records.
     assert on_standby.count("register_blockednumber b") == 2
@@ -334,15 +348,36 @@ def test_a_replica_lagging_past_the_limit_leaves_reads_to_the_primary(site: Site
     )
 
 
-def test_a_stopped_replica_leaves_reads_to_the_primary(site: Site):
-    site.standby.stop()
+def test_a_replica_stopped_under_a_scrub_leaves_it_and_the_checks_to_the_primary(site: Site):
+    primary = psycopg.connect(site.primary.url.replace("postgres://", "postgresql://"))
+    try:
+        # Replayed on the standby, the primary's lock holds the scrub's match there: the
+        # standby is stopped while the match waits on it.
+        primary.execute("LOCK TABLE register_blockednumber IN ACCESS EXCLUSIVE MODE")
+        # The lock's WAL record goes to the standby once flushed: a commit flushes it.
+        site.sql(site.primary, "SET synchronous_commit = on; CREATE TABLE lock_flush ()")
+        site.mark_logs()
+        pk = upload(site)
+        wait_for(
+            lambda: site.sql(
+                site.standby,
+                # The statement's start: pg_stat_activity keeps its first 1,024 bytes.
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE '%COPY (%'",
+            )[0][0],
+            seconds=60,
+            what="the scrub's match on the standby",
+        )
+        site.standby.stop()
+    finally:
+        primary.rollback()
+        primary.close()
+    # The same file, matched again on the primary: the same marked file.
+    assert scrub_result(site, pk) == site.marked
+    assert "register_blockednumber b" in site.primary_log.since()
+
     site.mark_logs()
-    # At once: a process that still trusts the replica reads from the primary when it fails.
+    # A process that still trusts the replica reads from the primary when it fails.
     for _ in range(4):
         check(site)
     assert REGISTER_READ in site.primary_log.since()
-
-    site.mark_logs()
-    # The same file, matched on the primary: the same marked file.
-    assert scrub(site) == site.marked
-    assert "register_blockednumber b" in site.primary_log.since()

@@ -29,7 +29,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
-from django.db import connection, connections, transaction
+import psycopg
+from django.db import DatabaseError, InterfaceError, connection, connections, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -49,7 +50,13 @@ from licences.services import credits_spend
 from register.errors import InsufficientCredits
 from register.models import ALL_CATEGORIES
 from register.phone import Normaliser
-from register.replica import PRIMARY, REPLICA, read_database, read_database_as_of
+from register.replica import (
+    PRIMARY,
+    REPLICA,
+    read_database,
+    read_database_as_of,
+    replica_failed,
+)
 from register.tasking import CALL_FILE_LOCKS, job_failure, job_finish, job_lock
 from uploads.intake import FileSettings, IntakeError, intake_records, intake_write_marked
 
@@ -283,16 +290,23 @@ def _match_on_replica(call_file: CallFile, path: Path, partial: Path, progress):
             return _match_on_primary(call_file, path, partial, progress, spool)
         file.seek(0)
         replica = connections[REPLICA]
-        with transaction.atomic(using=REPLICA):
-            replica.ensure_connection()
-            with replica.connection.cursor() as cursor:
-                # One snapshot for every chunk, as the primary's one query has.
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                _plan_settings(cursor)
-                with partial.open("wb") as sink:
-                    counts = _write_marked(
-                        cursor, call_file, path, file_settings, sink, records, progress, file
-                    )
+        try:
+            with transaction.atomic(using=REPLICA):
+                replica.ensure_connection()
+                with replica.connection.cursor() as cursor:
+                    # One snapshot for every chunk, as the primary's one query has.
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    _plan_settings(cursor)
+                    with partial.open("wb") as sink:
+                        counts = _write_marked(
+                            cursor, call_file, path, file_settings, sink, records, progress, file
+                        )
+        except (DatabaseError, InterfaceError, psycopg.Error, RuntimeError) as error:
+            # The replica stopped or was cut off, or cancelled the match for its replay (the
+            # COPY's error, a RuntimeError of _marks): the spooled records are matched on the
+            # primary, the partial result written anew.
+            replica_failed(error)
+            return _match_on_primary(call_file, path, partial, progress, spool)
         return records, counts, register_as_of
 
 
