@@ -52,16 +52,13 @@ _LAG = """
 
 
 class _Health:
-    """The process's last look at the replica, shared by its threads."""
+    """The process's last look at the replica, shared by its threads; the lock is held by the
+    one thread looking."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.checked_at = float("-inf")
         self.usable = False
-
-    def forget(self) -> None:
-        with self.lock:
-            self.checked_at = float("-inf")
 
 
 _health = _Health()
@@ -92,22 +89,28 @@ def replica_lag() -> float | None:
 
 def read_database() -> str:
     """The alias to read the register from: the replica when configured, reachable and not
-    lagging past REPLICA_MAX_LAG, else the primary."""
+    lagging past REPLICA_MAX_LAG, else the primary. One thread of the process looks at the
+    replica when the last look is due again (a connect timeout at worst); the others take the
+    last answer meanwhile rather than wait for it."""
     if not replica_configured():
         return PRIMARY
-    with _health.lock:
-        now = time.monotonic()
-        if now - _health.checked_at >= CHECK_SECONDS:
-            lag = replica_lag()
-            usable = lag is not None and lag <= settings.REPLICA_MAX_LAG
-            if usable != _health.usable:
-                logger.warning(
-                    "Register reads now go to the %s (replica lag: %s s)",
-                    REPLICA if usable else "primary",
-                    "unknown" if lag is None else f"{lag:.1f}",
-                )
-            _health.usable, _health.checked_at = usable, now
-        return REPLICA if _health.usable else PRIMARY
+    if time.monotonic() - _health.checked_at >= CHECK_SECONDS and _health.lock.acquire(
+        blocking=False
+    ):
+        try:
+            if time.monotonic() - _health.checked_at >= CHECK_SECONDS:
+                lag = replica_lag()
+                usable = lag is not None and lag <= settings.REPLICA_MAX_LAG
+                if usable != _health.usable:
+                    logger.warning(
+                        "Register reads now go to the %s (replica lag: %s s)",
+                        REPLICA if usable else "primary",
+                        "unknown" if lag is None else f"{lag:.1f}",
+                    )
+                _health.usable, _health.checked_at = usable, time.monotonic()
+        finally:
+            _health.lock.release()
+    return REPLICA if _health.usable else PRIMARY
 
 
 def replica_failed(error: Exception) -> None:
@@ -115,8 +118,8 @@ def replica_failed(error: Exception) -> None:
     again (CHECK_SECONDS)."""
     logger.warning("A read on the replica failed, reading from the primary: %s", error)
     connections[REPLICA].close()
-    with _health.lock:
-        _health.usable, _health.checked_at = False, time.monotonic()
+    # Not under the lock, which a thread looking at the replica may hold for seconds.
+    _health.usable, _health.checked_at = False, time.monotonic()
 
 
 def read_with_fallback(read: Callable[[str], T]) -> T:
