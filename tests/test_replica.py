@@ -294,7 +294,14 @@ def replica_lag(site: Site) -> float:
     )[0][0]
 
 
+def replica_health(site: Site) -> str:
+    answer = site.api("GET", "/healthz")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["replica"]
+
+
 def test_a_streaming_replica_serves_checks_scrubs_and_downloads(site: Site):
+    assert replica_health(site).startswith("ok (lag ")
     site.mark_logs()
     for _ in range(4):
         check(site)
@@ -332,6 +339,7 @@ def test_a_replica_lagging_past_the_limit_leaves_reads_to_the_primary(site: Site
         )
         # Every process's last look at the replica is out of date.
         time.sleep(HEALTH_CACHE + 0.5)
+        assert replica_health(site).startswith("lagging ")
         site.mark_logs()
         for _ in range(4):
             check(site)
@@ -377,7 +385,13 @@ def test_a_replica_stopped_under_a_scrub_leaves_it_and_the_checks_to_the_primary
     assert "register_blockednumber b" in site.primary_log.since()
 
     site.mark_logs()
-    # A process that still trusts the replica reads from the primary when it fails.
+    # From the primary, whether a process still trusts the replica (its read fails and goes to
+    # the primary) or has looked at it since; /healthz says so, and stays 200.
     for _ in range(4):
         check(site)
     assert REGISTER_READ in site.primary_log.since()
+    wait_for(
+        lambda: replica_health(site) == "down: reads on the primary",
+        seconds=HEALTH_CACHE * 3,
+        what="/healthz reporting the replica down",
+    )
