@@ -5,7 +5,7 @@ every statement; gunicorn and a Celery worker as the Procfile runs them, with
 DATABASE_REPLICA_URL pointing at the standby. The logs show where the register was read: a
 check's lookup, a scrub's match and a download's COPY on the standby while it streams, on the
 primary while its replay is paused past REPLICA_MAX_LAG and once it is stopped, a scrub's
-match under way on it included — the answers the same every time.
+match and a download's COPY under way on it included — the answers the same every time.
 """
 
 import contextlib
@@ -92,8 +92,9 @@ class Site:
         self.port, self.key, self.campaign = port, key, campaign
         self.primary, self.standby, self.files = primary, standby, files
         self.primary_log, self.standby_log = Log(primary.log), Log(standby.log)
-        # The first scrub's marked file, read from the replica.
+        # The first scrub's marked file and full download, read from the replica.
         self.marked: bytes | None = None
+        self.downloaded: bytes | None = None
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         return requests.request(
@@ -177,7 +178,7 @@ def site():
         # Both started at once; the worker is waited for once gunicorn answers.
         worker = Celery(
             replicated,
-            *("worker", "--loglevel", "WARNING", "--concurrency", "1", "--hostname", WORKER_NAME),
+            *("worker", "--loglevel", "WARNING", "--concurrency", "2", "--hostname", WORKER_NAME),
             log=files / "worker.log",
         ).start()
         port = free_port()
@@ -269,10 +270,14 @@ def scrub_result(site: Site, pk: int) -> bytes:
     return result.content
 
 
-def full_download(site: Site) -> bytes:
+def request_download(site: Site) -> int:
     answer = site.api("POST", "/api/v1/downloads", json={"kind": "full", "campaign": site.campaign})
     assert answer.status_code == 201, answer.text[:500]
-    pk = answer.json()["id"]
+    return answer.json()["id"]
+
+
+def download_file(site: Site, pk: int) -> bytes:
+    """The file of download `pk`, once the worker is done, its numbers checked."""
     deadline = time.monotonic() + 60
     while (job := site.api("GET", f"/api/v1/downloads/{pk}").json())["status"] in {
         "queued",
@@ -283,6 +288,10 @@ def full_download(site: Site) -> bytes:
     assert job["status"] == "done", job
     answer = site.api("GET", f"/api/v1/downloads/{pk}/file")
     assert answer.status_code == 200, answer.text[:300]
+    lines = answer.content.decode().splitlines()
+    assert [line.split(";")[0] for line in lines] == sorted(
+        f"31{number[1:]}" for number in REGISTERED
+    )
     return answer.content
 
 
@@ -319,10 +328,7 @@ def test_a_streaming_replica_serves_checks_scrubs_and_downloads(site: Site):
     assert REGISTER_READ not in on_primary
 
     site.mark_logs()
-    lines = full_download(site).decode().splitlines()
-    assert [line.split(";")[0] for line in lines] == sorted(
-        f"31{number[1:]}" for number in REGISTERED
-    )
+    site.downloaded = download_file(site, request_download(site))
     assert REGISTER_READ in site.standby_log.since()
     assert REGISTER_READ not in site.primary_log.since()
 
@@ -356,33 +362,39 @@ def test_a_replica_lagging_past_the_limit_leaves_reads_to_the_primary(site: Site
     )
 
 
-def test_a_replica_stopped_under_a_scrub_leaves_it_and_the_checks_to_the_primary(site: Site):
+def test_a_replica_stopped_under_a_scrub_and_a_download_leaves_them_to_the_primary(site: Site):
     primary = psycopg.connect(site.primary.url.replace("postgres://", "postgresql://"))
     try:
-        # Replayed on the standby, the primary's lock holds the scrub's match there: the
-        # standby is stopped while the match waits on it.
+        # Replayed on the standby, the primary's lock holds the scrub's match and the
+        # download's COPY there: the standby is stopped while both wait on it.
         primary.execute("LOCK TABLE register_blockednumber IN ACCESS EXCLUSIVE MODE")
         # The lock's WAL record goes to the standby once flushed: a commit flushes it.
         site.sql(site.primary, "SET synchronous_commit = on; CREATE TABLE lock_flush ()")
         site.mark_logs()
-        pk = upload(site)
+        scrub_pk, download_pk = upload(site), request_download(site)
         wait_for(
-            lambda: site.sql(
-                site.standby,
-                # The statement's start: pg_stat_activity keeps its first 1,024 bytes.
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query LIKE '%COPY (%'",
-            )[0][0],
+            lambda: (
+                site.sql(
+                    site.standby,
+                    # The statement's start: pg_stat_activity keeps its first 1,024 bytes.
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE '%COPY (%'",
+                )[0][0]
+                == 2
+            ),
             seconds=60,
-            what="the scrub's match on the standby",
+            what="the scrub's match and the download's COPY on the standby",
         )
         site.standby.stop()
     finally:
         primary.rollback()
         primary.close()
-    # The same file, matched again on the primary: the same marked file.
-    assert scrub_result(site, pk) == site.marked
-    assert "register_blockednumber b" in site.primary_log.since()
+    # Both read again on the primary: the same marked file, the same download.
+    assert scrub_result(site, scrub_pk) == site.marked
+    assert download_file(site, download_pk) == site.downloaded
+    on_primary = site.primary_log.since()
+    assert "register_blockednumber b" in on_primary
+    assert "SELECT b.number, b.registered_on" in on_primary
 
     site.mark_logs()
     # From the primary, whether a process still trusts the replica (its read fails and goes to
