@@ -17,6 +17,8 @@ cannot hold gunicorn's threads or flood PostgreSQL and Redis with connections.
 - disk: free bytes on the media volume (MEDIA_ROOT), `low` under MEDIA_MIN_FREE_BYTES. Low
   space is reported, not a 503: the volume is shared by every web process, and taking them all
   out of the load balancer would stop the checks and pages that do not write files.
+- replica, with DATABASE_REPLICA_URL only: its lag, or that it is down or lagging past
+  REPLICA_MAX_LAG (register/replica.py). Reported, never a 503: its reads go to the primary.
 
 200 when database, broker and a worker are ok; 503 when one is not (SPEC §16).
 """
@@ -36,6 +38,7 @@ from django.utils.cache import add_never_cache_headers
 from config.celery_app import app as celery_app
 from config.heartbeat import WORKER_SEEN_SECONDS, broker_redis, workers_seen
 from config.outages import outage_headers
+from register.replica import replica_configured, replica_lag
 
 HEALTH_PATH = "/healthz"
 CHECK_SECONDS = 3.0
@@ -90,17 +93,29 @@ def disk_state() -> dict:
     return {"free_bytes": free, "low": free < settings.MEDIA_MIN_FREE_BYTES}
 
 
+def replica_state() -> str:
+    lag = replica_lag()
+    if lag is None:
+        return "down: reads on the primary"
+    if lag > settings.REPLICA_MAX_LAG:
+        return f"lagging {lag:.1f} s: reads on the primary"
+    return f"ok (lag {lag:.1f} s)"
+
+
 def health_report() -> dict:
     database = database_state()
     broker, worker = broker_and_worker_states()
     healthy = all(state.startswith("ok") for state in (database, broker, worker))
-    return {
+    report = {
         "status": "ok" if healthy else "down",
         "database": database,
         "broker": broker,
         "worker": worker,
         "disk": disk_state(),
     }
+    if replica_configured():
+        report["replica"] = replica_state()
+    return report
 
 
 class CachedReport:

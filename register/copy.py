@@ -3,20 +3,26 @@
 from collections.abc import Callable
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from psycopg import pq
 
 
 def copy_out(
-    statement: str, params, write: Callable[[bytearray], object], *, block_bytes: int
+    statement: str,
+    params,
+    write: Callable[[bytearray], object],
+    *,
+    block_bytes: int,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> int:
-    """Runs `statement` (a COPY … TO STDOUT, with `params`) on Django's connection and hands
+    """Runs `statement` (a COPY … TO STDOUT, with `params`) on Django's connection `using` and hands
     what it sends to `write` in blocks of at least `block_bytes`; returns the rows copied.
 
     Read straight from libpq: PostgreSQL sends a message per row, and psycopg's Copy iterator
     costs about a microsecond each, which doubled psql's time for ten million rows. `write`
     must be done with a block when it returns: the block is reused.
     """
+    connection = connections[using]
     connection.ensure_connection()
     with psycopg.ClientCursor(connection.connection) as cursor:
         statement = cursor.mogrify(statement, params)

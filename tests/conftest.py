@@ -23,6 +23,20 @@ def pytest_collection_modifyitems(items):
     migrations included; serialized rollback restores them for the tests that follow."""
     for item in items:
         marker = item.get_closest_marker("django_db")
+        if "replica" in settings.DATABASES and (
+            marker is not None or {"db", "transactional_db", "live_server"} & set(item.fixturenames)
+        ):
+            # DATABASE_REPLICA_URL set: the replica alias is a mirror of the test database
+            # (config/settings/test.py), which register.replica looks at; it is no standby, so
+            # every read stays on the test database.
+            item.add_marker(
+                pytest.mark.django_db(
+                    *(marker.args if marker else ()),
+                    **{**(marker.kwargs if marker else {}), "databases": "__all__"},
+                ),
+                append=False,
+            )
+            marker = item.get_closest_marker("django_db")
         transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
             {"transactional_db", "live_server"} & set(item.fixturenames)
         )

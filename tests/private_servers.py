@@ -52,9 +52,12 @@ def postgres_bin(name: str) -> str:
 
 
 class PrivatePostgres:
-    """initdb, start, stop: a throw-away cluster on 127.0.0.1:port, trusting local users."""
+    """initdb, start, stop: a throw-away cluster on 127.0.0.1:port, trusting local users.
 
-    def __init__(self):
+    `standby_of`: instead, a hot standby of that (running) cluster, copied by pg_basebackup
+    and streaming its WAL from it once started."""
+
+    def __init__(self, *, standby_of: "PrivatePostgres | None" = None):
         self.port = free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="dnc-pg-"))
         self.data = self.directory / "data"
@@ -63,7 +66,23 @@ class PrivatePostgres:
         if self.user:
             user = pwd.getpwnam(self.user)
             os.chown(self.directory, user.pw_uid, user.pw_gid)
-        self.run(postgres_bin("initdb"), "-D", self.data, "-U", "postgres", "-A", "trust")
+        if standby_of is None:
+            self.run(postgres_bin("initdb"), "-D", self.data, "-U", "postgres", "-A", "trust")
+        else:
+            # -R writes standby.signal and the primary's address; initdb's pg_hba.conf lets
+            # local users replicate.
+            address = ["-h", "127.0.0.1", "-p", standby_of.port, "-U", "postgres"]
+            self.run(
+                postgres_bin("pg_basebackup"),
+                *address,
+                "-D",
+                self.data,
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            )
 
     @property
     def url(self) -> str:
@@ -73,13 +92,20 @@ class PrivatePostgres:
         prefix = ["runuser", "-u", self.user, "--"] if self.user else []
         subprocess.run([*prefix, *map(str, arguments)], check=True, capture_output=True, timeout=60)
 
-    def start(self):
+    @property
+    def log(self) -> Path:
+        return self.directory / "postgres.log"
+
+    def start(self, *settings: str):
+        """Starts the cluster, with `settings` ("name=value") besides the suite's own."""
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory}"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        log = self.directory / "postgres.log"
-        self.run(postgres_bin("pg_ctl"), "-D", self.data, "-o", options, "-l", log, "-w", "start")
+        options += "".join(f" -c {setting}" for setting in settings)
+        self.run(
+            postgres_bin("pg_ctl"), "-D", self.data, "-o", options, "-l", self.log, "-w", "start"
+        )
 
     def createdb(self, name: str):
         address = ["-h", "127.0.0.1", "-p", self.port, "-U", "postgres"]

@@ -20,15 +20,16 @@ def start_worker(
 ) -> subprocess.Popen:
     """Starts a solo-pool worker and waits until it answers a ping."""
     db = settings.DATABASES["default"]
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": (
-            f"postgres://{db.get('USER') or ''}@{db.get('HOST') or '127.0.0.1'}:"
-            f"{db.get('PORT') or 5432}/{db['NAME']}"
-        ),
-        **(env or {}),
-    }
+    database_url = (
+        f"postgres://{db.get('USER') or ''}@{db.get('HOST') or '127.0.0.1'}:"
+        f"{db.get('PORT') or 5432}/{db['NAME']}"
+    )
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    environment["DATABASE_URL"] = database_url
+    if "DATABASE_REPLICA_URL" in environment:
+        # The test run's replica is a mirror of the test database: the worker's is too.
+        environment["DATABASE_REPLICA_URL"] = database_url
+    environment.update(env or {})
     arguments = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
     arguments += ["--loglevel", "WARNING", "--hostname", hostname]
     if queues:

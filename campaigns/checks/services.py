@@ -14,7 +14,7 @@ import datetime
 from dataclasses import dataclass, field
 from functools import cache
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.checks.ratelimit import (
@@ -34,6 +34,7 @@ from register.errors import DomainError, LicenceRequired
 from register.models import ALL_CATEGORIES, Register
 from register.numberhash import number_hash
 from register.phone import Normaliser
+from register.replica import read_with_fallback
 
 MAX_NUMBERS_PER_CHECK = 1_000
 
@@ -87,16 +88,25 @@ def _purpose(register: Register, purpose: str | None, campaign: Campaign | None)
 
 def _lookup(*, register: Register, opt_out_companies: list[int], numbers: list[int]):
     """The registrations among `numbers`, and those on the opt-out lists of `opt_out_companies`:
-    two queries, whatever the batch size, each an index scan of the numbers asked for."""
+    two queries, whatever the batch size, each an index scan of the numbers asked for.
+
+    The register is read from the replica when there is a usable one (register.replica); the
+    opt-out lists from the primary, since a company checks numbers it has just put on its own
+    list, and a replica a few seconds behind would answer them callable."""
     if not numbers:
         return {}, set()
+
+    def registrations(database: str) -> dict:
+        with connections[database].cursor() as cursor:
+            cursor.execute(
+                "SELECT number, categories, registered_on FROM register_blockednumber"
+                " WHERE register_id = %s AND number = ANY(%s::bigint[])",
+                [register.pk, numbers],
+            )
+            return {number: (mask, day) for number, mask, day in cursor.fetchall()}
+
+    registered = read_with_fallback(registrations)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT number, categories, registered_on FROM register_blockednumber"
-            " WHERE register_id = %s AND number = ANY(%s::bigint[])",
-            [register.pk, numbers],
-        )
-        registered = {number: (mask, day) for number, mask, day in cursor.fetchall()}
         cursor.execute(
             "SELECT DISTINCT number FROM campaigns_companyoptout"
             " WHERE company_id = ANY(%s::bigint[]) AND number = ANY(%s::bigint[])",

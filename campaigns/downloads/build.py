@@ -10,15 +10,17 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, transaction
 from django.utils import timezone
 
 from campaigns.downloads.selectors import download_expected_key, download_progress_key
 from campaigns.models import Download, DownloadKind, DownloadStatus
 from register.copy import copy_out
 from register.models import ALL_CATEGORIES, Register
+from register.replica import PRIMARY, read_database_as_of, replica_failed
 from register.tasking import DOWNLOAD_LOCKS, job_failure, job_finish, job_lock
 
 # What the worker hands to the file and the hash at once: COPY delivers one row per message.
@@ -204,31 +206,32 @@ def _write(download: Download, sink) -> _Written:
         lines += block.count(b"\n")
         cache.set(download_progress_key(download.pk), lines, timeout=PROGRESS_TTL)
 
-    # A savepoint where the caller holds a transaction: a failed COPY leaves it usable.
-    with transaction.atomic():
-        connection.ensure_connection()
-        with connection.connection.cursor() as cursor:
-            covers_until = _covers_until(cursor)
-        rows = copy_out(
-            f"COPY ({query}) TO STDOUT (FORMAT csv, DELIMITER ';')",
-            params,
-            write,
-            block_bytes=BLOCK_BYTES,
-        )
+    def copy(database: str) -> int:
+        # A savepoint where the caller holds a transaction: a failed COPY leaves it usable.
+        with transaction.atomic(using=database):
+            return copy_out(
+                f"COPY ({query}) TO STDOUT (FORMAT csv, DELIMITER ';')",
+                params,
+                write,
+                block_bytes=BLOCK_BYTES,
+                using=database,
+            )
+
+    # Read from the replica when there is a usable one that has replayed every change dated
+    # before `covers_until` (register.replica); the next delta starts there, and may repeat a
+    # few lines, which apply the same way twice.
+    database, covers_until = read_database_as_of()
+    try:
+        rows = copy(database)
+    except (DatabaseError, InterfaceError, psycopg.Error) as error:
+        if database == PRIMARY:
+            raise
+        # The replica stopped or was cut off under the COPY: the file is read again from the
+        # primary, from its start.
+        replica_failed(error)
+        sink.seek(0)
+        sink.truncate()
+        digest = hashlib.sha256()
+        size = lines = 0
+        rows = copy(PRIMARY)
     return _Written(rows=rows, size=size, sha256=digest.hexdigest(), covers_until=covers_until)
-
-
-def _covers_until(cursor) -> datetime.datetime:
-    """The moment before which every change is in the file about to be read.
-
-    An event is dated by its transaction's start (`now()`) but seen only after its commit: an
-    import running for minutes commits events dated before this download began. Every
-    transaction open now started at or after the earliest open transaction's start, so changes
-    dated before that are committed and in the file; the next delta starts there, and may repeat
-    a few lines, which apply the same way twice.
-    """
-    cursor.execute(
-        "SELECT least(now(), min(xact_start)) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    )
-    return cursor.fetchone()[0]

@@ -17,16 +17,20 @@ result, so a file is charged once whatever happens around it.
 
 import datetime
 import re
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from inspect import GEN_CREATED, getgeneratorstate
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
+from typing import IO
 
-from django.db import connection, connections, transaction
+import psycopg
+from django.db import DatabaseError, InterfaceError, connection, connections, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -47,6 +51,13 @@ from register.errors import InsufficientCredits
 from register.models import ALL_CATEGORIES
 from register.numberhash import number_hash_params, sql_number_hash
 from register.phone import Normaliser
+from register.replica import (
+    PRIMARY,
+    REPLICA,
+    read_database,
+    read_database_as_of,
+    replica_failed,
+)
 from register.tasking import CALL_FILE_LOCKS, job_failure, job_finish, job_lock
 from uploads.intake import FileSettings, IntakeError, intake_records, intake_write_marked
 
@@ -191,9 +202,7 @@ class _Progress:
 
 
 def _mark(call_file: CallFile) -> None:
-    register = call_file.register
     path = stored_path(call_file.file.name)
-    file_settings = call_file_settings(call_file)
     progress = _Progress(call_file.pk)
     # Beside the upload, whose name is unguessable: a run taking over from a dead one writes
     # the same name again rather than leaving the dead run's file behind.
@@ -201,38 +210,9 @@ def _mark(call_file: CallFile) -> None:
     result_path = stored_path(result_name)
     partial = result_path.with_name(result_path.name + ".part")
     try:
-        # A savepoint in a caller's transaction; the worker's own transaction otherwise. The
-        # temporary table lives as long as it, and goes with it if anything fails.
-        with transaction.atomic(), connection.connection.cursor() as cursor:
-            # The match looks each record's number up in the register's primary key and the
-            # opt-out list's unique key, in number order (see _match_query). Left to itself
-            # the planner would hash the whole register or merge along all of it, reading all
-            # its 10,000,000 rows (seconds, for a small file too), or, trusting statistics not
-            # yet gathered, scan it once per record (hours). Without scans the key is the only
-            # way. The sorts by number and by seq (file order) fit in memory.
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL enable_bitmapscan = off")
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute(
-                "CREATE TEMP TABLE call_file_rows"
-                ' (seq integer, number bigint, problem "char", opt_in date) ON COMMIT DROP'
-            )
-            try:
-                rows_total = _load(cursor, path, file_settings, register, progress)
-            except IntakeError as error:
-                raise _Rejected(error.code, str(error.message)) from error
-            _require_licence(call_file, rows_total)
-            # No ANALYZE of the records: with scans off the plan has one shape whatever their
-            # statistics (the planner sizes the table by its pages), and 1M records took 60 ms.
-            register_as_of = _register_as_of(cursor)
-            result_path.parent.mkdir(parents=True, exist_ok=True)
-            with partial.open("wb") as sink:
-                counts = _write_marked(
-                    cursor, call_file, path, file_settings, sink, rows_total, progress
-                )
-            _keep_number_hashes(cursor, call_file)
-            cursor.execute("DROP TABLE call_file_rows")
+        result_path.parent.mkdir(parents=True, exist_ok=True)
+        match = _match_on_replica if read_database() == REPLICA else _match_on_primary
+        rows_total, counts, register_as_of = match(call_file, path, partial, progress)
         progress.close()
         partial.rename(result_path)
         try:
@@ -245,20 +225,118 @@ def _mark(call_file: CallFile) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _load(cursor, path: Path, file_settings: FileSettings, register, progress) -> int:
-    """Streams the records into call_file_rows, one (seq, number, problem, opt_in) each, and
-    returns how many were offered. Raises IntakeError for a bad file or opt-in date."""
+def _match_on_primary(
+    call_file: CallFile, path: Path, partial: Path, progress, spool: "_Spool | None" = None
+):
+    """Loads the records into a temporary table (from the file, or from the `spool` of a
+    replica's run) and matches them in one query; returns (records, counts, register_as_of)."""
+    file_settings = call_file_settings(call_file)
+    # A savepoint in a caller's transaction; the worker's own transaction otherwise. The
+    # temporary table lives as long as it, and goes with it if anything fails.
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        _plan_settings(cursor)
+        cursor.execute(
+            "CREATE TEMP TABLE call_file_rows"
+            ' (seq integer, number bigint, problem "char", opt_in date) ON COMMIT DROP'
+        )
+        # The queued writer sends to PostgreSQL from a thread while the next chunk is read.
+        with cursor.copy(
+            "COPY call_file_rows (seq, number, problem, opt_in) FROM STDIN",
+            writer=QueuedLibpqWriter(cursor),
+        ) as copy:
+            if spool is None:
+                rows_total = _load(copy.write, path, file_settings, call_file.register, progress)
+            else:
+                rows_total = spool.records
+                spool.file.seek(0)
+                while block := spool.file.read(UPLOAD_BLOCK):
+                    copy.write(block)
+        if spool is None:
+            _require_licence(call_file, rows_total)
+            register_as_of = _register_as_of(cursor)
+        else:
+            register_as_of = spool.register_as_of
+        # No ANALYZE of the records: with scans off the plan has one shape whatever their
+        # statistics (the planner sizes the table by its pages), and 1M records took 60 ms.
+        with partial.open("wb") as sink:
+            counts = _write_marked(
+                cursor, call_file, path, file_settings, sink, rows_total, progress
+            )
+        _keep_number_hashes(cursor, call_file)
+        cursor.execute("DROP TABLE call_file_rows")
+    return rows_total, counts, register_as_of
+
+
+@dataclass(frozen=True)
+class _Spool:
+    """A replica's run's records, as call_file_rows' COPY text in a temporary file: the standby
+    takes no writes, temporary tables included."""
+
+    file: IO[str]
+    records: int
+    register_as_of: datetime.datetime
+
+
+def _match_on_replica(call_file: CallFile, path: Path, partial: Path, progress):
+    """The match read from the replica (register.replica): the records are spooled, then sent
+    to the standby a chunk at a time, all matched in one snapshot that holds every change of
+    the register dated before `register_as_of`. A replica that fell behind meanwhile leaves the
+    match to the primary."""
+    file_settings = call_file_settings(call_file)
+    with tempfile.TemporaryFile("w+", encoding="ascii") as file:
+        records = _load(file.write, path, file_settings, call_file.register, progress)
+        _require_licence(call_file, records)
+        database, register_as_of = read_database_as_of()
+        spool = _Spool(file, records, register_as_of)
+        if database == PRIMARY:
+            return _match_on_primary(call_file, path, partial, progress, spool)
+        file.seek(0)
+        replica = connections[REPLICA]
+        try:
+            with transaction.atomic(using=REPLICA):
+                replica.ensure_connection()
+                with replica.connection.cursor() as cursor:
+                    # One snapshot for every chunk, as the primary's one query has.
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    _plan_settings(cursor)
+                    with partial.open("wb") as sink:
+                        counts = _write_marked(
+                            cursor, call_file, path, file_settings, sink, records, progress, file
+                        )
+        except (DatabaseError, InterfaceError, psycopg.Error, RuntimeError) as error:
+            # The replica stopped or was cut off, or cancelled the match for its replay (the
+            # COPY's error, a RuntimeError of _marks): the spooled records are matched on the
+            # primary, the partial result written anew.
+            replica_failed(error)
+            return _match_on_primary(call_file, path, partial, progress, spool)
+        _keep_number_hashes_of_spool(call_file, spool)
+        return records, counts, register_as_of
+
+
+def _plan_settings(cursor) -> None:
+    """The match looks each record's number up in the register's primary key and the opt-out
+    list's unique key, in number order (see _match_query). Left to itself the planner would
+    hash the whole register or merge along all of it, reading all its 10,000,000 rows
+    (seconds, for a small file too), or, trusting statistics not yet gathered, scan it once per
+    record (hours). Without scans the key is the only way. The sorts by number and by seq (file
+    order) fit in memory."""
+    cursor.execute("SET LOCAL work_mem = '256MB'")
+    cursor.execute("SET LOCAL enable_seqscan = off")
+    cursor.execute("SET LOCAL enable_bitmapscan = off")
+    cursor.execute("SET LOCAL jit = off")
+
+
+def _load(write, path: Path, file_settings: FileSettings, register, progress) -> int:
+    """Hands the records to `write` as call_file_rows' COPY text, one (seq, number, problem,
+    opt_in) each, and returns how many were offered. Raises _Rejected for a bad file or opt-in
+    date."""
     normaliser = Normaliser(register.country)
     phone = file_settings.phone_column - 1
     opt_in = None if file_settings.opt_in_column is None else file_settings.opt_in_column - 1
     expected = _expected_records(path, file_settings)
     records = intake_records(path, file_settings)
     seq = 0
-    # The queued writer sends to PostgreSQL from a thread while the next chunk is normalised.
-    with cursor.copy(
-        "COPY call_file_rows (seq, number, problem, opt_in) FROM STDIN",
-        writer=QueuedLibpqWriter(cursor),
-    ) as copy:
+    try:
         while True:
             # Only the cells needed are kept, not the records: a chunk of records held at once
             # outlives the young garbage collections and sets off full ones over the heap.
@@ -272,13 +350,17 @@ def _load(cursor, path: Path, file_settings: FileSettings, register, progress) -
                     days.append(_opt_in_day(fields[opt_in], line))
             if not phones:
                 break
-            copy.write(_copy_text(seq, normaliser.many(phones), days))
+            write(_copy_text(seq, normaliser.many(phones), days))
             seq += len(phones)
             progress(READ_SHARE * seq / max(expected, seq + 1))
+    except IntakeError as error:
+        raise _Rejected(error.code, str(error.message)) from error
     return seq
 
 
 _NULL = "\\N"
+# call_file_rows' columns, as arrays.
+_SPOOL_TYPES = ("integer[]", "bigint[]", '"char"[]', "date[]")
 _FIELDS = itemgetter(1)
 # COPY's DELIMITER option for each delimiter a call file may have (uploads.intake.DELIMITERS).
 _COPY_DELIMITERS = {";": "';'", ",": "','", "|": "'|'", "\t": "E'\\t'"}
@@ -380,11 +462,12 @@ def _register_as_of(cursor) -> datetime.datetime:
     return cursor.fetchone()[0]
 
 
-def _match_query(call_file: CallFile, delimiter: str) -> str:
+def _match_query(call_file: CallFile, delimiter: str, rows: str = "call_file_rows") -> str:
     """Every record's marks, in file order: one query looking each record up in the register
     and the opt-out lists that apply (the uploader's, the campaign's advertiser's and call
     centre's), its marks given by the rules of campaigns.verdicts as SQL CASEs. Each row is the
-    text appended to its record: the marks, each after `delimiter`."""
+    text appended to its record: the marks, each after `delimiter`. The records are `rows`,
+    a relation of (seq, number, problem, opt_in)."""
     register = call_file.register
     purpose_bits = (
         register.category_mask([call_file.campaign.purpose])
@@ -423,7 +506,7 @@ def _match_query(call_file: CallFile, delimiter: str) -> str:
                                 AND o.number = t.number
                         ) AS opted_out
                     -- Looked up in number order: neighbouring lookups share the index's pages.
-                    FROM (SELECT * FROM call_file_rows ORDER BY number) t
+                    FROM (SELECT * FROM {rows} ORDER BY number) t
                     -- Keeps each lookup to once a record.
                     OFFSET 0
                 ) t
@@ -453,24 +536,46 @@ def _keep_number_hashes(cursor, call_file: CallFile) -> None:
     )
 
 
+def _keep_number_hashes_of_spool(call_file: CallFile, spool: "_Spool") -> None:
+    """The hashes of a match the replica made, written on the primary (the standby takes no
+    writes) from the spooled records."""
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE call_file_rows"
+            ' (seq integer, number bigint, problem "char", opt_in date) ON COMMIT DROP'
+        )
+        with cursor.copy("COPY call_file_rows (seq, number, problem, opt_in) FROM STDIN") as copy:
+            spool.file.seek(0)
+            while block := spool.file.read(UPLOAD_BLOCK):
+                copy.write(block)
+        _keep_number_hashes(cursor, call_file)
+        cursor.execute("DROP TABLE call_file_rows")
+
+
 def _write_marked(
-    cursor, call_file, path, file_settings, sink, rows_total: int, progress
+    cursor, call_file, path, file_settings, sink, rows_total: int, progress, spool=None
 ) -> Counter:
-    """Streams the match into the marked copy of the file; returns the count per status."""
+    """Streams the match into the marked copy of the file; returns the count per status. The
+    records are call_file_rows, or with `spool` (a replica's run) that file's, chunk by chunk."""
     counts: Counter = Counter()
     # A CSV/TXT file takes the marks as the text to append (see intake_write_marked), a
     # workbook each record's values.
     joined = file_settings.kind != FileKind.XLSX
     delimiter = file_settings.delimiter if joined else "\t"
     pgconn = cursor.connection.pgconn
+    queries = (
+        iter([_match_query(call_file, delimiter)])
+        if spool is None
+        else _chunk_queries(call_file, delimiter, spool)
+    )
     # Sent without waiting: the writer reads the file ahead while PostgreSQL matches.
-    pgconn.send_query(_match_query(call_file, delimiter).encode())
+    pgconn.send_query(next(queries).encode())
 
     def waiting() -> bool:
         pgconn.consume_input()
         return bool(pgconn.is_busy())
 
-    marks = _marks(pgconn, counts, rows_total, progress, delimiter, joined)
+    marks = _marks(pgconn, queries, counts, rows_total, progress, delimiter, joined)
     try:
         intake_write_marked(
             path, file_settings, sink, MARK_HEADER, marks, joined=joined, waiting=waiting
@@ -490,59 +595,86 @@ def _write_marked(
 
 
 def _marks(
-    pgconn, counts: Counter, rows_total: int, progress, delimiter: str, joined: bool
+    pgconn, queries, counts: Counter, rows_total: int, progress, delimiter: str, joined: bool
 ) -> Iterator[str] | Iterator[list[str]]:
     """The COPY's rows, each the text appended to its record (`joined`) or its values [status,
     reason, number, registered_on], read in blocks: libpq hands out one row per call, so they
-    are decoded and split into rows a block at a time rather than one by one."""
-    started = pgconn.get_result()
-    if started.status != pq.ExecStatus.COPY_OUT:
-        while pgconn.get_result() is not None:
-            pass
-        raise RuntimeError(started.get_error_message())
+    are decoded and split into rows a block at a time rather than one by one. The statement
+    sent is read first, then each of `queries` in turn, sent once the one before is read."""
     read = pgconn.get_copy_data
     pending = bytearray()
     done = 0
-    finished = False
-    # The COPY's end read: the writer may still stop on the last block's lines (a full disk),
-    # and reading on after the end fails with "no COPY in progress", hiding the writer's error.
-    copied = False
+    # Where the statement sent stands: its COPY being read, its results left, or all read. The
+    # writer may still stop on the last block's lines (a full disk), and reading on after the
+    # COPY's end fails with "no COPY in progress", hiding the writer's error.
+    state = "results"
     try:
         while True:
-            length, data = read(0)
-            copied = length < 0
-            if length >= 0:
-                pending += data
-            if pending and (length < 0 or len(pending) >= UPLOAD_BLOCK):
-                text = pending.decode("ascii")
-                pending.clear()
-                lines = text.split("\n")
-                lines.pop()
-                # Counted in the text: a status is the first mark of its line.
-                framed = "\n" + text
-                for status in CheckStatus.values:
-                    counts[status] += framed.count(f"\n{delimiter}{status}{delimiter}")
-                done += len(lines)
-                progress(READ_SHARE + (100 - READ_SHARE) * done / max(rows_total, 1))
-                if joined:
-                    yield from lines
+            started = pgconn.get_result()
+            if started.status != pq.ExecStatus.COPY_OUT:
+                while pgconn.get_result() is not None:
+                    pass
+                state = "idle"
+                raise RuntimeError(started.get_error_message())
+            state = "copy"
+            while True:
+                length, data = read(0)
+                if length >= 0:
+                    pending += data
                 else:
-                    # Split as the writer takes them, so the lists die young.
-                    yield from map(_values, lines)
-            if length < 0:
-                break
-        finished = True
+                    state = "results"
+                if pending and (length < 0 or len(pending) >= UPLOAD_BLOCK):
+                    text = pending.decode("ascii")
+                    pending.clear()
+                    lines = text.split("\n")
+                    lines.pop()
+                    # Counted in the text: a status is the first mark of its line.
+                    framed = "\n" + text
+                    for status in CheckStatus.values:
+                        counts[status] += framed.count(f"\n{delimiter}{status}{delimiter}")
+                    done += len(lines)
+                    progress(READ_SHARE + (100 - READ_SHARE) * done / max(rows_total, 1))
+                    if joined:
+                        yield from lines
+                    else:
+                        # Split as the writer takes them, so the lists die young.
+                        yield from map(_values, lines)
+                if length < 0:
+                    break
+            result = pgconn.get_result()
+            while pgconn.get_result() is not None:
+                pass
+            state = "idle"
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise RuntimeError(result.get_error_message())
+            query = next(queries, None)
+            if query is None:
+                return
+            pgconn.send_query(query.encode())
+            state = "results"
     finally:
         # A writer that stopped early leaves the COPY unread: drain it, so the connection is
         # ready for the next statement (the rollback that follows).
-        if not finished and not copied:
+        if state == "copy":
             while read(0)[0] >= 0:
                 pass
-        result = pgconn.get_result()
-        while pgconn.get_result() is not None:
-            pass
-    if result.status != pq.ExecStatus.COMMAND_OK:
-        raise RuntimeError(result.get_error_message())
+        if state != "idle":
+            while pgconn.get_result() is not None:
+                pass
+
+
+def _chunk_queries(call_file: CallFile, delimiter: str, spool: IO[str]) -> Iterator[str]:
+    """The match of the spooled records (call_file_rows' COPY text), CHUNK records a statement:
+    with no table to load them into, each chunk is the statement's arrays. Only integers, the
+    one-letter problem codes and ISO dates made by this module are formatted into them."""
+    while lines := list(islice(spool, CHUNK)):
+        columns = zip(*(line.rstrip("\n").split("\t") for line in lines), strict=True)
+        arrays = (
+            "'{" + ",".join("NULL" if value == _NULL else value for value in column) + "}'::" + kind
+            for column, kind in zip(columns, _SPOOL_TYPES, strict=True)
+        )
+        rows = f"unnest({', '.join(arrays)}) AS r(seq, number, problem, opt_in)"
+        yield _match_query(call_file, delimiter, rows)
 
 
 def _values(line: str) -> list[str]:

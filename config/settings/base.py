@@ -17,6 +17,15 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://127.0.0.1:5432/dnc")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A streaming replica (hot standby) of that database: the register's heavy reads go there while
+# it answers and lags at most REPLICA_MAX_LAG seconds (register/replica.py). Unset: one database.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # A replica that is gone is noticed in seconds, and its reads go to the primary.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 2
+REPLICA_MAX_LAG = env.float("REPLICA_MAX_LAG", default=10.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

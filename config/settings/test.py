@@ -12,3 +12,6 @@ CACHES["default"]["LOCATION"] = env.str("TEST_REDIS_URL", default="redis://127.0
 CELERY_BROKER_URL = CACHES["default"]["LOCATION"]
 # Lets several checkouts or runs share one PostgreSQL without dropping each other's test database.
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_dnc")}
+if "replica" in DATABASES:
+    # The replica is the test database itself: tests read what they wrote, in their transaction.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}

@@ -498,11 +498,11 @@ def test_a_build_that_fills_the_disk_fails_cleanly_and_frees_its_licence(nl, mon
         download = download_request(company=company, kind=DownloadKind.FULL, campaign=campaign)
     real_copy_out = downloads.copy_out
 
-    def disk_full(statement, params, write, *, block_bytes):
+    def disk_full(statement, params, write, *, block_bytes, using):
         def failing(block):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        return real_copy_out(statement, params, failing, block_bytes=64)
+        return real_copy_out(statement, params, failing, block_bytes=64, using=using)
 
     monkeypatch.setattr(downloads, "copy_out", disk_full)
 
