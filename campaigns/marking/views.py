@@ -1,14 +1,17 @@
 """Call-file pages (SPEC §8): upload on a campaign, check and correct the detected settings,
 follow the marking, fetch the result and the certificate. Thin views over campaigns.marking."""
 
+import datetime
 from pathlib import Path
 
+import phonenumbers
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from campaigns.checks.selectors import checks_charge_credits
 from campaigns.marking.forms import (
@@ -30,10 +33,12 @@ from campaigns.marking.selectors import (
 from campaigns.marking.services import call_file_confirm, call_file_upload
 from campaigns.models import CallFile, CallFileStatus, FileKind
 from campaigns.selectors import campaign_get
+from campaigns.verdicts import Facts, verdict
 from licences.middleware import STAFF, company_required
 from licences.selectors import access_licence_in_force, credit_balance
 from register.errors import DomainError, InsufficientStorage, NotFound
 from register.forms import example_numbers
+from register.phone import normalise
 from uploads.intake import IntakeError, intake_detect
 
 UNFINISHED = (CallFileStatus.QUEUED, CallFileStatus.RUNNING)
@@ -104,10 +109,64 @@ def call_file_new(request, campaign_id: int):
             "max_rows": settings.CALL_FILE_MAX_ROWS,
             "mobile": mobile,
             "fixed": fixed,
+            "example": _marked_example(request.register),
             **_licence(request, campaign),
         },
         status=status,
     )
+
+
+def _example_number(region: str, kind, fmt, step: int = 0) -> str:
+    """The number plan's example of `kind`, its last digit moved by `step` so rows differ."""
+    number = phonenumbers.example_number_for_type(region, kind)
+    number.national_number = number.national_number - number.national_number % 10 + step % 10
+    return phonenumbers.format_number(number, fmt)
+
+
+def _marked_example(register) -> list[dict]:
+    """The upload page's example file and what marking makes of it: each row's marks are given
+    by campaigns.verdicts from the facts the row stands for, so the example follows the rules."""
+    region = register.country
+    mobile, fixed = PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE
+    national, international = PhoneNumberFormat.NATIONAL, PhoneNumberFormat.INTERNATIONAL
+    abroad = "BE" if region != "BE" else "NL"
+    day, opt_in = datetime.date(2021, 5, 17), datetime.date(2026, 3, 2)
+    # (name, as typed, opt-in, registered on, registered for the purpose)
+    rows = [
+        ("Jansen", _example_number(region, mobile, national, 1), None, day, True),
+        ("De Vries", _example_number(region, fixed, international, 2), opt_in, day, True),
+        ("Visser", _example_number(region, mobile, national, 3), None, None, False),
+        ("Bakker", _example_number(region, PhoneNumberType.TOLL_FREE, national), None, None, False),
+        ("Dupont", _example_number(abroad, mobile, international), None, None, False),
+        ("Smit", "n/a", None, None, False),
+    ]
+    if register.has_categories:
+        rows.insert(2, ("Peters", _example_number(region, mobile, national, 4), None, day, False))
+    example = []
+    for name, phone, opt_in_day, registered_on, covered in rows:
+        number, problem = normalise(phone, region)
+        registered_on = registered_on if problem is None else None
+        status, reason = verdict(
+            Facts(
+                opted_out=False,
+                problem=problem,
+                covered=covered and registered_on is not None,
+                registered_on=registered_on,
+                opt_in=opt_in_day,
+            )
+        )
+        example.append(
+            {
+                "name": name,
+                "phone": phone,
+                "opt_in": opt_in_day.isoformat() if opt_in_day else "",
+                "status": status,
+                "reason": reason,
+                "number": "" if number is None else f"+{number}",
+                "registered_on": registered_on.isoformat() if registered_on else "",
+            }
+        )
+    return example
 
 
 def _detect(call_file: CallFile, overrides: dict):

@@ -269,6 +269,25 @@ def test_the_nl_number_search_charges_the_campaign_one_credit(member, company, n
     assert account.balance == 4
 
 
+def test_the_nl_number_search_charges_nothing_for_text(member, company):
+    account = CreditAccountFactory(campaign=CampaignFactory(company=company))
+    with scopes_disabled():
+        account.balance = 5
+        account.save(update_fields=["balance"])
+
+    response = member.post(
+        "/campaigns/numbers/", {"number": "hallo", "campaign": account.campaign_id}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "INVALID" in page and "INVALID_NUMBER" in page
+    with scopes_disabled():
+        account.refresh_from_db()
+        assert account.balance == 5
+        assert not account.entries.filter(delta__lt=0).exists()
+
+
 def test_the_nl_number_search_asks_for_a_campaign(member):
     response = member.post("/campaigns/numbers/", {"number": "0612345601"})
 
