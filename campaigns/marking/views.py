@@ -1,14 +1,18 @@
 """Call-file pages (SPEC §8): upload on a campaign, check and correct the detected settings,
 follow the marking, fetch the result and the certificate. Thin views over campaigns.marking."""
 
+import csv
 import datetime
+from collections import Counter
 from pathlib import Path
+from urllib.parse import urlencode
 
 import phonenumbers
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
@@ -30,7 +34,12 @@ from campaigns.marking.selectors import (
     call_file_progress,
     call_file_result_filename,
 )
-from campaigns.marking.services import call_file_confirm, call_file_upload
+from campaigns.marking.services import (
+    call_file_confirm,
+    call_file_draft_validation,
+    call_file_upload,
+)
+from campaigns.marking.validation import ProblemReason, call_file_problems
 from campaigns.models import CallFile, CallFileStatus, FileKind
 from campaigns.selectors import campaign_get
 from campaigns.verdicts import Facts, verdict
@@ -39,7 +48,8 @@ from licences.selectors import access_licence_in_force, credit_balance
 from register.errors import DomainError, InsufficientStorage, NotFound
 from register.forms import example_numbers
 from register.phone import normalise
-from uploads.intake import IntakeError, intake_detect
+from register.spreadsheets import spreadsheet_safe
+from uploads.intake import FileSettings, IntakeCounts, IntakeError, intake_detect
 
 UNFINISHED = (CallFileStatus.QUEUED, CallFileStatus.RUNNING)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -221,6 +231,15 @@ def call_file_preview_view(request, call_file_id: int):
                         "The columns were detected again for the new settings. Check them in the "
                         "preview below, then mark the file."
                     )
+    validation = validation_error = None
+    if status == 200:
+        try:
+            validation = call_file_draft_validation(
+                call_file=call_file, file_settings=detected.settings
+            )
+        except IntakeError as error:
+            # Further down than the preview reads: the scrub would refuse the file there.
+            validation_error = error.message
     return render(
         request,
         "campaigns/call_files/preview.html",
@@ -231,10 +250,82 @@ def call_file_preview_view(request, call_file_id: int):
             "detected": detected,
             "table": _preview_table(detected) if status == 200 else None,
             "notice": notice,
+            "validation": validation,
+            "validation_error": validation_error,
+            "problems_query": _settings_query(detected.settings) if validation else "",
             **_licence(request, call_file.campaign),
         },
         status=status,
     )
+
+
+def _settings_query(file_settings: FileSettings) -> str:
+    """The settings as the settings form posts them, for the link to the problem rows' CSV."""
+    query = {
+        "has_header": YES if file_settings.has_header else NO,
+        "phone_column": file_settings.phone_column,
+        "opt_in_column": file_settings.opt_in_column or "",
+        "dialect": dialect_key(
+            encoding=file_settings.encoding,
+            delimiter=file_settings.delimiter,
+            has_header=file_settings.has_header,
+        ),
+    }
+    if file_settings.kind != FileKind.XLSX:
+        query["encoding"] = file_settings.encoding
+        query["delimiter"] = next(
+            code for code, char in DELIMITERS.items() if char == file_settings.delimiter
+        )
+    return urlencode(query)
+
+
+@require_http_methods(["GET"])
+@company_required(STAFF)
+def call_file_problems_csv(request, call_file_id: int):
+    """Every problem row of a draft (line, input, reason) as CSV, read with the settings in the
+    query (the preview's), streamed: the page lists only the first rows."""
+    call_file = _get(request, call_file_id)
+    if call_file.status != CallFileStatus.DRAFT or not call_file.file:
+        raise Http404
+    form = CallFileSettingsForm(request.GET, detected=call_file_preview(call_file=call_file))
+    if not form.is_valid() or not form.columns_listed_for_posted_dialect():
+        return HttpResponse(
+            _("These settings cannot be read; show the preview again."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    try:
+        file_settings = _detect(call_file, form.overrides()).settings
+    except IntakeError as error:
+        return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
+    path, region = Path(call_file.file.path), request.register.country
+    writer = csv.writer(_Echo(), delimiter=";")
+    reasons = dict(ProblemReason.choices)
+
+    def lines():
+        yield "\ufeff" + writer.writerow(["line", "input", "reason", "explanation"])
+        rows = call_file_problems(path, file_settings, region, Counter(), IntakeCounts())
+        try:
+            for row in rows:
+                yield writer.writerow(
+                    [row.line, spreadsheet_safe(row.input), row.reason, reasons[row.reason]]
+                )
+        except IntakeError as error:
+            # Past the first bytes a status cannot change: the file says where it stopped.
+            yield writer.writerow(["", "", "unreadable", error.message])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stem = Path(call_file.filename).stem or "call-file"
+    name = _("%(name)s-problems.csv") % {"name": stem}
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
+
+
+class _Echo:
+    """csv.writer writes into it and gets each line back, for a streamed response."""
+
+    def write(self, value: str) -> str:
+        return value
 
 
 def _rebound(data, detected, same_columns: bool) -> dict:
