@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
@@ -33,6 +34,7 @@ from campaigns.marking.selectors import (
     call_file_preview,
     call_file_progress,
     call_file_result_filename,
+    call_file_rows_done,
 )
 from campaigns.marking.services import (
     call_file_confirm,
@@ -390,6 +392,7 @@ def call_file_detail(request, call_file_id: int):
             "call_file": call_file,
             "campaign": call_file.campaign,
             "progress": call_file_progress(call_file=call_file),
+            "rows": call_file_rows_done(call_file=call_file, now=timezone.now()),
             "polling": _polling(call_file),
             "result_available": _result_available(call_file),
             "delimiter_name": _delimiter_name(call_file.delimiter),
@@ -427,6 +430,7 @@ def call_file_status(request, call_file_id: int):
         {
             "status": call_file.status,
             "progress": call_file_progress(call_file=call_file),
+            **call_file_rows_done(call_file=call_file, now=timezone.now()),
             "final": not _polling(call_file),
         }
     )

@@ -303,7 +303,15 @@ def test_status_json_for_the_progress_bar(owner_client, campaign):
     assert '<progress id="marking-progress" max="100" value="0">' in text
     assert "Refresh this page" in text
     status = owner_client.get(reverse("call_files:status", args=[call_file.pk]))
-    assert status.json() == {"status": "queued", "progress": 0, "final": False}
+    assert status.json() == {
+        "status": "queued",
+        "progress": 0,
+        "rows_done": None,
+        "rows_expected": None,
+        "seconds_left": None,
+        "minutes_left": None,
+        "final": False,
+    }
 
 
 def test_after_the_use_period_the_files_go_and_the_certificate_stays(
