@@ -103,7 +103,7 @@ def test_upload_page_shows_the_marked_layout_with_a_reason_for_every_row(owner_c
     response = owner_client.get(reverse("call_files:new", args=[campaign.pk]))
 
     text = response.content.decode()
-    marked = re.search(r'<pre id="marked-example">(.*?)</pre>', text, re.S)[1].splitlines()
+    marked = re.search(r'<pre id="marked-example"[^>]*>(.*?)</pre>', text, re.S)[1].splitlines()
     assert marked[0] == "name;phone;opt_in;dnc_status;dnc_reason;dnc_number;dnc_registered_on"
     # Each example row as the rules of campaigns.verdicts mark it: status, reason, number.
     assert [row.split(";")[3:6] for row in marked[1:]] == [
