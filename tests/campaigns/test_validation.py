@@ -13,6 +13,7 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
+from campaigns.marking import validation
 from campaigns.marking.job import call_file_mark
 from campaigns.marking.validation import PROBLEMS_SHOWN
 from campaigns.models import CallFile, CallFileStatus
@@ -115,6 +116,13 @@ def test_a_dry_run_counts_prices_and_lists_the_problems_and_keeps_nothing(
         assert not CallFile.objects.exists()
         assert not CreditEntry.objects.filter(delta__lt=0).exists()
     assert stored_files(media_root) == []
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3])
+def test_repeats_are_found_across_chunks(api, campaign, monkeypatch, chunk):
+    monkeypatch.setattr(validation, "CHUNK", chunk)
+
+    assert dry_run(api, campaign, MESSY).json() == EXPECTED
 
 
 def test_a_dry_run_takes_the_upload_s_settings(api, campaign):
