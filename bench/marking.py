@@ -256,7 +256,7 @@ COPY (
             WHEN o.number IS NOT NULL THEN 'COMPANY_OPT_OUT'
             WHEN n.kind = 'invalid' THEN 'INVALID_NUMBER'
             WHEN n.kind = 'foreign' THEN 'FOREIGN_NUMBER'
-            WHEN n.kind = 'service' THEN ''
+            WHEN n.kind = 'service' THEN 'SERVICE_NUMBER'
             WHEN r.number IS NOT NULL AND n.opt_in_on > r.registered_on
                 THEN 'OPT_IN_AFTER_REGISTRATION'
             WHEN r.number IS NOT NULL THEN 'REGISTERED'

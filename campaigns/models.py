@@ -300,6 +300,9 @@ class CallFile(models.Model):
         _("status"), max_length=10, choices=CallFileStatus.choices, default=CallFileStatus.QUEUED
     )
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    # The records the running job expects: estimated from the file's size while it reads,
+    # exact once read; the status page turns the progress into rows done and time left.
+    rows_expected = models.PositiveIntegerField(_("records expected"), null=True, blank=True)
     rows_total = models.PositiveIntegerField(_("records"), null=True, blank=True)
     rows_blocked = models.PositiveIntegerField(_("blocked"), null=True, blank=True)
     rows_callable = models.PositiveIntegerField(_("callable"), null=True, blank=True)

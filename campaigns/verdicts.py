@@ -30,9 +30,14 @@ class CheckStatus(models.TextChoices):
 
 class CheckReason(models.TextChoices):
     REGISTERED = "REGISTERED", _("registered in the register")
+    REGISTERED_OTHER_CATEGORIES = (
+        "REGISTERED_OTHER_CATEGORIES",
+        _("registered, but not for this purpose"),
+    )
     COMPANY_OPT_OUT = "COMPANY_OPT_OUT", _("on your company's opt-out list")
     INVALID_NUMBER = "INVALID_NUMBER", _("not a valid telephone number")
     FOREIGN_NUMBER = "FOREIGN_NUMBER", _("a number of another country")
+    SERVICE_NUMBER = "SERVICE_NUMBER", _("a service number, which consumers cannot register")
     NONE = "", _("none")
 
 
@@ -79,6 +84,7 @@ FACTS = {
     "service number": Fact(
         lambda f: f.problem is Problem.SERVICE, f"m.problem = '{PROBLEM_CODES[Problem.SERVICE]}'"
     ),
+    "registered": Fact(lambda f: f.registered_on is not None, "m.registered_on IS NOT NULL"),
     "registered for the purpose": Fact(lambda f: f.covered, "m.covered"),
     # Seed 001: the consumer's latest act prevails; an opt-in on the day of registration does not
     # beat it.
@@ -106,15 +112,18 @@ RULES = (
     Rule(("invalid",), CheckStatus.INVALID, CheckReason.INVALID_NUMBER),
     Rule(("foreign",), CheckStatus.OUT_OF_SCOPE, CheckReason.FOREIGN_NUMBER),
     # A service number (0800, 0900, 112, …) is a real number, so not INVALID, but consumers
-    # cannot register it (SPEC §4); the empty reason tells it apart from a foreign number.
-    Rule(("service number",), CheckStatus.OUT_OF_SCOPE, CheckReason.NONE),
+    # cannot register it (SPEC §4).
+    Rule(("service number",), CheckStatus.OUT_OF_SCOPE, CheckReason.SERVICE_NUMBER),
     Rule(
         ("registered for the purpose", "opted in after registration"),
         CheckStatus.CALLABLE,
         OPT_IN_AFTER_REGISTRATION,
     ),
     Rule(("registered for the purpose",), CheckStatus.BLOCKED, CheckReason.REGISTERED),
-    # Not registered, or registered only for other categories.
+    # Registered only for other categories: callable, and said so, so that a registration date
+    # beside CALLABLE does not read as an error (issue #13).
+    Rule(("registered",), CheckStatus.CALLABLE, CheckReason.REGISTERED_OTHER_CATEGORIES),
+    # Not registered.
     Rule((), CheckStatus.CALLABLE, CheckReason.NONE),
 )
 

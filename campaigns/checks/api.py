@@ -30,7 +30,9 @@ class CheckResultSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(
         choices=CheckReason.choices,
         allow_blank=True,
-        help_text="Empty for CALLABLE, and for OUT_OF_SCOPE service numbers (0800, 0900, 112).",
+        help_text="Empty only for a CALLABLE number that is not registered; "
+        "`REGISTERED_OTHER_CATEGORIES` for one registered for other purposes (callable), "
+        "`SERVICE_NUMBER` for OUT_OF_SCOPE service numbers (0800, 0900, 112).",
     )
     registered_on = serializers.DateField(allow_null=True)
     categories = serializers.ListField(
@@ -76,7 +78,9 @@ CHECK_ERRORS = api_errors(
 )
 CHECK_DESCRIPTION = (
     "nl: each number checked costs the campaign one credit (the campaign is required; 402 when "
-    "its balance is too small, and nothing is charged). be: included in the access licence "
+    "its balance is too small, and nothing is charged); an input without any digit (`hallo`, "
+    "`n.v.t.`) is no telephone number at all: it is answered INVALID/INVALID_NUMBER and costs "
+    "nothing. be: included in the access licence "
     "(403 without one) and limited per company by the licence's numbers a minute (default 20; "
     "a batch of N counts N); over the limit is a 429 with Retry-After. The company's opt-out "
     "list applies."

@@ -7,10 +7,12 @@ same rules: `campaigns.verdicts`.
 How a company pays is the register's catalogue, not its name: where the register sells an access
 licence (be), checks are included in it and limited per minute by its product; elsewhere (nl) a
 check costs the campaign one credit per number offered, invalid and repeated ones included, as a
-scrub charges per record offered (SPEC §8.6).
+scrub charges per record offered (SPEC §8.6) — but not an input that is no telephone number at
+all (issue #13: "hallo"), which is answered INVALID for free.
 """
 
 import datetime
+import re
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -37,6 +39,9 @@ from register.phone import Normaliser
 from register.replica import read_with_fallback
 
 MAX_NUMBERS_PER_CHECK = 1_000
+# Any decimal digit, as libphonenumber reads them (full-width and Arabic-Indic too): an input
+# without one is no attempt at a number.
+_DIGIT = re.compile(r"\d")
 
 
 class RateLimited(DomainError):
@@ -226,7 +231,7 @@ def numbers_check(
         results.append(CheckResult(raw, number, status, reason, registered_on, categories))
 
     # Charged last, once the answer exists: a balance too small charges nothing (SPEC §8.6).
-    charged = len(numbers) if charges_credits else 0
+    charged = sum(1 for raw in numbers if is_number_attempt(raw)) if charges_credits else 0
     with transaction.atomic():
         if charged:
             credits_spend(
@@ -260,3 +265,10 @@ def _record(*, company: Company, campaign: Campaign | None, offered: int, number
     NumberCheckNumber.objects.bulk_create(
         NumberCheckNumber(number_check=check, digest=number_hash(key, number)) for number in numbers
     )
+
+
+def is_number_attempt(raw: str) -> bool:
+    """Whether a check's input is meant as a telephone number, right or wrong: it has a digit.
+    Text without one ("hallo", "n.v.t.", "-") is no number at all and costs nothing (issue #13);
+    "12345" is a wrong number, and costs a credit like any number looked at."""
+    return _DIGIT.search(raw) is not None

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.marking.selectors import call_file_get, call_file_progress
-from campaigns.marking.services import call_file_upload
+from campaigns.marking.services import call_file_dry_run, call_file_upload
+from campaigns.marking.validation import ProblemReason
 from campaigns.marking.views import XLSX_TYPE, certificate_response, result_response
 from campaigns.models import CallFile, CallFileStatus
 from campaigns.selectors import campaign_get
@@ -121,6 +122,31 @@ class CallFileSerializer(serializers.Serializer):
         return self._url("api-call-file-certificate", call_file)
 
 
+class ProblemRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="The line (XLSX: the row) the record starts on.")
+    input = serializers.CharField(help_text="The telephone number cell as written (cut at 64).")
+    reason = serializers.ChoiceField(choices=ProblemReason.choices)
+
+
+class ValidationSerializer(serializers.Serializer):
+    records = serializers.IntegerField(
+        help_text="Data records offered: what marking charges (nl: one credit each)."
+    )
+    blank_lines = serializers.IntegerField(help_text="Lines without data: free.")
+    invalid = serializers.IntegerField(help_text="Records whose number is no telephone number.")
+    foreign = serializers.IntegerField(help_text="Numbers of another country.")
+    service = serializers.IntegerField(help_text="Service numbers (0800, 0900, 112, …).")
+    duplicates = serializers.IntegerField(
+        help_text="Records whose number came before in the file (each counted, and charged)."
+    )
+    credits_needed = serializers.IntegerField(allow_null=True)
+    balance = serializers.IntegerField(allow_null=True, help_text="The campaign's credits now.")
+    balance_after = serializers.IntegerField(
+        allow_null=True, help_text="Negative: marking would be refused for too few credits."
+    )
+    problems = ProblemRowSerializer(many=True, help_text="The first 100 problem rows.")
+
+
 class CallFileAcceptedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=API_STATUSES)
@@ -166,6 +192,13 @@ class CallFileCreateView(APIView):
         has_header = serializers.BooleanField(
             required=False, allow_null=True, help_text="Detected when left out."
         )
+        dry_run = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="`true`: only read and count the file, and say what marking it would "
+            "cost (200); nothing is stored, queued or charged, and nothing is looked up in the "
+            "register.",
+        )
 
     @extend_schema(
         operation_id="call_files_create",
@@ -178,10 +211,18 @@ class CallFileCreateView(APIView):
             "`too_many_rows`, `invalid_setting`, `unreadable_xlsx`), too large a 413 "
             "(`too_large`). The marking then runs in the background: follow it at the returned "
             "id. nl: one credit of the campaign per record, charged when the result is ready; "
-            "be: needs the access licence.\n\n" + FILE_HELP
+            "be: needs the access licence.\n\n"
+            "With `dry_run=true` the file is only read and counted, free: the records offered "
+            "(what is charged), blank lines, invalid, foreign, service and repeated numbers, the "
+            "credits needed and the balance before and after (null where marking is not paid in "
+            "credits), and the first 100 problem rows with their line. A bad file gets the same "
+            "400/413.\n\n" + FILE_HELP
         ),
         request={"multipart/form-data": CallFileUploadSerializer},
         responses={
+            200: OpenApiResponse(
+                response=ValidationSerializer, description="`dry_run=true`: the file's counts."
+            ),
             202: CallFileAcceptedSerializer,
             **api_errors("invalid", "not_found", *INTAKE_ERRORS, "insufficient_storage"),
         },
@@ -198,6 +239,15 @@ class CallFileCreateView(APIView):
             if data.get(name) is not None
         }
         upload = data["file"]
+        if data["dry_run"]:
+            validation = call_file_dry_run(
+                company=company,
+                campaign=campaign,
+                upload=upload,
+                filename=upload.name,
+                overrides=overrides,
+            )
+            return Response(ValidationSerializer(validation).data)
         call_file = call_file_upload(
             company=company,
             campaign=campaign,

@@ -39,6 +39,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from campaigns.checks.selectors import checks_charge_credits
 from campaigns.marking.certificate import call_file_certificate_render
+from campaigns.marking.notify import call_file_mail_outcome
 from campaigns.marking.selectors import call_file_settings, stored_path
 from campaigns.marking.services import UPLOAD_BLOCK
 from campaigns.models import CallFile, CallFileStatus, FileKind
@@ -111,6 +112,7 @@ def call_file_mark(*, call_file_id: int) -> CallFile | None:
             status=CallFileStatus.RUNNING,
             started_at=timezone.now(),
             progress=0,
+            rows_expected=None,
             error_code="",
             error_message="",
         )
@@ -119,9 +121,9 @@ def call_file_mark(*, call_file_id: int) -> CallFile | None:
                 pk=call_file_id, status=CallFileStatus.DONE, certificate=""
             ).exists()
             return call_file_certificate_render(call_file_id=call_file_id) if done else None
-        call_file = CallFile.objects.select_related("register", "campaign", "company").get(
-            pk=call_file_id
-        )
+        call_file = CallFile.objects.select_related(
+            "register", "campaign", "company", "uploaded_by"
+        ).get(pk=call_file_id)
         with translation.override(call_file.language or call_file.register.default_language):
             try:
                 _mark(call_file)
@@ -129,11 +131,14 @@ def call_file_mark(*, call_file_id: int) -> CallFile | None:
                 _finish_unpublished(
                     call_file, CallFileStatus.REJECTED, rejected.code, rejected.message
                 )
+                call_file_mail_outcome(call_file)
                 return call_file
             except Exception as error:
                 code, message = job_failure(error)
                 _finish_unpublished(call_file, CallFileStatus.FAILED, code, message)
+                call_file_mail_outcome(call_file)
                 raise
+        call_file_mail_outcome(call_file)
         # Rendered once the result is published: the file is ready while this runs.
         return call_file_certificate_render(call_file_id=call_file_id)
 
@@ -172,7 +177,7 @@ class _Progress:
         self.next_at = 0.0
         self.connection = None
 
-    def __call__(self, percent: int) -> None:
+    def __call__(self, percent: int, rows_expected: int) -> None:
         percent = max(0, min(99, int(percent)))
         now = time.monotonic()
         # A few steps a second are all a person watching sees; every percent of a large
@@ -182,8 +187,9 @@ class _Progress:
         self.shown, self.next_at = percent, now + PROGRESS_INTERVAL
         with self._cursor() as cursor:
             cursor.execute(
-                "UPDATE campaigns_callfile SET progress = %s WHERE id = %s AND status = %s",
-                [percent, self.call_file_id, CallFileStatus.RUNNING],
+                "UPDATE campaigns_callfile SET progress = %s, rows_expected = %s"
+                " WHERE id = %s AND status = %s",
+                [percent, rows_expected, self.call_file_id, CallFileStatus.RUNNING],
             )
 
     def _cursor(self):
@@ -352,7 +358,7 @@ def _load(write, path: Path, file_settings: FileSettings, register, progress) ->
                 break
             write(_copy_text(seq, normaliser.many(phones), days))
             seq += len(phones)
-            progress(READ_SHARE * seq / max(expected, seq + 1))
+            progress(READ_SHARE * seq / max(expected, seq + 1), max(expected, seq + 1))
     except IntakeError as error:
         raise _Rejected(error.code, str(error.message)) from error
     return seq
@@ -633,7 +639,9 @@ def _marks(
                     for status in CheckStatus.values:
                         counts[status] += framed.count(f"\n{delimiter}{status}{delimiter}")
                     done += len(lines)
-                    progress(READ_SHARE + (100 - READ_SHARE) * done / max(rows_total, 1))
+                    progress(
+                        READ_SHARE + (100 - READ_SHARE) * done / max(rows_total, 1), rows_total
+                    )
                     if joined:
                         yield from lines
                     else:

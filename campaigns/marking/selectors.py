@@ -1,5 +1,6 @@
 """Reads for call files: which a company sees, how a file is read, how far its job is."""
 
+import datetime
 from pathlib import Path
 
 from django.core.files.storage import default_storage
@@ -76,6 +77,38 @@ def call_file_progress(*, call_file: CallFile) -> int:
     if call_file.status in (CallFileStatus.DONE, CallFileStatus.REJECTED, CallFileStatus.FAILED):
         return 100
     return call_file.progress
+
+
+def call_file_rows_done(*, call_file: CallFile, now: datetime.datetime) -> dict:
+    """How far the job is in rows, and about how long it still takes: `rows_done` and
+    `rows_expected` (estimated while the file is read), `seconds_left` from the pace so far.
+    None where there is nothing to say yet (queued, or too early to tell)."""
+    if call_file.status == CallFileStatus.DONE:
+        return {
+            "rows_done": call_file.rows_total,
+            "rows_expected": call_file.rows_total,
+            "seconds_left": 0,
+            "minutes_left": 0,
+        }
+    expected = call_file.rows_expected
+    percent = call_file.progress
+    if call_file.status != CallFileStatus.RUNNING or not expected:
+        return {
+            "rows_done": None,
+            "rows_expected": None,
+            "seconds_left": None,
+            "minutes_left": None,
+        }
+    seconds_left = None
+    if percent >= 1 and call_file.started_at is not None:
+        elapsed = max(0.0, (now - call_file.started_at).total_seconds())
+        seconds_left = round(elapsed * (100 - percent) / percent)
+    return {
+        "rows_done": expected * percent // 100,
+        "rows_expected": expected,
+        "seconds_left": seconds_left,
+        "minutes_left": None if seconds_left is None else -(-seconds_left // 60),
+    }
 
 
 def call_file_result_filename(call_file: CallFile) -> str:

@@ -2,26 +2,31 @@
 once committed."""
 
 import hashlib
+import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.marking.selectors import call_file_overrides, stored_path
+from campaigns.marking.validation import Validation, call_file_validate
 from campaigns.models import CallFile, CallFileStatus, Campaign, call_file_path
 from campaigns.selectors import campaign_get
 from licences.models import Company
 from register.errors import DomainError
 from register.models import Register
 from register.tasking import CALL_FILE_LOCKS, enqueue, jobs_requeue, reaper_cutoff
-from uploads.intake import Detected, IntakeError, intake_detect
+from uploads.intake import Detected, FileSettings, IntakeError, intake_detect
 from uploads.storage import written_atomically
 
 # Read from the upload and written to the disk at a time.
 UPLOAD_BLOCK = 1 << 20
+# A draft not marked within a day is deleted (retention): its validation need not live longer.
+DRAFT_VALIDATION_SECONDS = 24 * 60 * 60
 
 
 def _upload_blocks(upload) -> Iterator[bytes]:
@@ -81,18 +86,11 @@ def call_file_upload(
     )
     name = call_file_path(call_file, filename)
     path = stored_path(name)
-    digest, size = hashlib.sha256(), 0
     try:
-        with written_atomically(path) as sink:
-            for block in _upload_blocks(upload):
-                size += len(block)
-                if size > settings.CALL_FILE_MAX_BYTES:
-                    raise _too_large()
-                digest.update(block)
-                sink.write(block)
+        digest, size = _store(upload, path)
         detected = intake_detect(path, filename=call_file.filename, overrides=overrides)
         _apply_settings(call_file, detected)
-        call_file.file.name, call_file.sha256, call_file.size = name, digest.hexdigest(), size
+        call_file.file.name, call_file.sha256, call_file.size = name, digest, size
         with transaction.atomic():
             call_file.save()
             if confirm:
@@ -101,6 +99,65 @@ def call_file_upload(
         path.unlink(missing_ok=True)
         raise
     return call_file
+
+
+def _store(upload, path: Path) -> tuple[str, int]:
+    """Writes the upload to `path`; its SHA-256 and size. IntakeError over the size limit."""
+    digest, size = hashlib.sha256(), 0
+    with written_atomically(path) as sink:
+        for block in _upload_blocks(upload):
+            size += len(block)
+            if size > settings.CALL_FILE_MAX_BYTES:
+                raise _too_large()
+            digest.update(block)
+            sink.write(block)
+    return digest.hexdigest(), size
+
+
+def call_file_dry_run(
+    *, company: Company, campaign: Campaign, upload, filename: str, overrides: Mapping | None = None
+) -> Validation:
+    """The validation pass over an upload (the API's `dry_run`): read as `call_file_upload` would
+    read it, counted and priced, and deleted; nothing is stored, queued or charged. The same
+    IntakeError (400/413) and InsufficientStorage (507) as an upload."""
+    campaign = campaign_get(company=company, campaign_id=campaign.pk)
+    size = getattr(upload, "size", None)
+    if size is not None and size > settings.CALL_FILE_MAX_BYTES:
+        raise _too_large()
+    path = stored_path(f"call-files/{company.register.slug}/dry-run-{secrets.token_urlsafe(24)}")
+    try:
+        _store(upload, path)
+        detected = intake_detect(path, filename=Path(filename).name, overrides=overrides)
+        return call_file_validate(
+            path=path,
+            file_settings=detected.settings,
+            region=company.register.country,
+            campaign=campaign,
+        )
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def call_file_draft_validation(*, call_file: CallFile, file_settings: FileSettings) -> Validation:
+    """The validation of a draft read with `file_settings` (the preview's), kept for the
+    draft's day: the preview shows it on every rendering, and the file does not change."""
+    key = (
+        "call-file-validation:"
+        + hashlib.sha256(repr((call_file.pk, call_file.sha256, file_settings)).encode()).hexdigest()
+    )
+    validation = cache.get(key)
+    if validation is None:
+        validation = call_file_validate(
+            path=stored_path(call_file.file.name),
+            file_settings=file_settings,
+            region=call_file.register.country,
+            campaign=call_file.campaign,
+        )
+        cache.set(key, validation, DRAFT_VALIDATION_SECONDS)
+    else:
+        # The balance moves with every purchase and scrub: read now, not a day ago.
+        validation.reprice(campaign=call_file.campaign)
+    return validation
 
 
 def call_file_confirm(*, call_file: CallFile, overrides: Mapping) -> CallFile:

@@ -13,6 +13,11 @@ urlpatterns = [
         views.call_file_preview_view,
         name="preview",
     ),
+    path(
+        "call-files/<int:call_file_id>/problems.csv",
+        views.call_file_problems_csv,
+        name="problems",
+    ),
     path("call-files/<int:call_file_id>/status/", views.call_file_status, name="status"),
     path("call-files/<int:call_file_id>/result/", views.call_file_result, name="result"),
     path(

@@ -1,14 +1,22 @@
 """Call-file pages (SPEC §8): upload on a campaign, check and correct the detected settings,
 follow the marking, fetch the result and the certificate. Thin views over campaigns.marking."""
 
+import csv
+import datetime
+from collections import Counter
 from pathlib import Path
+from urllib.parse import urlencode
 
+import phonenumbers
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from campaigns.checks.selectors import checks_charge_credits
 from campaigns.marking.forms import (
@@ -26,15 +34,24 @@ from campaigns.marking.selectors import (
     call_file_preview,
     call_file_progress,
     call_file_result_filename,
+    call_file_rows_done,
 )
-from campaigns.marking.services import call_file_confirm, call_file_upload
+from campaigns.marking.services import (
+    call_file_confirm,
+    call_file_draft_validation,
+    call_file_upload,
+)
+from campaigns.marking.validation import ProblemReason, call_file_problems
 from campaigns.models import CallFile, CallFileStatus, FileKind
 from campaigns.selectors import campaign_get
+from campaigns.verdicts import Facts, verdict
 from licences.middleware import STAFF, company_required
 from licences.selectors import access_licence_in_force, credit_balance
 from register.errors import DomainError, InsufficientStorage, NotFound
 from register.forms import example_numbers
-from uploads.intake import IntakeError, intake_detect
+from register.phone import normalise
+from register.spreadsheets import spreadsheet_safe
+from uploads.intake import FileSettings, IntakeCounts, IntakeError, intake_detect
 
 UNFINISHED = (CallFileStatus.QUEUED, CallFileStatus.RUNNING)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -104,10 +121,64 @@ def call_file_new(request, campaign_id: int):
             "max_rows": settings.CALL_FILE_MAX_ROWS,
             "mobile": mobile,
             "fixed": fixed,
+            "example": _marked_example(request.register),
             **_licence(request, campaign),
         },
         status=status,
     )
+
+
+def _example_number(region: str, kind, fmt, step: int = 0) -> str:
+    """The number plan's example of `kind`, its last digit moved by `step` so rows differ."""
+    number = phonenumbers.example_number_for_type(region, kind)
+    number.national_number = number.national_number - number.national_number % 10 + step % 10
+    return phonenumbers.format_number(number, fmt)
+
+
+def _marked_example(register) -> list[dict]:
+    """The upload page's example file and what marking makes of it: each row's marks are given
+    by campaigns.verdicts from the facts the row stands for, so the example follows the rules."""
+    region = register.country
+    mobile, fixed = PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE
+    national, international = PhoneNumberFormat.NATIONAL, PhoneNumberFormat.INTERNATIONAL
+    abroad = "BE" if region != "BE" else "NL"
+    day, opt_in = datetime.date(2021, 5, 17), datetime.date(2026, 3, 2)
+    # (name, as typed, opt-in, registered on, registered for the purpose)
+    rows = [
+        ("Jansen", _example_number(region, mobile, national, 1), None, day, True),
+        ("De Vries", _example_number(region, fixed, international, 2), opt_in, day, True),
+        ("Visser", _example_number(region, mobile, national, 3), None, None, False),
+        ("Bakker", _example_number(region, PhoneNumberType.TOLL_FREE, national), None, None, False),
+        ("Dupont", _example_number(abroad, mobile, international), None, None, False),
+        ("Smit", "n/a", None, None, False),
+    ]
+    if register.has_categories:
+        rows.insert(2, ("Peters", _example_number(region, mobile, national, 4), None, day, False))
+    example = []
+    for name, phone, opt_in_day, registered_on, covered in rows:
+        number, problem = normalise(phone, region)
+        registered_on = registered_on if problem is None else None
+        status, reason = verdict(
+            Facts(
+                opted_out=False,
+                problem=problem,
+                covered=covered and registered_on is not None,
+                registered_on=registered_on,
+                opt_in=opt_in_day,
+            )
+        )
+        example.append(
+            {
+                "name": name,
+                "phone": phone,
+                "opt_in": opt_in_day.isoformat() if opt_in_day else "",
+                "status": status,
+                "reason": reason,
+                "number": "" if number is None else f"+{number}",
+                "registered_on": registered_on.isoformat() if registered_on else "",
+            }
+        )
+    return example
 
 
 def _detect(call_file: CallFile, overrides: dict):
@@ -162,6 +233,15 @@ def call_file_preview_view(request, call_file_id: int):
                         "The columns were detected again for the new settings. Check them in the "
                         "preview below, then mark the file."
                     )
+    validation = validation_error = None
+    if status == 200:
+        try:
+            validation = call_file_draft_validation(
+                call_file=call_file, file_settings=detected.settings
+            )
+        except IntakeError as error:
+            # Further down than the preview reads: the scrub would refuse the file there.
+            validation_error = error.message
     return render(
         request,
         "campaigns/call_files/preview.html",
@@ -172,10 +252,82 @@ def call_file_preview_view(request, call_file_id: int):
             "detected": detected,
             "table": _preview_table(detected) if status == 200 else None,
             "notice": notice,
+            "validation": validation,
+            "validation_error": validation_error,
+            "problems_query": _settings_query(detected.settings) if validation else "",
             **_licence(request, call_file.campaign),
         },
         status=status,
     )
+
+
+def _settings_query(file_settings: FileSettings) -> str:
+    """The settings as the settings form posts them, for the link to the problem rows' CSV."""
+    query = {
+        "has_header": YES if file_settings.has_header else NO,
+        "phone_column": file_settings.phone_column,
+        "opt_in_column": file_settings.opt_in_column or "",
+        "dialect": dialect_key(
+            encoding=file_settings.encoding,
+            delimiter=file_settings.delimiter,
+            has_header=file_settings.has_header,
+        ),
+    }
+    if file_settings.kind != FileKind.XLSX:
+        query["encoding"] = file_settings.encoding
+        query["delimiter"] = next(
+            code for code, char in DELIMITERS.items() if char == file_settings.delimiter
+        )
+    return urlencode(query)
+
+
+@require_http_methods(["GET"])
+@company_required(STAFF)
+def call_file_problems_csv(request, call_file_id: int):
+    """Every problem row of a draft (line, input, reason) as CSV, read with the settings in the
+    query (the preview's), streamed: the page lists only the first rows."""
+    call_file = _get(request, call_file_id)
+    if call_file.status != CallFileStatus.DRAFT or not call_file.file:
+        raise Http404
+    form = CallFileSettingsForm(request.GET, detected=call_file_preview(call_file=call_file))
+    if not form.is_valid() or not form.columns_listed_for_posted_dialect():
+        return HttpResponse(
+            _("These settings cannot be read; show the preview again."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    try:
+        file_settings = _detect(call_file, form.overrides()).settings
+    except IntakeError as error:
+        return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
+    path, region = Path(call_file.file.path), request.register.country
+    writer = csv.writer(_Echo(), delimiter=";")
+    reasons = dict(ProblemReason.choices)
+
+    def lines():
+        yield "\ufeff" + writer.writerow(["line", "input", "reason", "explanation"])
+        rows = call_file_problems(path, file_settings, region, Counter(), IntakeCounts())
+        try:
+            for row in rows:
+                yield writer.writerow(
+                    [row.line, spreadsheet_safe(row.input), row.reason, reasons[row.reason]]
+                )
+        except IntakeError as error:
+            # Past the first bytes a status cannot change: the file says where it stopped.
+            yield writer.writerow(["", "", "unreadable", error.message])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stem = Path(call_file.filename).stem or "call-file"
+    name = _("%(name)s-problems.csv") % {"name": stem}
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
+
+
+class _Echo:
+    """csv.writer writes into it and gets each line back, for a streamed response."""
+
+    def write(self, value: str) -> str:
+        return value
 
 
 def _rebound(data, detected, same_columns: bool) -> dict:
@@ -240,6 +392,7 @@ def call_file_detail(request, call_file_id: int):
             "call_file": call_file,
             "campaign": call_file.campaign,
             "progress": call_file_progress(call_file=call_file),
+            "rows": call_file_rows_done(call_file=call_file, now=timezone.now()),
             "polling": _polling(call_file),
             "result_available": _result_available(call_file),
             "delimiter_name": _delimiter_name(call_file.delimiter),
@@ -277,6 +430,7 @@ def call_file_status(request, call_file_id: int):
         {
             "status": call_file.status,
             "progress": call_file_progress(call_file=call_file),
+            **call_file_rows_done(call_file=call_file, now=timezone.now()),
             "final": not _polling(call_file),
         }
     )

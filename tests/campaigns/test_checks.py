@@ -86,13 +86,28 @@ def outcome(result) -> tuple:
 NL_ROWS = [
     ("all categories, commercial", "0612345601", None, ("BLOCKED", "REGISTERED")),
     ("commercial only, commercial", "06-12345602", None, ("BLOCKED", "REGISTERED")),
-    ("ideal only, commercial", "+31 6 12345603", None, ("CALLABLE", "")),
-    ("charity only, commercial", "0031612345604", None, ("CALLABLE", "")),
+    ("ideal only, commercial", "+31 6 12345603", None, ("CALLABLE", "REGISTERED_OTHER_CATEGORIES")),
+    (
+        "charity only, commercial",
+        "0031612345604",
+        None,
+        ("CALLABLE", "REGISTERED_OTHER_CATEGORIES"),
+    ),
     ("ideal only, ideal", "0612345603", "ideal", ("BLOCKED", "REGISTERED")),
     ("charity only, charity", "0612345604", "charity", ("BLOCKED", "REGISTERED")),
-    ("commercial only, charity", "0612345602", "charity", ("CALLABLE", "")),
+    (
+        "commercial only, charity",
+        "0612345602",
+        "charity",
+        ("CALLABLE", "REGISTERED_OTHER_CATEGORIES"),
+    ),
     ("ideal and charity, ideal", "0612345605", "ideal", ("BLOCKED", "REGISTERED")),
-    ("ideal and charity, commercial", "0612345605", None, ("CALLABLE", "")),
+    (
+        "ideal and charity, commercial",
+        "0612345605",
+        None,
+        ("CALLABLE", "REGISTERED_OTHER_CATEGORIES"),
+    ),
     ("all categories, charity", "0612345601", "charity", ("BLOCKED", "REGISTERED")),
     ("not registered", "0612345699", None, ("CALLABLE", "")),
     ("not a number", "hello", None, ("INVALID", "INVALID_NUMBER")),
@@ -100,9 +115,9 @@ NL_ROWS = [
     ("empty", "", None, ("INVALID", "INVALID_NUMBER")),
     ("Belgian number", "+32 470 12 34 56", None, ("OUT_OF_SCOPE", "FOREIGN_NUMBER")),
     # Service numbers are real numbers (not INVALID) that no consumer can register.
-    ("0800 number", "0800 0123456", None, ("OUT_OF_SCOPE", "")),
-    ("0900 number", "0900 1234567", None, ("OUT_OF_SCOPE", "")),
-    ("short number", "112", None, ("OUT_OF_SCOPE", "")),
+    ("0800 number", "0800 0123456", None, ("OUT_OF_SCOPE", "SERVICE_NUMBER")),
+    ("0900 number", "0900 1234567", None, ("OUT_OF_SCOPE", "SERVICE_NUMBER")),
+    ("short number", "112", None, ("OUT_OF_SCOPE", "SERVICE_NUMBER")),
 ]
 
 
@@ -207,7 +222,7 @@ def test_a_batch_is_looked_up_set_wise_not_per_number(nl_campaign):
         ("0470 12 34 56", ("BLOCKED", "REGISTERED")),
         ("0470 12 34 57", ("CALLABLE", "")),
         ("+31 6 12345601", ("OUT_OF_SCOPE", "FOREIGN_NUMBER")),
-        ("0800 12 345", ("OUT_OF_SCOPE", "")),
+        ("0800 12 345", ("OUT_OF_SCOPE", "SERVICE_NUMBER")),
         ("02 123 45 67", ("INVALID", "INVALID_NUMBER")),
     ],
 )
@@ -219,7 +234,7 @@ def test_be_one_full_block(be_company, raw, expected):
 
 
 def test_nl_charges_one_credit_per_number_offered_once(nl_campaign):
-    checked = check(nl_campaign, ["0612345601", "x", "0612345601"])
+    checked = check(nl_campaign, ["0612345601", "12345", "0612345601"])
 
     with scopes_disabled():
         nl_campaign.credit_account.refresh_from_db()
@@ -244,6 +259,61 @@ def test_every_check_is_counted_per_company_and_day_for_the_dashboard(nl_campaig
         (nl_campaign.company_id, nl.today()): (2, 4),
         (be_company.pk, be.today()): (1, 2),
     }
+
+
+def debits(campaign) -> list[int]:
+    with scopes_disabled():
+        return list(
+            CreditEntry.objects.filter(account__campaign=campaign, delta__lt=0).values_list(
+                "delta", flat=True
+            )
+        )
+
+
+@pytest.mark.parametrize("raw", ["hallo", "n.v.t.", "-", "", "  ", "onbekend!"])
+def test_nl_an_input_that_is_no_number_at_all_is_answered_invalid_for_free(nl_campaign, raw):
+    checked = check(nl_campaign, [raw])
+
+    assert outcome(checked.results[0]) == ("INVALID", "INVALID_NUMBER")
+    assert checked.credits_charged == 0
+    assert debits(nl_campaign) == []
+    with scopes_disabled():
+        nl_campaign.credit_account.refresh_from_db()
+    assert nl_campaign.credit_account.balance == 100
+
+
+@pytest.mark.parametrize("raw", ["12345", "06-1234", "tel 1", "\uff10\uff16"])
+def test_nl_a_wrong_number_still_costs_a_credit(nl_campaign, raw):
+    checked = check(nl_campaign, [raw])
+
+    assert outcome(checked.results[0]) == ("INVALID", "INVALID_NUMBER")
+    assert checked.credits_charged == 1
+    assert debits(nl_campaign) == [-1]
+
+
+def test_nl_a_batch_charges_only_the_inputs_that_are_numbers(nl_campaign):
+    checked = check(nl_campaign, ["hallo", "0612345601", "n.v.t.", "12345", "0612345601"])
+
+    assert [r.status for r in checked.results] == [
+        "INVALID",
+        "BLOCKED",
+        "INVALID",
+        "INVALID",
+        "BLOCKED",
+    ]
+    assert checked.credits_charged == 3
+    assert debits(nl_campaign) == [-3]
+
+
+def test_nl_text_is_answered_with_an_empty_balance(nl_campaign):
+    with scopes_disabled():
+        nl_campaign.credit_account.balance = 0
+        nl_campaign.credit_account.save(update_fields=["balance"])
+
+    checked = check(nl_campaign, ["hallo"])
+
+    assert outcome(checked.results[0]) == ("INVALID", "INVALID_NUMBER")
+    assert debits(nl_campaign) == []
 
 
 def test_nl_refuses_a_check_the_balance_cannot_pay_and_charges_nothing(nl_campaign):
@@ -384,6 +454,31 @@ def test_api_refuses_more_than_a_thousand_numbers_and_charges_nothing(nl_api, nl
     with scopes_disabled():
         nl_campaign.credit_account.refresh_from_db()
     assert nl_campaign.credit_account.balance == 100
+
+
+def test_api_single_check_of_text_charges_nothing(nl_api, nl_campaign):
+    response = nl_api.get(f"/api/v1/numbers/hallo?campaign={nl_campaign.pk}")
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["reason"]) == ("INVALID", "INVALID_NUMBER")
+    assert debits(nl_campaign) == []
+
+
+def test_api_batch_check_charges_the_numbers_not_the_text(nl_api, nl_campaign):
+    response = nl_api.post(
+        "/api/v1/numbers/check",
+        {"numbers": ["hallo", "0612345699", "", "12345"], "campaign": nl_campaign.pk},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert [r["reason"] for r in response.json()["results"]] == [
+        "INVALID_NUMBER",
+        "",
+        "INVALID_NUMBER",
+        "INVALID_NUMBER",
+    ]
+    assert debits(nl_campaign) == [-2]
 
 
 def test_api_checks_exactly_a_thousand_numbers(nl_api, nl_campaign):

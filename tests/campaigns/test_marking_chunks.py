@@ -43,12 +43,12 @@ def test_the_match_a_chunk_at_a_time_marks_each_row_by_the_rules_of_section_8(
 
     with scopes_disabled():
         call_file = CallFile.objects.get(pk=call_file.pk)
-        records = job._load(spool.write, path, file_settings, call_file.register, lambda _: None)
+        records = job._load(spool.write, path, file_settings, call_file.register, lambda *_: None)
         spool.seek(0)
         connection.ensure_connection()
         with connection.connection.cursor() as cursor:
             counts = job._write_marked(
-                cursor, call_file, path, file_settings, sink, records, lambda _: None, spool
+                cursor, call_file, path, file_settings, sink, records, lambda *_: None, spool
             )
 
     assert len(sent) == 4

@@ -99,6 +99,26 @@ def test_upload_page_says_what_a_file_holds_and_what_it_costs(owner_client, camp
         assert column in text
 
 
+def test_upload_page_shows_the_marked_layout_with_a_reason_for_every_row(owner_client, campaign):
+    response = owner_client.get(reverse("call_files:new", args=[campaign.pk]))
+
+    text = response.content.decode()
+    marked = re.search(r'<pre id="marked-example"[^>]*>(.*?)</pre>', text, re.S)[1].splitlines()
+    assert marked[0] == "name;phone;opt_in;dnc_status;dnc_reason;dnc_number;dnc_registered_on"
+    # Each example row as the rules of campaigns.verdicts mark it: status, reason, number.
+    assert [row.split(";")[3:6] for row in marked[1:]] == [
+        ["BLOCKED", "REGISTERED", "+31612345671"],
+        ["CALLABLE", "OPT_IN_AFTER_REGISTRATION", "+31101234562"],
+        ["CALLABLE", "REGISTERED_OTHER_CATEGORIES", "+31612345674"],
+        ["CALLABLE", "", "+31612345673"],
+        ["OUT_OF_SCOPE", "SERVICE_NUMBER", "+318001230"],
+        ["OUT_OF_SCOPE", "FOREIGN_NUMBER", "+32450001230"],
+        ["INVALID", "INVALID_NUMBER", ""],
+    ]
+    for reason in ("REGISTERED_OTHER_CATEGORIES", "SERVICE_NUMBER", "COMPANY_OPT_OUT"):
+        assert f"<code>{reason}</code>" in text
+
+
 def test_upload_preview_correct_the_column_mark_and_follow_it(
     owner_client, campaign, registered, django_capture_on_commit_callbacks
 ):
@@ -283,7 +303,15 @@ def test_status_json_for_the_progress_bar(owner_client, campaign):
     assert '<progress id="marking-progress" max="100" value="0">' in text
     assert "Refresh this page" in text
     status = owner_client.get(reverse("call_files:status", args=[call_file.pk]))
-    assert status.json() == {"status": "queued", "progress": 0, "final": False}
+    assert status.json() == {
+        "status": "queued",
+        "progress": 0,
+        "rows_done": None,
+        "rows_expected": None,
+        "seconds_left": None,
+        "minutes_left": None,
+        "final": False,
+    }
 
 
 def test_after_the_use_period_the_files_go_and_the_certificate_stays(

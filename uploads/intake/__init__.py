@@ -5,7 +5,15 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from .base import DELIMITERS, ENCODINGS, Detected, FileSettings, IntakeError, Record
+from .base import (
+    DELIMITERS,
+    ENCODINGS,
+    Detected,
+    FileSettings,
+    IntakeCounts,
+    IntakeError,
+    Record,
+)
 from .delimited import delimited_records, delimited_write_marked
 from .detect import PREVIEW_RECORDS, intake_detect
 from .xlsx import xlsx_records, xlsx_write_marked
@@ -16,6 +24,7 @@ __all__ = [
     "PREVIEW_RECORDS",
     "Detected",
     "FileSettings",
+    "IntakeCounts",
     "IntakeError",
     "Record",
     "intake_detect",
@@ -24,12 +33,16 @@ __all__ = [
 ]
 
 
-def intake_records(path: Path, settings: FileSettings) -> Iterator[Record]:
+def intake_records(
+    path: Path, settings: FileSettings, counts: IntakeCounts | None = None
+) -> Iterator[Record]:
     """The data records in file order (header and blank lines skipped), streamed; IntakeError
-    with the line for what makes the file unreadable (SPEC §8.8)."""
+    with the line for what makes the file unreadable (SPEC §8.8). `counts`, when given, counts
+    the blank lines as they are passed over."""
+    counts = IntakeCounts() if counts is None else counts
     if settings.kind == "xlsx":
-        return xlsx_records(path, settings)
-    return delimited_records(path, settings)
+        return xlsx_records(path, settings, counts)
+    return delimited_records(path, settings, counts)
 
 
 def intake_write_marked(

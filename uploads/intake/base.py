@@ -49,6 +49,14 @@ class Detected:
     columns: int
 
 
+@dataclass
+class IntakeCounts:
+    """What reading the records passed over, counted as they stream (a scrub's validation)."""
+
+    # Lines (XLSX: rows) without data, before or after the header.
+    blank: int = 0
+
+
 class Record(NamedTuple):
     line: int  # 1-based physical line where the record starts (XLSX: the sheet row)
     fields: list[str]

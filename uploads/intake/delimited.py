@@ -31,6 +31,7 @@ from .base import (
     BOM,
     LINE,
     FileSettings,
+    IntakeCounts,
     Record,
     binary_error,
     error,
@@ -340,7 +341,8 @@ def _chunks(path: Path, settings: FileSettings) -> Iterator[_Lines]:
 class _RecordChecks:
     """What holds across chunks while reading records: the header, the width, the count."""
 
-    def __init__(self, settings: FileSettings):
+    def __init__(self, settings: FileSettings, counts: IntakeCounts):
+        self.counts = counts
         self.has_header = settings.has_header
         self.delimiter = settings.delimiter
         self.limit = django_settings.CALL_FILE_MAX_ROWS
@@ -356,6 +358,7 @@ class _RecordChecks:
         numbers: Sequence[int] = range(first_line, first_line + len(lines))
         if not all(map(not_blank, lines)):
             kept = [(n, line) for n, line in zip(numbers, lines, strict=True) if not_blank(line)]
+            self.counts.blank += len(lines) - len(kept)
             numbers, lines = [n for n, _line in kept], [line for _n, line in kept]
         if not lines:
             return iter(())
@@ -374,6 +377,7 @@ class _RecordChecks:
         """Records the csv module read, with their first lines."""
         if not all(map(_strip_blank, map("".join, rows))):
             kept = [(n, row) for n, row in zip(numbers, rows, strict=True) if not is_blank(row)]
+            self.counts.blank += len(rows) - len(kept)
             numbers, rows = [n for n, _row in kept], [row for _n, row in kept]
         if not rows:
             return iter(())
@@ -405,14 +409,16 @@ class _RecordChecks:
             raise error("empty_file", _("The file is empty: it has no rows with data."))
 
 
-def delimited_records(path: Path, settings: FileSettings) -> Iterator[Record]:
+def delimited_records(path: Path, settings: FileSettings, counts: IntakeCounts) -> Iterator[Record]:
     """The data records of a CSV/TXT file (header and blank lines skipped), streamed."""
     # chain runs in C from one part to the next: Python resumes once per part, not per record.
-    return chain.from_iterable(_record_parts(path, settings))
+    return chain.from_iterable(_record_parts(path, settings, counts))
 
 
-def _record_parts(path: Path, settings: FileSettings) -> Iterator[Iterable[Record]]:
-    checks = _RecordChecks(settings)
+def _record_parts(
+    path: Path, settings: FileSettings, counts: IntakeCounts
+) -> Iterator[Iterable[Record]]:
+    checks = _RecordChecks(settings, counts)
     for chunk in _chunks(path, settings):
         for start, stop, run in chunk.segments():
             first = chunk.first_line + start

@@ -21,6 +21,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from .base import (
     BLANK,
     FileSettings,
+    IntakeCounts,
     IntakeError,
     Record,
     error,
@@ -220,13 +221,14 @@ def xlsx_texts(path: Path) -> Iterator[tuple[int, list[str]]]:
         yield line, [cell_text(value) for value in row]
 
 
-def xlsx_records(path: Path, settings: FileSettings) -> Iterator[Record]:
+def xlsx_records(path: Path, settings: FileSettings, counts: IntakeCounts) -> Iterator[Record]:
     limit = django_settings.CALL_FILE_MAX_ROWS
     header_pending = settings.has_header
     header_line = None
     count = 0
     for line, fields in xlsx_texts(path):
         if is_blank(fields):
+            counts.blank += 1
             continue
         if header_pending:
             header_pending, header_line = False, line
