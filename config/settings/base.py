@@ -315,11 +315,20 @@ MOLLIE_API_ENDPOINT = env.str("MOLLIE_API_ENDPOINT", default="")
 # this template filled with its first host name.
 PORTAL_BASE_URL_TEMPLATE = env.str("PORTAL_BASE_URL_TEMPLATE", default="https://{host}")
 
+# The register's signature on certificates of consultation (SPEC §8.7): PEM files of the key and
+# its certificate. Unset in development and tests: a key and a self-signed certificate are made in
+# CERTIFICATE_SIGNING_DEV_DIR (production has none and requires both files).
+CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
+CERTIFICATE_SIGNING_CERT = env.str("CERTIFICATE_SIGNING_CERT", default="")
+CERTIFICATE_SIGNING_KEY_PASSWORD = env.str("CERTIFICATE_SIGNING_KEY_PASSWORD", default="")
+CERTIFICATE_SIGNING_DEV_DIR = BASE_DIR / "var" / "signing"
+
 # Rate limits per client address (SPEC §5, §17): consumer pages and the public complaint form;
 # logins and sign-ups are limited by allauth (ACCOUNT_RATE_LIMITS above).
 REGISTER_CHECK_RATE = env.str("REGISTER_CHECK_RATE", default="20/m")
 REGISTER_BLOCK_RATE = env.str("REGISTER_BLOCK_RATE", default="10/h")
 COMPLAINTS_PUBLIC_RATE = env.str("COMPLAINTS_PUBLIC_RATE", default="5/h")
+CERTIFICATE_VERIFY_RATE = env.str("CERTIFICATE_VERIFY_RATE", default="30/m")
 RATELIMIT_USE_CACHE = "default"
 # The number of proxies of ours in front of the application: 0 takes the socket's address and
 # ignores X-Forwarded-For, 1 the address the one proxy saw (the header's last entry). Every rate
