@@ -24,4 +24,5 @@ urlpatterns = [
     path("campaigns/", include("campaigns.marking.urls")),
     path("downloads/", include("campaigns.downloads.urls")),
     path("", include("campaigns.verify.urls")),
+    path("history/", include("campaigns.history.urls")),
 ]

@@ -10,6 +10,9 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from register.models import Register
 from register.services import numbers_parse
 
+# The one label of an empty choice in every select of the portal (issue 13).
+EMPTY_CHOICE = _("— choose —")
+
 
 @cache
 def example_numbers(region: str) -> tuple[str, str]:
