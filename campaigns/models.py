@@ -192,6 +192,7 @@ class Download(models.Model):
         verbose_name=_("extended by"),
     )
     extended_at = models.DateTimeField(_("extended at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -325,6 +326,8 @@ class CallFile(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     files_deleted_at = models.DateTimeField(_("files deleted at"), null=True, blank=True)
+    # The mail a week before the use period ends went out (campaigns.history.reminders).
+    reminded_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
 
     objects = ScopedManager(register="register")
 

@@ -252,6 +252,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.downloads_purge",
         "schedule": crontab(hour=2, minute=35),
     },
+    "use-period-reminders": {
+        "task": "campaigns.tasks.use_period_reminders",
+        "schedule": crontab(hour=7, minute=15),
+    },
     "expire-licences": {
         "task": "licences.tasks.expire_licences",
         "schedule": crontab(hour=1, minute=5),
