@@ -25,6 +25,7 @@ COPY billing billing
 RUN /app/.venv/bin/pip install --no-cache-dir --no-deps .
 COPY . .
 RUN SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build MOLLIE_API_KEY=build \
+    CERTIFICATE_SIGNING_KEY=build CERTIFICATE_SIGNING_CERT=build \
     /app/.venv/bin/python manage.py collectstatic --no-input --verbosity 0
 
 RUN useradd --system --home /app dnc && mkdir -p /app/var && chown dnc /app/var

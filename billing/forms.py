@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from licences.models import Company
 from licences.selectors import products_for_company
+from register.forms import EMPTY_CHOICE
 
 
 class OrderForm(forms.Form):
@@ -15,7 +16,7 @@ class OrderForm(forms.Form):
         label=_("Campaign"),
         queryset=None,
         required=False,
-        empty_label=_("Choose a campaign"),
+        empty_label=EMPTY_CHOICE,
         help_text=_("The licence is added to this campaign."),
     )
 

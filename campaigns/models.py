@@ -192,6 +192,7 @@ class Download(models.Model):
         verbose_name=_("extended by"),
     )
     extended_at = models.DateTimeField(_("extended at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -313,6 +314,10 @@ class CallFile(models.Model):
     credits_charged = models.PositiveIntegerField(_("credits charged"), default=0)
     result = models.FileField(_("marked file"), max_length=200, blank=True)
     certificate = models.FileField(_("certificate"), max_length=200, blank=True)
+    # What /verify/ checks a certificate by (SPEC §8.7): the short reference printed on it and
+    # the SHA-256 of the signed PDF as it was issued; both set with the certificate.
+    certificate_reference = models.CharField(_("certificate reference"), max_length=64, blank=True)
+    certificate_sha256 = models.CharField(_("certificate SHA-256"), max_length=64, blank=True)
     # The register's state the marking used: every change before this moment is in the result.
     register_as_of = models.DateTimeField(_("register as of"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
@@ -324,6 +329,8 @@ class CallFile(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     files_deleted_at = models.DateTimeField(_("files deleted at"), null=True, blank=True)
+    # The mail a week before the use period ends went out (campaigns.history.reminders).
+    reminded_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
 
     objects = ScopedManager(register="register")
 
@@ -335,6 +342,12 @@ class CallFile(models.Model):
             # The campaign's history of scrubs in the portal, newest first.
             models.Index(fields=["campaign", "-created_at"], name="call_file_campaign"),
             # The daily retention purge: finished files whose use period has ended.
+            # A certificate checked on /verify/ by its PDF.
+            models.Index(
+                fields=["certificate_sha256"],
+                condition=~Q(certificate_sha256=""),
+                name="call_file_certificate_sha256",
+            ),
             models.Index(
                 fields=["valid_until"],
                 condition=Q(files_deleted_at__isnull=True, valid_until__isnull=False),
@@ -355,6 +368,11 @@ class CallFile(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(progress__lte=100), name="call_file_progress_is_a_percentage"
+            ),
+            models.UniqueConstraint(
+                fields=["certificate_reference"],
+                condition=~Q(certificate_reference=""),
+                name="call_file_certificate_reference_unique",
             ),
         ]
 

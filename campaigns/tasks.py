@@ -2,6 +2,7 @@
 each lives in its sub-package's tasks module."""
 
 from campaigns.downloads.tasks import download_build_task, downloads_purge_task
+from campaigns.history.tasks import use_period_reminders_task
 from campaigns.marking.tasks import call_file_mark_task, call_files_purge_task
 
 __all__ = [
@@ -9,4 +10,5 @@ __all__ = [
     "call_files_purge_task",
     "download_build_task",
     "downloads_purge_task",
+    "use_period_reminders_task",
 ]

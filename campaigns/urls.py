@@ -23,4 +23,6 @@ urlpatterns = [
     # A call file is marked for one of the company's campaigns: its pages are under campaigns/.
     path("campaigns/", include("campaigns.marking.urls")),
     path("downloads/", include("campaigns.downloads.urls")),
+    path("", include("campaigns.verify.urls")),
+    path("history/", include("campaigns.history.urls")),
 ]

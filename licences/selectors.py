@@ -75,6 +75,13 @@ def products_for_company(*, company: Company) -> QuerySet[LicenceProduct]:
     )
 
 
+def products_on_offer(*, register: Register) -> QuerySet[LicenceProduct]:
+    """The register's catalogue as shown to anyone before they log in: what is on sale."""
+    return LicenceProduct.objects.filter(register=register, active=True, for_sale=True).order_by(
+        "position", "code"
+    )
+
+
 def licences_for_company(*, company: Company) -> QuerySet[Licence]:
     return Licence.objects.filter(company=company).select_related("product", "campaign")
 

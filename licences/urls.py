@@ -6,6 +6,7 @@ app_name = "licences"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("for-companies/", views.for_companies, name="for_companies"),
     # allauth's login, answering 429 when refused; the rest of allauth follows in config.urls.
     path("login/", views.LoginView.as_view(), name="login"),
     path("company/new/", views.company_new, name="company_create"),

@@ -22,6 +22,7 @@ from licences.selectors import (
     cancellation_deadline,
     credit_balances,
     licences_for_company,
+    products_on_offer,
     upload_licence_held,
     upload_licence_request_pending,
     upload_product,
@@ -54,6 +55,21 @@ class LoginView(allauth_views.LoginView):
         ):
             response.status_code = 429
         return response
+
+
+@require_http_methods(["GET"])
+def for_companies(request):
+    """What a company buys and must do, and how scrubbing works, before anyone logs in."""
+    register = request.register
+    products = [
+        {"product": product, "name": product.name(request.LANGUAGE_CODE)}
+        for product in products_on_offer(register=register)
+    ]
+    return render(
+        request,
+        "licences/for_companies.html",
+        {"products": products, "vat_rate": register.vat_rate},
+    )
 
 
 @require_http_methods(["GET"])
@@ -238,18 +254,26 @@ def licence_cancel_view(request, licence_id: int):
     return redirect("licences:licences")
 
 
+# The session key holding a key just created, until the page that shows it once.
+NEW_API_KEY = "licences.new_api_key"
+
+
 @require_http_methods(["GET", "POST"])
 @never_cache
 @company_required(STAFF)
 def api_keys(request):
-    """A new key is shown in the answer to its creation only: it is stored as a hash."""
+    """A new key is shown once, on the page the creation redirects to: it is stored as a hash,
+    and a reload of that page, or of the POST, never shows it again or makes a second key. Until
+    then it waits in the (server-side) session, for this company only."""
     form = ApiKeyForm(request.POST or None)
-    new_key = None
     if request.method == "POST" and form.is_valid():
         _api_key, new_key = api_key_create(
             company=request.company, name=form.cleaned_data["name"], created_by=request.user
         )
-        form = ApiKeyForm()
+        request.session[NEW_API_KEY] = {"company": request.company.pk, "key": new_key}
+        return redirect("licences:api_keys")
+    shown = request.session.pop(NEW_API_KEY, None)
+    new_key = shown["key"] if shown and shown["company"] == request.company.pk else None
     keys = ApiKey.objects.filter(company=request.company, revoked_at__isnull=True)
     return render(
         request,

@@ -11,6 +11,9 @@ from register.models import Register
 from register.phone.forms import PhoneNumberFormField, e164_digits
 from register.services import numbers_parse
 
+# The one label of an empty choice in every select of the portal (issue 13).
+EMPTY_CHOICE = _("— choose —")
+
 
 @cache
 def example_numbers(region: str) -> tuple[str, str]:

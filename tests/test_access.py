@@ -148,6 +148,10 @@ PORTAL = [
     Row("GET", "/registrations/new/", page(other=403)),
     Row("GET", "/registrations/{registration_file_of_a}/", objects_of_a()),
     Row("GET", "/downloads/", page()),
+    Row("GET", "/history/", page()),
+    Row("GET", "/history/?format=csv", page()),
+    Row("GET", "/account/for-companies/", dict.fromkeys(ROLES, 200)),
+    Row("GET", "/verify/", dict.fromkeys(ROLES, 200)),
     # nl downloads use a campaign's licence and none is chosen: the form comes back.
     Row("POST", "/downloads/", page(), data={"kind": "full"}),
     Row("GET", "/downloads/{download_of_a}/status/", objects_of_a()),

@@ -11,6 +11,7 @@ from django.http import FileResponse, HttpResponse
 from django.test import RequestFactory
 
 from config.headers import SecurityHeadersMiddleware
+from tests.signing import signing_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,7 +62,7 @@ def test_every_file_handed_out_is_not_stored(tmp_path, db):
     assert "Cache-Control" not in page
 
 
-def test_production_settings_pass_the_deployment_checks():
+def test_production_settings_pass_the_deployment_checks(tmp_path):
     # The browser tests allow Django's ORM beside Playwright's event loop; a server never does.
     inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environment = {
@@ -70,6 +71,7 @@ def test_production_settings_pass_the_deployment_checks():
         "SECRET_KEY": secrets.token_urlsafe(60),
         "DJANGO_ALLOWED_HOSTS": "bel-me-niet.example",
         "MOLLIE_API_KEY": "live_" + "x" * 30,
+        **signing_environment(tmp_path),
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

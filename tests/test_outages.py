@@ -28,6 +28,7 @@ from tests.private_servers import (
     start_gunicorn,
     stop_process,
 )
+from tests.signing import signing_environment
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
@@ -172,6 +173,7 @@ def site(tmp_path_factory):
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "SECRET_KEY": "outage-test-not-secret",
             "MOLLIE_API_KEY": "test_outage0000000000000000000000",
+            **signing_environment(files),
             "DJANGO_ALLOWED_HOSTS": "be.localhost",
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DATABASE_URL": postgres.url,

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.services import campaign_purposes
 from licences.models import Company
+from register.forms import EMPTY_CHOICE
 from register.phone import Problem
 from register.phone.forms import PhoneNumberFormField
 
@@ -30,7 +31,7 @@ class NumberSearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         register = company.register
         self.fields["number"].region = register.country
-        self.fields["campaign"].choices = [("", "—")] + [
+        self.fields["campaign"].choices = [("", EMPTY_CHOICE)] + [
             (campaign.pk, campaign.name) for campaign in campaigns
         ]
         if charges_credits:
@@ -39,7 +40,7 @@ class NumberSearchForm(forms.Form):
                 "Each number checked costs this campaign one credit."
             )
         purposes = campaign_purposes(register)
-        self.fields["purpose"].choices = [("", "—")] + [
+        self.fields["purpose"].choices = [("", EMPTY_CHOICE)] + [
             (code, register.category_label(code, language)) for code in purposes
         ]
         if len(purposes) == 1:

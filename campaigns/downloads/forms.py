@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, DownloadKind
+from register.forms import EMPTY_CHOICE
 
 
 class DownloadForm(forms.Form):
@@ -26,6 +27,7 @@ class DownloadForm(forms.Form):
         label=_("Campaign"),
         queryset=Campaign.objects.none(),
         required=False,
+        empty_label=EMPTY_CHOICE,
         help_text=_("Each download uses one download licence of this campaign."),
     )
 

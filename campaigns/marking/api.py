@@ -92,6 +92,10 @@ class CallFileSerializer(serializers.Serializer):
     certificate_url = serializers.SerializerMethodField(
         help_text="The certificate of consultation (PDF), once made; it is kept."
     )
+    certificate_reference = serializers.SerializerMethodField(
+        help_text="The reference printed on the certificate; with the uploaded file's SHA-256 it "
+        "checks the certificate on `/verify/`. Null until the certificate is made."
+    )
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
 
@@ -120,6 +124,9 @@ class CallFileSerializer(serializers.Serializer):
         if not call_file.certificate:
             return None
         return self._url("api-call-file-certificate", call_file)
+
+    def get_certificate_reference(self, call_file) -> str | None:
+        return call_file.certificate_reference or None
 
 
 class ProblemRowSerializer(serializers.Serializer):

@@ -173,6 +173,7 @@ PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
 
 LANGUAGE_CODE = "nl"
+FORMAT_MODULE_PATH = ["config.formats"]
 LANGUAGES = [("nl", _("Dutch")), ("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "dnc_language"
@@ -269,6 +270,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.downloads_purge",
         "schedule": crontab(hour=2, minute=35),
     },
+    "use-period-reminders": {
+        "task": "campaigns.tasks.use_period_reminders",
+        "schedule": crontab(hour=7, minute=15),
+    },
     "expire-licences": {
         "task": "licences.tasks.expire_licences",
         "schedule": crontab(hour=1, minute=5),
@@ -339,6 +344,14 @@ MOLLIE_API_ENDPOINT = env.str("MOLLIE_API_ENDPOINT", default="")
 # this template filled with its first host name.
 PORTAL_BASE_URL_TEMPLATE = env.str("PORTAL_BASE_URL_TEMPLATE", default="https://{host}")
 
+# The register's signature on certificates of consultation (SPEC §8.7): PEM files of the key and
+# its certificate. Unset in development and tests: a key and a self-signed certificate are made in
+# CERTIFICATE_SIGNING_DEV_DIR (production has none and requires both files).
+CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
+CERTIFICATE_SIGNING_CERT = env.str("CERTIFICATE_SIGNING_CERT", default="")
+CERTIFICATE_SIGNING_KEY_PASSWORD = env.str("CERTIFICATE_SIGNING_KEY_PASSWORD", default="")
+CERTIFICATE_SIGNING_DEV_DIR = BASE_DIR / "var" / "signing"
+
 # Rate limits per client address (SPEC §5, §17): consumer pages and the public complaint form;
 # logins and sign-ups are limited by allauth (ACCOUNT_RATE_LIMITS above).
 REGISTER_CHECK_RATE = env.str("REGISTER_CHECK_RATE", default="20/m")
@@ -352,6 +365,7 @@ CASE_ATTACHMENT_RETENTION_DAYS = env.int("CASE_ATTACHMENT_RETENTION_DAYS", defau
 # Days a company's registration file and its report's numbers are kept after the legal term of
 # 10 working days from delivery (config.retention).
 REGISTRATION_FILE_KEPT_DAYS = env.int("REGISTRATION_FILE_KEPT_DAYS", default=30)
+CERTIFICATE_VERIFY_RATE = env.str("CERTIFICATE_VERIFY_RATE", default="30/m")
 RATELIMIT_USE_CACHE = "default"
 # The number of proxies of ours in front of the application: 0 takes the socket's address and
 # ignores X-Forwarded-For, 1 the address the one proxy saw (the header's last entry). Every rate

@@ -1,7 +1,6 @@
 """Real Chromium (Debian's) driven by Playwright against pytest-django's live server."""
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(tempfile.gettempdir(), "dnc-screenshots")))
+# The screenshots are looked at, not compared: kept beside the tests, out of git (.gitignore).
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).parent / "artefacts"))
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ DETAIL_FIELDS = {
     "error",
     "result_url",
     "certificate_url",
+    "certificate_reference",
     "created_at",
     "finished_at",
 }
@@ -139,6 +140,7 @@ def test_upload_is_accepted_and_queued(client, campaign, django_capture_on_commi
         "error": None,
         "result_url": None,
         "certificate_url": None,
+        "certificate_reference": None,
         "created_at": None,
         "finished_at": None,
     }
@@ -153,6 +155,10 @@ def test_a_marked_file_shows_counts_links_and_serves_both_files(
 ):
     call_file_id = upload_and_mark(client, campaign, django_capture_on_commit_callbacks)
     detail = client.get(f"/api/v1/call-files/{call_file_id}").json()
+    reference = detail["certificate_reference"]
+    with scopes_disabled():
+        assert reference == CallFile.objects.get(pk=call_file_id).certificate_reference
+    assert reference.startswith("NL-") and len(reference) == len("NL-XXXX-XXXX")
     assert {key: detail[key] for key in DETAIL_FIELDS - {"created_at", "finished_at"}} == {
         "id": call_file_id,
         "campaign": campaign.pk,
@@ -169,6 +175,7 @@ def test_a_marked_file_shows_counts_links_and_serves_both_files(
         "error": None,
         "result_url": f"http://nl.localhost/api/v1/call-files/{call_file_id}/result",
         "certificate_url": f"http://nl.localhost/api/v1/call-files/{call_file_id}/certificate",
+        "certificate_reference": reference,
     }
     assert datetime.date.fromisoformat(detail["valid_until"]) > datetime.date.today()
     assert detail["finished_at"] is not None

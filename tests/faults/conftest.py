@@ -30,6 +30,7 @@ from tests.private_servers import (
     stop_process,
     wait_for,
 )
+from tests.signing import signing_environment
 from tests.test_outages import SETUP as BE_SETUP
 
 # The reaper's thresholds, shortened: a pass every 3 s, queued work stuck after 5 s.
@@ -187,6 +188,7 @@ def fault_site():
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "SECRET_KEY": "faults-test-not-secret",
             "MOLLIE_API_KEY": "test_faults00000000000000000000000",
+            **signing_environment(files),
             "DJANGO_ALLOWED_HOSTS": "nl.localhost,be.localhost",
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DATABASE_URL": postgres.url,

@@ -166,6 +166,10 @@ def test_upload_preview_correct_the_column_mark_and_follow_it(
     assert "<dt>Credits charged</dt><dd>3</dd>" in text
     assert reverse("call_files:result", args=[call_file.pk]) in text
     assert reverse("call_files:certificate", args=[call_file.pk]) in text
+    call_file.refresh_from_db()
+    reference = call_file.certificate_reference
+    assert f"<code>{reference}</code>" in text
+    assert f"/verify/?reference={reference}&amp;sha256={call_file.sha256}" in text
     assert "<progress" not in text
 
     result = owner_client.get(reverse("call_files:result", args=[call_file.pk]))

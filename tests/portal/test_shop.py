@@ -185,3 +185,17 @@ def test_the_upload_licence_is_not_sold_in_the_shop(owner_client, fake_mollie):
     with scopes_disabled():
         assert not Order.objects.exists()
         assert not Licence.objects.exists()
+
+
+def test_the_companys_only_campaign_is_preselected(owner_client, campaign, company):
+    page = owner_client.get("/billing/shop/").text
+    option = f'<option value="{campaign.pk}" selected>'
+    assert option in page.split('id="product-marking-1"')[1].split("</form>")[0]
+    assert "— choose —" in page
+
+    # With two campaigns the user chooses, unless the link named one.
+    second = CampaignFactory(company=company, name="Tweede")
+    page = owner_client.get("/billing/shop/").text
+    assert " selected>" not in page.split('id="product-marking-1"')[1].split("</form>")[0]
+    page = owner_client.get("/billing/shop/", {"campaign": second.pk}).text
+    assert f'<option value="{second.pk}" selected>' in page
