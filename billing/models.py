@@ -261,7 +261,8 @@ class Invoice(models.Model):
     Supplier and customer data and the lines are copied at issue. Only the delivery fields
     (`DELIVERY_FIELDS`) change afterwards; `save()` refuses anything else and a database trigger
     (migration 0003) refuses it for any other writer. Corrections are credit notes, which have
-    their own gapless series and negative amounts.
+    their own gapless series and negative amounts, and may take back part of an invoice: some of
+    its lines or an amount; together they never exceed it.
 
     The addresses are copied twice: as printed on the PDF (`*_address`) and in their parts
     (street, postcode, city, country), which the Peppol UBL document needs as separate elements
@@ -342,17 +343,18 @@ class Invoice(models.Model):
                 fields=["register", "kind", "year", "sequence"], name="invoice_sequence_unique"
             ),
             models.UniqueConstraint(fields=["register", "number"], name="invoice_number_unique"),
-            # One invoice per order, one credit note per invoice: a webhook replayed after the
-            # lock still cannot invoice twice.
+            # One invoice per order: a webhook replayed after the lock still cannot invoice
+            # twice. An invoice may have several credit notes, which together never exceed it
+            # (a trigger of migration 0006, since a check constraint sees one row only).
             models.UniqueConstraint(
                 fields=["order"],
                 condition=Q(kind="invoice"),
                 name="one_invoice_per_order",
             ),
-            models.UniqueConstraint(
-                fields=["corrects"],
-                condition=Q(kind="credit_note"),
-                name="one_credit_note_per_invoice",
+            models.CheckConstraint(
+                condition=Q(kind="invoice", total_incl_vat__gte=0, total_excl_vat__gte=0)
+                | Q(kind="credit_note", total_incl_vat__lte=0, total_excl_vat__lte=0),
+                name="credit_note_amounts_negative",
             ),
             models.CheckConstraint(
                 condition=Q(total_incl_vat=models.F("total_excl_vat") + models.F("vat_amount")),
@@ -390,6 +392,17 @@ class InvoiceLine(models.Model):
         Invoice, on_delete=models.PROTECT, related_name="lines", verbose_name=_("invoice")
     )
     position = models.PositiveSmallIntegerField(_("position"))
+    # A credit note's line that takes back (part of) one line of the invoice it corrects; empty
+    # for an invoice's lines and for a credit of an amount. Credited quantities of a line never
+    # exceed it (a trigger of migration 0006).
+    credits_line = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credited_by",
+        verbose_name=_("credits invoice line"),
+    )
     description = models.CharField(_("description"), max_length=300)
     quantity = models.IntegerField(_("quantity"))
     unit_price = models.DecimalField(_("unit price excl. VAT"), **MONEY)

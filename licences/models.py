@@ -378,6 +378,8 @@ class CreditEntry(models.Model):
         GRANT = "grant", _("licence granted")
         SCRUB = "scrub", _("call file marked")
         CHECK = "check", _("numbers checked")
+        # Unused credits taken back when their purchase is credited (billing credit notes).
+        CREDITED = "credited", _("credited on a credit note")
 
     register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
     account = models.ForeignKey(

@@ -447,6 +447,30 @@ def licence_cancel(
     return licence
 
 
+def licence_withdraw(*, licence: Licence, actor=None, reason: str) -> Licence:
+    """Ends an unused licence at once because its purchase was credited (a billing credit note):
+    the company got its money back, so it may no longer use what it paid for."""
+    with transaction.atomic():
+        licence = (
+            Licence.objects.select_for_update(of=("self",))
+            .select_related("product", "register")
+            .get(pk=licence.pk)
+        )
+        today = licence.register.today()
+        licence.status = LicenceStatus.EXPIRED
+        licence.renews = False
+        licence.ends_on = max(today, licence.starts_on)
+        licence.save(update_fields=["status", "renews", "ends_on"])
+        log_action(
+            register=licence.register,
+            actor=actor,
+            action="licence.withdrawn",
+            target=licence,
+            data={"product": licence.product.code, "reason": reason},
+        )
+    return licence
+
+
 def licence_renew(*, licence: Licence) -> Licence:
     """The next period of a tacitly renewing licence (be annual, nl service), source renewal.
 
