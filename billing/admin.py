@@ -376,10 +376,16 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(SupplierProfile)
 class SupplierProfileAdmin(admin.ModelAdmin):
+    """The operator on the invoices; a superuser makes it for a new register (data, not code)."""
+
     list_display = ["legal_name", "vat_id", "chamber_number", "invoice_prefix"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A register's invoices copy its profile: it never moves to another register.
+        return ["register"] if obj is not None else []
+
     def has_add_permission(self, request):
-        return False
+        return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
         return False

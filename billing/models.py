@@ -8,8 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 from django_scopes import ScopedManager
 
+from licences.identifiers import identifiers_clean
 from licences.models import Company, Licence, LicenceProduct
 from register.models import Register
 
@@ -33,7 +35,7 @@ class SupplierProfile(models.Model):
     street = models.CharField(_("street and number"), max_length=200)
     postcode = models.CharField(_("postcode"), max_length=12)
     city = models.CharField(_("city"), max_length=100)
-    country = models.CharField(_("country"), max_length=2)
+    country = CountryField(_("country"))
     vat_id = models.CharField(_("VAT id"), max_length=20)
     chamber_number = models.CharField(
         _("chamber of commerce number"), max_length=20, help_text=_("KvK or KBO")
@@ -52,6 +54,18 @@ class SupplierProfile(models.Model):
 
     def __str__(self) -> str:
         return self.legal_name
+
+    def clean(self):
+        identifiers_clean(
+            self,
+            country=str(self.country),
+            fields={
+                "chamber_number": "chamber",
+                "vat_id": "vat",
+                "postcode": "postcode",
+                "iban": "iban",
+            },
+        )
 
 
 class OrderStatus(models.TextChoices):
@@ -326,6 +340,11 @@ class Invoice(models.Model):
     vat_amount = models.DecimalField(_("VAT"), **MONEY)
     total_incl_vat = models.DecimalField(_("total incl. VAT"), **MONEY)
     payment_reference = models.CharField(_("payment reference"), max_length=64, blank=True)
+    # The bank transfer reference of the supplier's country where it has a structured one
+    # (Belgium: OGM/VCS, +++123/4567/89002+++), printed and in the UBL's PaymentID.
+    structured_reference = models.CharField(
+        _("structured payment reference"), max_length=30, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     pdf = models.FileField(_("PDF"), upload_to="invoices/", blank=True)
     pdf_rendered_at = models.DateTimeField(_("PDF rendered at"), null=True, blank=True)

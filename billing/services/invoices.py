@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from stdnum.be import ogm_vcs
 
 from billing.models import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, Order, SupplierProfile
 from billing.services.einvoices import invoice_address_parts
@@ -42,6 +43,22 @@ def next_number(*, register: Register, kind: str, year: int) -> int:
 def invoice_number(*, prefix: str, kind: str, year: int, sequence: int) -> str:
     series = prefix if kind == InvoiceKind.INVOICE else f"{prefix}-CN"
     return f"{series}-{year}-{sequence:06d}"
+
+
+def _be_ogm_vcs(*, year: int, sequence: int) -> str:
+    """A Belgian structured communication (OGM/VCS): ten digits of the invoice's year and
+    sequence, two check digits (mod 97), as +++ddd/dddd/ddddd+++; unique per register."""
+    base = f"{year % 100:02d}{sequence:08d}"
+    return f"+++{ogm_vcs.format(base + ogm_vcs.calc_check_digits(base))}+++"
+
+
+# The supplier's countries whose banks take a structured payment reference, and how it is made.
+STRUCTURED_REFERENCES = {"BE": _be_ogm_vcs}
+
+
+def structured_reference(*, country: str, year: int, sequence: int) -> str:
+    make = STRUCTURED_REFERENCES.get(country.upper())
+    return make(year=year, sequence=sequence) if make else ""
 
 
 def _address(*lines: str) -> str:
@@ -86,7 +103,7 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
         currency=CURRENCY,
         supplier_name=supplier.legal_name,
         supplier_address=_address(
-            supplier.street, f"{supplier.postcode} {supplier.city}", supplier.country
+            supplier.street, f"{supplier.postcode} {supplier.city}", str(supplier.country)
         ),
         supplier_vat_id=supplier.vat_id,
         supplier_chamber_number=supplier.chamber_number,
@@ -94,7 +111,7 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
         supplier_email=supplier.email,
         customer_name=company.name,
         customer_address=_address(
-            company.street, f"{company.postcode} {company.city}", company.country
+            company.street, f"{company.postcode} {company.city}", str(company.country)
         ),
         customer_vat_id=company.vat_id,
         customer_chamber_number=company.chamber_number,
@@ -105,6 +122,9 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
         vat_amount=order.vat_amount,
         total_incl_vat=order.total_incl_vat,
         payment_reference=payment_reference,
+        structured_reference=structured_reference(
+            country=str(supplier.country), year=issued_on.year, sequence=sequence
+        ),
     )
     InvoiceLine.objects.bulk_create(
         InvoiceLine(

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "csp",
     "phonenumber_field",
+    "django_countries",
     "allauth",
     "allauth.account",
     "allauth.mfa",
