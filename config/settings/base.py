@@ -161,7 +161,7 @@ MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Do-not-call register")
 STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=False)
 
 LANGUAGE_CODE = "nl"
-LANGUAGES = [("nl", _("Dutch")), ("en", _("English")), ("fr", _("French"))]
+LANGUAGES = [("nl", _("Dutch")), ("en", _("English")), ("fr", _("French")), ("de", _("German"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "dnc_language"
 USE_I18N = True
