@@ -163,6 +163,8 @@ STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=False)
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", _("Dutch")), ("en", _("English")), ("fr", _("French")), ("de", _("German"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date, time and number format per language, never month before day (config/formats).
+FORMAT_MODULE_PATH = ["config.formats"]
 LANGUAGE_COOKIE_NAME = "dnc_language"
 USE_I18N = True
 TIME_ZONE = "Europe/Amsterdam"

@@ -407,7 +407,7 @@ def blocked(register, number, *, categories=ALL_CATEGORIES, on=date(2024, 3, 5),
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("en", ["+31 6 12345678 is registered", "March 5, 2024", "Charities"]),
+        ("en", ["+31 6 12345678 is registered", "5 March 2024", "Charities"]),
         ("nl", ["+31 6 12345678 is ingeschreven", "5 maart 2024", "Goede doelen"]),
     ],
 )
