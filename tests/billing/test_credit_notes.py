@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django_scopes import scopes_disabled
 
 from billing.models import Invoice, InvoiceKind, InvoiceLine
@@ -150,7 +151,7 @@ def test_refunding_used_credits_needs_an_override_with_a_reason_which_is_logged(
         campaign = invoice.order.lines.first().campaign
         credits_spend(campaign=campaign, amount=15_000, reference="scrub:1", reason="scrub")
 
-        with pytest.raises(DomainError) as refused:
+        with pytest.raises(DomainError) as refused, translation.override("en"):
             credit_note_issue(invoice=invoice, reason="Unhappy", lines={MARKING: 2})
         # 5,000 unused credits are left: one package's worth is not, so it needs the override.
         with pytest.raises(DomainError) as one_package:
