@@ -273,7 +273,16 @@ SLUG_COMPARISON = re.compile(
     r"""(?:==|!=)\s*["'](?:nl|be|lu)["']|["'](?:nl|be|lu)["']\s*(?:==|!=)"""
     r"""|slug\s+(?:not\s+)?in\s*[(\[{]|register\s*==\s*["']"""
 )
-CODE = ["billing", "campaigns", "complaints", "config", "licences", "register", "uploads"]
+CODE = [
+    "billing",
+    "campaigns",
+    "complaints",
+    "config",
+    "licences",
+    "register",
+    "templates",
+    "uploads",
+]
 
 
 @pytest.mark.django_db
