@@ -8,8 +8,9 @@ import csv
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +25,7 @@ from billing.models import (
     Payment,
     SupplierProfile,
 )
-from billing.services import credit_note_issue
+from billing.services import credit_note_issue, invoice_balance
 from billing.services.einvoices import invoices_xml_zip
 from register.admin import ReadOnlyAdmin
 from register.audit_admin import ActionLogInline
@@ -94,6 +95,60 @@ class CreditedFilter(admin.SimpleListFilter):
 
 class CreditNoteForm(forms.Form):
     reason = forms.CharField(label=_("reason"), max_length=300)
+    override_reason = forms.CharField(
+        label=_("Refund used licences anyway, because"),
+        max_length=300,
+        required=False,
+        help_text=_(
+            "Used credits and used downloads are not refunded (seed 000). Only to make an "
+            "exception: say why; it is logged."
+        ),
+    )
+
+
+class PartialCreditNoteForm(CreditNoteForm):
+    """A credit note for some lines of one invoice (a quantity per line) or for an amount."""
+
+    BY_LINE, BY_AMOUNT = "lines", "amount"
+
+    mode = forms.ChoiceField(
+        label=_("credit"),
+        choices=[(BY_LINE, _("the quantities below")), (BY_AMOUNT, _("an amount"))],
+        widget=forms.RadioSelect,
+        initial=BY_LINE,
+    )
+    amount = forms.DecimalField(
+        label=_("amount excl. VAT"), max_digits=12, decimal_places=2, min_value=0, required=False
+    )
+
+    def __init__(self, *args, balance, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.balance = balance
+        for position, rest in balance.lines.items():
+            self.fields[f"line_{position}"] = forms.IntegerField(
+                label=f"{position}. {rest.line.description}",
+                min_value=0,
+                max_value=rest.quantity,
+                initial=0,
+                required=False,
+                help_text=_("at most %(quantity)d") % {"quantity": rest.quantity},
+            )
+        self.order_fields(["mode", *[f"line_{p}" for p in balance.lines], "amount"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == self.BY_AMOUNT and not data.get("amount"):
+            self.add_error("amount", _("Give the amount to credit."))
+        return data
+
+    def credit(self) -> dict:
+        """The arguments of `credit_note_issue` for what the form chose."""
+        data = self.cleaned_data
+        chosen = {"reason": data["reason"], "override_reason": data["override_reason"]}
+        if data["mode"] == self.BY_AMOUNT:
+            return {**chosen, "amount": data["amount"]}
+        lines = {p: data.get(f"line_{p}") or 0 for p in self.balance.lines}
+        return {**chosen, "lines": lines}
 
 
 @admin.register(Invoice)
@@ -115,6 +170,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
     search_fields = ["number", "customer_name", "payment_reference"]
     inlines = [InvoiceLineInline, ActionLogInline]
     exclude = ["pdf", "xml"]
+    readonly_fields = ["credit_link"]
     actions = ["export_csv", "export_xml_zip", "issue_credit_notes"]
 
     def get_queryset(self, request):
@@ -124,15 +180,25 @@ class InvoiceAdmin(ReadOnlyAdmin):
     FILES = {"pdf": _("PDF"), "xml": _("UBL")}
 
     def get_urls(self):
-        return [
-            path(
-                f"<int:invoice_id>/{field}/",
-                self.admin_site.admin_view(self.file_view),
-                {"field": field},
-                name=f"billing_invoice_{field}",
-            )
-            for field in self.FILES
-        ] + super().get_urls()
+        return (
+            [
+                path(
+                    "<int:invoice_id>/credit/",
+                    self.admin_site.admin_view(self.credit_view),
+                    name="billing_invoice_credit",
+                ),
+            ]
+            + [
+                path(
+                    f"<int:invoice_id>/{field}/",
+                    self.admin_site.admin_view(self.file_view),
+                    {"field": field},
+                    name=f"billing_invoice_{field}",
+                )
+                for field in self.FILES
+            ]
+            + super().get_urls()
+        )
 
     def file_view(self, request, invoice_id: int, field: str):
         invoice = self.get_queryset(request).filter(pk=invoice_id).first()
@@ -153,6 +219,51 @@ class InvoiceAdmin(ReadOnlyAdmin):
     @admin.display(description=_("Peppol UBL"))
     def xml_link(self, invoice):
         return self._file_link(invoice, "xml")
+
+    @admin.display(description=_("credit note"))
+    def credit_link(self, invoice):
+        if invoice.kind != InvoiceKind.INVOICE:
+            return "—"
+        url = reverse("admin:billing_invoice_credit", kwargs={"invoice_id": invoice.pk})
+        return format_html('<a href="{}">{}</a>', url, _("Credit all or part of this invoice"))
+
+    def credit_view(self, request, invoice_id: int):
+        """Issues a credit note for some lines or an amount of one invoice."""
+        invoice = self.get_queryset(request).filter(pk=invoice_id, kind=InvoiceKind.INVOICE).first()
+        if invoice is None:
+            raise Http404
+        if not self.has_credit_permission(request):
+            raise PermissionDenied
+        balance = invoice_balance(invoice)
+        form = PartialCreditNoteForm(
+            request.POST if request.method == "POST" else None, balance=balance
+        )
+        if form.is_valid():
+            try:
+                credit_note = credit_note_issue(
+                    invoice=invoice, actor=request.user, **form.credit()
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request,
+                    _("Credit note %(number)s issued.") % {"number": credit_note.number},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:billing_invoice_change", credit_note.pk)
+        return render(
+            request,
+            "admin/billing/invoice/partial_credit_note.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Credit note for %(number)s") % {"number": invoice.number},
+                "invoice": invoice,
+                "balance": balance,
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
 
     def has_credit_permission(self, request):
         # A credit note is a new invoice: anyone who may read invoices may not issue one.
@@ -265,10 +376,16 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(SupplierProfile)
 class SupplierProfileAdmin(admin.ModelAdmin):
+    """The operator on the invoices; a superuser makes it for a new register (data, not code)."""
+
     list_display = ["legal_name", "vat_id", "chamber_number", "invoice_prefix"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A register's invoices copy its profile: it never moves to another register.
+        return ["register"] if obj is not None else []
+
     def has_add_permission(self, request):
-        return False
+        return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -8,8 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 from django_scopes import ScopedManager
 
+from licences.identifiers import identifiers_clean
 from licences.models import Company, Licence, LicenceProduct
 from register.models import Register
 
@@ -33,7 +35,7 @@ class SupplierProfile(models.Model):
     street = models.CharField(_("street and number"), max_length=200)
     postcode = models.CharField(_("postcode"), max_length=12)
     city = models.CharField(_("city"), max_length=100)
-    country = models.CharField(_("country"), max_length=2)
+    country = CountryField(_("country"))
     vat_id = models.CharField(_("VAT id"), max_length=20)
     chamber_number = models.CharField(
         _("chamber of commerce number"), max_length=20, help_text=_("KvK or KBO")
@@ -52,6 +54,18 @@ class SupplierProfile(models.Model):
 
     def __str__(self) -> str:
         return self.legal_name
+
+    def clean(self):
+        identifiers_clean(
+            self,
+            country=str(self.country),
+            fields={
+                "chamber_number": "chamber",
+                "vat_id": "vat",
+                "postcode": "postcode",
+                "iban": "iban",
+            },
+        )
 
 
 class OrderStatus(models.TextChoices):
@@ -261,7 +275,8 @@ class Invoice(models.Model):
     Supplier and customer data and the lines are copied at issue. Only the delivery fields
     (`DELIVERY_FIELDS`) change afterwards; `save()` refuses anything else and a database trigger
     (migration 0003) refuses it for any other writer. Corrections are credit notes, which have
-    their own gapless series and negative amounts.
+    their own gapless series and negative amounts, and may take back part of an invoice: some of
+    its lines or an amount; together they never exceed it.
 
     The addresses are copied twice: as printed on the PDF (`*_address`) and in their parts
     (street, postcode, city, country), which the Peppol UBL document needs as separate elements
@@ -325,6 +340,11 @@ class Invoice(models.Model):
     vat_amount = models.DecimalField(_("VAT"), **MONEY)
     total_incl_vat = models.DecimalField(_("total incl. VAT"), **MONEY)
     payment_reference = models.CharField(_("payment reference"), max_length=64, blank=True)
+    # The bank transfer reference of the supplier's country where it has a structured one
+    # (Belgium: OGM/VCS, +++123/4567/89002+++), printed and in the UBL's PaymentID.
+    structured_reference = models.CharField(
+        _("structured payment reference"), max_length=30, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     pdf = models.FileField(_("PDF"), upload_to="invoices/", blank=True)
     pdf_rendered_at = models.DateTimeField(_("PDF rendered at"), null=True, blank=True)
@@ -342,17 +362,18 @@ class Invoice(models.Model):
                 fields=["register", "kind", "year", "sequence"], name="invoice_sequence_unique"
             ),
             models.UniqueConstraint(fields=["register", "number"], name="invoice_number_unique"),
-            # One invoice per order, one credit note per invoice: a webhook replayed after the
-            # lock still cannot invoice twice.
+            # One invoice per order: a webhook replayed after the lock still cannot invoice
+            # twice. An invoice may have several credit notes, which together never exceed it
+            # (a trigger of migration 0006, since a check constraint sees one row only).
             models.UniqueConstraint(
                 fields=["order"],
                 condition=Q(kind="invoice"),
                 name="one_invoice_per_order",
             ),
-            models.UniqueConstraint(
-                fields=["corrects"],
-                condition=Q(kind="credit_note"),
-                name="one_credit_note_per_invoice",
+            models.CheckConstraint(
+                condition=Q(kind="invoice", total_incl_vat__gte=0, total_excl_vat__gte=0)
+                | Q(kind="credit_note", total_incl_vat__lte=0, total_excl_vat__lte=0),
+                name="credit_note_amounts_negative",
             ),
             models.CheckConstraint(
                 condition=Q(total_incl_vat=models.F("total_excl_vat") + models.F("vat_amount")),
@@ -390,6 +411,17 @@ class InvoiceLine(models.Model):
         Invoice, on_delete=models.PROTECT, related_name="lines", verbose_name=_("invoice")
     )
     position = models.PositiveSmallIntegerField(_("position"))
+    # A credit note's line that takes back (part of) one line of the invoice it corrects; empty
+    # for an invoice's lines and for a credit of an amount. Credited quantities of a line never
+    # exceed it (a trigger of migration 0006).
+    credits_line = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credited_by",
+        verbose_name=_("credits invoice line"),
+    )
     description = models.CharField(_("description"), max_length=300)
     quantity = models.IntegerField(_("quantity"))
     unit_price = models.DecimalField(_("unit price excl. VAT"), **MONEY)

@@ -261,8 +261,8 @@ def invoice_ubl(invoice: Invoice, *, lines: list[InvoiceLine], pdf: bytes | None
     else:
         means = b.cac(root, "PaymentMeans")
         b.cbc(means, "PaymentMeansCode", PAYMENT_MEANS_CODE)
-        if invoice.payment_reference:
-            b.cbc(means, "PaymentID", invoice.payment_reference)
+        if invoice.structured_reference or invoice.payment_reference:
+            b.cbc(means, "PaymentID", invoice.structured_reference or invoice.payment_reference)
         if invoice.supplier_iban:
             account = b.cac(means, "PayeeFinancialAccount")
             b.cbc(account, "ID", re.sub(r"\s", "", invoice.supplier_iban))

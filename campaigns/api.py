@@ -174,7 +174,7 @@ class OptOutUploadView(APIView):
         request={"multipart/form-data": OptOutUploadSerializer},
         responses={
             200: OptOutReportSerializer,
-            **api_errors("invalid", "empty_file", "file_too_large"),
+            **api_errors("invalid", "empty_file", "binary_file", "file_too_large"),
         },
     )
     def post(self, request):

@@ -72,6 +72,11 @@ MESSAGES = {
         "À la suite d'un incident de notre côté, le service est momentanément inaccessible. "
         "Veuillez réessayer dans quelques instants.",
     ),
+    "de": (
+        "Vorübergehend nicht verfügbar",
+        "Wegen einer Störung auf unserer Seite ist der Dienst kurz nicht erreichbar. "
+        "Bitte versuchen Sie es in wenigen Augenblicken erneut.",
+    ),
 }
 
 PAGE = """<!doctype html>

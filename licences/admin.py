@@ -37,6 +37,21 @@ class RegisterOwnedAdmin(admin.ModelAdmin):
 
     exclude = ["register"]
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        register = request.register
+
+        class WithRegister(form):
+            """The model's checks of a new object need its register (e.g. a company's chamber
+            of commerce number, unique in it)."""
+
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                if self.instance.register_id is None:
+                    self.instance.register = register
+
+        return WithRegister
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.register = request.register

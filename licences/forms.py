@@ -1,23 +1,11 @@
 """Forms of the company portal: accounts, the company, its members, API keys (SPEC §6, §16)."""
 
-import re
-
 from allauth.account import forms as allauth_forms
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from licences.accounts import email_confirm, normalise_email, unconfirmed_account_password_clear
 from licences.models import Company, Membership, Role
-
-# Chamber of commerce and VAT numbers of the countries whose registers ship (seeds 000, 001).
-CHAMBER_NUMBER_FORMATS = {
-    "NL": (re.compile(r"^\d{8}$"), _("A KvK number has 8 digits.")),
-    "BE": (re.compile(r"^[01]\d{9}$"), _("A KBO number has 10 digits, e.g. 0123.456.789.")),
-}
-VAT_ID_FORMATS = {
-    "NL": (re.compile(r"^NL\d{9}B\d{2}$"), _("A Dutch VAT id looks like NL123456789B01.")),
-    "BE": (re.compile(r"^BE[01]\d{9}$"), _("A Belgian VAT id looks like BE0123456789.")),
-}
 
 
 class LoginForm(allauth_forms.LoginForm):
@@ -77,7 +65,6 @@ class CompanyForm(forms.ModelForm):
         help_texts = {
             "chamber_number": _("KvK number (Netherlands) or KBO number (Belgium)."),
             "vat_id": _("Printed on your invoices."),
-            "country": _("Two-letter country code, e.g. NL or BE."),
             "company_type": _("Call centres and data processors are service providers."),
             "employee_band": _("Some licences are priced by company size."),
             "billing_email": _("Invoices are mailed here."),
@@ -88,32 +75,14 @@ class CompanyForm(forms.ModelForm):
             "employee_band": forms.RadioSelect,
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, register, **kwargs):
         super().__init__(*args, **kwargs)
+        # The model's checks (licences.identifiers, the chamber number free in the register)
+        # need the register of a company being made.
+        if self.instance.register_id is None:
+            self.instance.register = register
         for name in ("name", "chamber_number", "street", "postcode", "city", "billing_email"):
             self.fields[name].required = True
-
-    def clean_country(self) -> str:
-        return self.cleaned_data["country"].strip().upper()
-
-    def clean_chamber_number(self) -> str:
-        return re.sub(r"[\s.]", "", self.cleaned_data["chamber_number"])
-
-    def clean_vat_id(self) -> str:
-        return re.sub(r"[\s.]", "", self.cleaned_data["vat_id"]).upper()
-
-    def clean(self):
-        cleaned_data = super().clean()
-        country = cleaned_data.get("country")
-        for field, formats in (
-            ("chamber_number", CHAMBER_NUMBER_FORMATS),
-            ("vat_id", VAT_ID_FORMATS),
-        ):
-            value = cleaned_data.get(field)
-            pattern, message = formats.get(country, (None, None))
-            if value and pattern is not None and not pattern.match(value):
-                self.add_error(field, message)
-        return cleaned_data
 
 
 class MemberAddForm(forms.Form):

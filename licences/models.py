@@ -1,11 +1,14 @@
 """Companies and their people, the licence catalogue, licences, credits, API keys (SPEC §6-§7)."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_scopes import ScopedManager
+from django_countries.fields import CountryField
+from django_scopes import ScopedManager, scopes_disabled
 
+from licences.identifiers import identifiers_clean
 from register.models import Register
 from register.phone.modelfields import ContactPhoneNumberField
 
@@ -37,7 +40,7 @@ class Company(models.Model):
     street = models.CharField(_("street and number"), max_length=200, blank=True)
     postcode = models.CharField(_("postcode"), max_length=12, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
-    country = models.CharField(_("country"), max_length=2, default="NL")
+    country = CountryField(_("country"), default="NL")
     company_type = models.CharField(
         _("company type"),
         max_length=20,
@@ -59,9 +62,44 @@ class Company(models.Model):
         verbose_name = _("company")
         verbose_name_plural = _("companies")
         ordering = ["name"]
+        constraints = [
+            # One company per chamber of commerce number in a register (issue #12); companies
+            # that have not given theirs are not alike.
+            models.UniqueConstraint(
+                fields=["register", "chamber_number"],
+                condition=~Q(chamber_number=""),
+                name="company_chamber_number_unique_in_register",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        """Identifiers checked and written one way (licences.identifiers); the chamber of
+        commerce number free in the register (also a constraint, for any other writer)."""
+        identifiers_clean(
+            self,
+            country=str(self.country),
+            fields={"chamber_number": "chamber", "vat_id": "vat", "postcode": "postcode"},
+        )
+        if self.chamber_number and self.register_id:
+            with scopes_disabled():
+                taken = (
+                    Company.objects.filter(
+                        register_id=self.register_id, chamber_number=self.chamber_number
+                    )
+                    .exclude(pk=self.pk)
+                    .exists()
+                )
+            if taken:
+                raise ValidationError(
+                    {
+                        "chamber_number": _(
+                            "A company with this chamber of commerce number is already registered."
+                        )
+                    }
+                )
 
 
 class Role(models.TextChoices):
@@ -382,6 +420,8 @@ class CreditEntry(models.Model):
         GRANT = "grant", _("licence granted")
         SCRUB = "scrub", _("call file marked")
         CHECK = "check", _("numbers checked")
+        # Unused credits taken back when their purchase is credited (billing credit notes).
+        CREDITED = "credited", _("credited on a credit note")
 
     register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
     account = models.ForeignKey(

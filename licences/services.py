@@ -6,7 +6,8 @@ Every service owns its transaction. Callers set the register scope (middleware, 
 import datetime
 import secrets
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -70,21 +71,35 @@ def company_create(
         raise DomainError(_("Unknown company type."), code="invalid_company_type")
     if employee_band not in EmployeeBand.values:
         raise DomainError(_("Unknown employee band."), code="invalid_employee_band")
+    company = Company(
+        register=register,
+        name=name,
+        company_type=company_type,
+        employee_band=employee_band,
+        chamber_number=chamber_number,
+        vat_id=vat_id,
+        street=street,
+        postcode=postcode,
+        city=city,
+        country=country or register.country,
+        billing_email=billing_email or owner.email,
+        phone=phone,
+    )
+    try:
+        # The identifiers' checks of every writer (licences.identifiers), not only the forms'.
+        company.clean()
+    except ValidationError as error:
+        raise DomainError(" ".join(error.messages), code="invalid_company") from None
     with transaction.atomic():
-        company = Company.objects.create(
-            register=register,
-            name=name,
-            company_type=company_type,
-            employee_band=employee_band,
-            chamber_number=chamber_number,
-            vat_id=vat_id,
-            street=street,
-            postcode=postcode,
-            city=city,
-            country=country or register.country,
-            billing_email=billing_email or owner.email,
-            phone=phone,
-        )
+        try:
+            with transaction.atomic():
+                company.save()
+        except IntegrityError:
+            # Registered a moment ago by someone else (the unique constraint).
+            raise DomainError(
+                _("A company with this chamber of commerce number is already registered."),
+                code="chamber_number_taken",
+            ) from None
         Membership.objects.create(company=company, user=owner, role=Role.OWNER)
         log_action(
             register=register,
@@ -445,6 +460,30 @@ def licence_cancel(
             action="licence.cancelled",
             target=licence,
             data={"product": licence.product.code, "ends_on": licence.ends_on},
+        )
+    return licence
+
+
+def licence_withdraw(*, licence: Licence, actor=None, reason: str) -> Licence:
+    """Ends an unused licence at once because its purchase was credited (a billing credit note):
+    the company got its money back, so it may no longer use what it paid for."""
+    with transaction.atomic():
+        licence = (
+            Licence.objects.select_for_update(of=("self",))
+            .select_related("product", "register")
+            .get(pk=licence.pk)
+        )
+        today = licence.register.today()
+        licence.status = LicenceStatus.EXPIRED
+        licence.renews = False
+        licence.ends_on = max(today, licence.starts_on)
+        licence.save(update_fields=["status", "renews", "ends_on"])
+        log_action(
+            register=licence.register,
+            actor=actor,
+            action="licence.withdrawn",
+            target=licence,
+            data={"product": licence.product.code, "reason": reason},
         )
     return licence
 

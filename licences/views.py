@@ -87,7 +87,11 @@ def home(request):
 @require_http_methods(["GET", "POST"])
 @login_required(login_url=reverse_lazy("account_login"))
 def company_new(request):
-    form = CompanyForm(request.POST or None, initial={"country": request.register.country})
+    form = CompanyForm(
+        request.POST or None,
+        initial={"country": request.register.country},
+        register=request.register,
+    )
     if request.method == "POST" and form.is_valid():
         company = company_create(
             register=request.register, owner=request.user, actor=request.user, **form.cleaned_data
@@ -115,7 +119,7 @@ def company_detail(request):
 @require_http_methods(["GET", "POST"])
 @company_required(OWNERS)
 def company_edit(request):
-    form = CompanyForm(request.POST or None, instance=request.company)
+    form = CompanyForm(request.POST or None, instance=request.company, register=request.register)
     if request.method == "POST" and form.is_valid():
         company_update(
             company=request.company,

@@ -3,7 +3,7 @@
 import datetime
 from decimal import Decimal
 from functools import cached_property
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from django.conf import settings
@@ -186,6 +186,26 @@ class Register(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        """A register added in the admin is checked as data: a number plan phonenumbers knows,
+        a real time zone, languages the project has catalogues for."""
+        errors = {}
+        self.country = (self.country or "").strip().upper()
+        if not phonenumbers.country_code_for_region(self.country):
+            errors["country"] = _("No telephone number plan is known for this country code.")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            errors["time_zone"] = _("Not a time zone, e.g. Europe/Amsterdam.")
+        known = {code for code, _name in settings.LANGUAGES}
+        unknown = [code for code in self.languages or [] if code not in known]
+        if unknown or not self.languages:
+            errors["languages"] = _("Languages are among: %(known)s.") % {
+                "known": ", ".join(sorted(known))
+            }
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def hostnames(self) -> list[str]:

@@ -202,7 +202,7 @@ def licence_cancelled_in_admin(w: World) -> Callable[[], Done]:
 
 def api_key_created_in_portal(w: World) -> Callable[[], Done]:
     def act():
-        assert w.portal.post("/account/api-keys/", {"name": "CRM productie"}).status_code == 200
+        assert w.portal.post("/account/api-keys/", {"name": "CRM productie"}).status_code == 302
         api_key = only(ApiKey, name="CRM productie")
         return Done("api_key.created", w.owner.email, api_key, {"name": "CRM productie"})
 

@@ -34,6 +34,7 @@ from tests.private_servers import (
     stop_process,
     wait_for,
 )
+from tests.signing import signing_environment
 
 # Small, so the lag test need not wait long; the check of the replica is cached 3 s.
 REPLICA_MAX_LAG = 2
@@ -157,6 +158,7 @@ def site():
             "LOG_LEVEL": "WARNING",
             "WEB_ACCESS_LOG": "",
             "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+            **signing_environment(files),
         }
         made = json.loads(manage(environment, "shell", "-c", SETUP).strip().splitlines()[-1])
         print(f"\nmigrated in {time.monotonic() - started:.1f} s")

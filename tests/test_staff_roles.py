@@ -105,6 +105,14 @@ TABLE = [
         staff_page(accounting=200),
         data={"action": "issue_credit_notes", "_selected_action": ["{invoice_of_nl}"]},
     ),
+    # Part of an invoice: a form, then the credit note (a redirect to it).
+    Row("GET", f"{INVOICES}{{invoice_of_nl}}/credit/", staff_page(accounting=200)),
+    Row(
+        "POST",
+        f"{INVOICES}{{invoice_of_nl}}/credit/",
+        staff_page(superuser=302, accounting=302),
+        data={"mode": "amount", "amount": "1.00", "reason": "Goodwill"},
+    ),
     Row("GET", f"{ADMIN}/billing/supplierprofile/", staff_page(accounting=200)),
     # Users, groups and registers' staff and hosts: superusers only.
     Row("GET", f"{ADMIN}/auth/user/", superusers_only()),

@@ -7,12 +7,13 @@ tasks, commands).
 
 - `orders`: pricing, orders, starting and settling their payments at Mollie;
 - `invoices`: invoices and credit notes, their numbers, PDFs and mails;
+- `credit_notes`: credit notes for all or part of an invoice, and what they take back;
 - `einvoices`: their Peppol UBL documents (built by `billing.ubl`), stored beside the PDFs;
 - `renewals`: be renewal notices, nl cancellation reminders, tacit renewals and their orders.
 """
 
+from billing.services.credit_notes import credit_note_issue, invoice_balance
 from billing.services.invoices import (
-    credit_note_issue,
     invoice_mail,
     invoice_number,
     invoice_pdf_render,
@@ -40,6 +41,7 @@ __all__ = [
     "PaymentMismatch",
     "cancellation_reminders_send",
     "credit_note_issue",
+    "invoice_balance",
     "invoice_mail",
     "invoice_number",
     "invoice_pdf_render",

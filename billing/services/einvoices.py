@@ -39,11 +39,11 @@ def invoice_address_parts(*, supplier: SupplierProfile, company: Company) -> dic
         "supplier_street": supplier.street,
         "supplier_postcode": supplier.postcode,
         "supplier_city": supplier.city,
-        "supplier_country": supplier.country.upper(),
+        "supplier_country": str(supplier.country).upper(),
         "customer_street": company.street,
         "customer_postcode": company.postcode,
         "customer_city": company.city,
-        "customer_country": company.country.upper(),
+        "customer_country": str(company.country).upper(),
     }
 
 

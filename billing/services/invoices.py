@@ -14,13 +14,11 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as _
+from stdnum.be import ogm_vcs
 
 from billing.models import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, Order, SupplierProfile
-from billing.services.einvoices import ADDRESS_PART_FIELDS, invoice_address_parts
+from billing.services.einvoices import invoice_address_parts
 from licences.models import Company, Membership, Role
-from register.audit import log_action
-from register.errors import DomainError
 from register.models import Register
 from register.tasking import enqueue, enqueue_on_commit
 
@@ -29,7 +27,7 @@ logger = logging.getLogger(__name__)
 CURRENCY = "EUR"
 
 
-def _next_number(*, register: Register, kind: str, year: int) -> int:
+def next_number(*, register: Register, kind: str, year: int) -> int:
     """The next number of a series; the counter row stays locked until the caller commits."""
     InvoiceCounter.objects.bulk_create(
         [InvoiceCounter(register=register, kind=kind, year=year)], ignore_conflicts=True
@@ -45,6 +43,22 @@ def _next_number(*, register: Register, kind: str, year: int) -> int:
 def invoice_number(*, prefix: str, kind: str, year: int, sequence: int) -> str:
     series = prefix if kind == InvoiceKind.INVOICE else f"{prefix}-CN"
     return f"{series}-{year}-{sequence:06d}"
+
+
+def _be_ogm_vcs(*, year: int, sequence: int) -> str:
+    """A Belgian structured communication (OGM/VCS): ten digits of the invoice's year and
+    sequence, two check digits (mod 97), as +++ddd/dddd/ddddd+++; unique per register."""
+    base = f"{year % 100:02d}{sequence:08d}"
+    return f"+++{ogm_vcs.format(base + ogm_vcs.calc_check_digits(base))}+++"
+
+
+# The supplier's countries whose banks take a structured payment reference, and how it is made.
+STRUCTURED_REFERENCES = {"BE": _be_ogm_vcs}
+
+
+def structured_reference(*, country: str, year: int, sequence: int) -> str:
+    make = STRUCTURED_REFERENCES.get(country.upper())
+    return make(year=year, sequence=sequence) if make else ""
 
 
 def _address(*lines: str) -> str:
@@ -69,7 +83,7 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
     company = order.company
     supplier = SupplierProfile.objects.get(register=register)
     issued_on = register.today()
-    sequence = _next_number(register=register, kind=InvoiceKind.INVOICE, year=issued_on.year)
+    sequence = next_number(register=register, kind=InvoiceKind.INVOICE, year=issued_on.year)
     invoice = Invoice.objects.create(
         register=register,
         company=company,
@@ -89,7 +103,7 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
         currency=CURRENCY,
         supplier_name=supplier.legal_name,
         supplier_address=_address(
-            supplier.street, f"{supplier.postcode} {supplier.city}", supplier.country
+            supplier.street, f"{supplier.postcode} {supplier.city}", str(supplier.country)
         ),
         supplier_vat_id=supplier.vat_id,
         supplier_chamber_number=supplier.chamber_number,
@@ -97,7 +111,7 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
         supplier_email=supplier.email,
         customer_name=company.name,
         customer_address=_address(
-            company.street, f"{company.postcode} {company.city}", company.country
+            company.street, f"{company.postcode} {company.city}", str(company.country)
         ),
         customer_vat_id=company.vat_id,
         customer_chamber_number=company.chamber_number,
@@ -108,6 +122,9 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
         vat_amount=order.vat_amount,
         total_incl_vat=order.total_incl_vat,
         payment_reference=payment_reference,
+        structured_reference=structured_reference(
+            country=str(supplier.country), year=issued_on.year, sequence=sequence
+        ),
     )
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
@@ -121,106 +138,12 @@ def invoice_issue(*, order: Order, payment_reference: str) -> Invoice:
         )
         for position, line in enumerate(order.lines.all(), start=1)
     )
-    _queue_delivery(invoice)
+    queue_delivery(invoice)
     return invoice
 
 
-def _queue_delivery(invoice: Invoice) -> None:
+def queue_delivery(invoice: Invoice) -> None:
     enqueue_on_commit(_deliver_task(), invoice.pk)
-
-
-def credit_note_issue(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
-    """A credit note reversing `invoice` in full, from its own gapless series (SPEC §12).
-
-    The invoice itself never changes; the credit note copies its parties and lines with negated
-    amounts. An invoice is credited once. `actor`: the staff member who issues it.
-    """
-    if invoice.kind != InvoiceKind.INVOICE:
-        raise DomainError(_("Only an invoice can be credited."), code="not_an_invoice")
-    if not reason.strip():
-        raise DomainError(_("Give the reason for the credit note."), code="reason_required")
-    with transaction.atomic():
-        # Lock the invoice so two staff crediting it at once make one credit note.
-        invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
-        if Invoice.objects.filter(corrects=invoice, kind=InvoiceKind.CREDIT_NOTE).exists():
-            raise DomainError(
-                _("Invoice %(number)s has already been credited.") % {"number": invoice.number},
-                code="already_credited",
-            )
-        register = invoice.register
-        supplier = SupplierProfile.objects.get(register=register)
-        issued_on = register.today()
-        sequence = _next_number(
-            register=register, kind=InvoiceKind.CREDIT_NOTE, year=issued_on.year
-        )
-        copied = {
-            field: getattr(invoice, field)
-            for field in (
-                "register",
-                "company",
-                "order",
-                "currency",
-                "supplier_name",
-                "supplier_address",
-                "supplier_vat_id",
-                "supplier_chamber_number",
-                "supplier_iban",
-                "supplier_email",
-                "customer_name",
-                "customer_address",
-                "customer_vat_id",
-                "customer_chamber_number",
-                "customer_email",
-                "vat_rate",
-                "payment_reference",
-                "supplied_on",
-                *ADDRESS_PART_FIELDS,
-            )
-        }
-        credit_note = Invoice.objects.create(
-            **copied,
-            kind=InvoiceKind.CREDIT_NOTE,
-            corrects=invoice,
-            reason=reason.strip(),
-            number=invoice_number(
-                prefix=supplier.invoice_prefix,
-                kind=InvoiceKind.CREDIT_NOTE,
-                year=issued_on.year,
-                sequence=sequence,
-            ),
-            year=issued_on.year,
-            sequence=sequence,
-            issued_on=issued_on,
-            total_excl_vat=-invoice.total_excl_vat,
-            vat_amount=-invoice.vat_amount,
-            total_incl_vat=-invoice.total_incl_vat,
-        )
-        InvoiceLine.objects.bulk_create(
-            InvoiceLine(
-                invoice=credit_note,
-                position=line.position,
-                description=line.description,
-                quantity=-line.quantity,
-                unit_price=line.unit_price,
-                total_excl_vat=-line.total_excl_vat,
-                vat_amount=-line.vat_amount,
-            )
-            for line in invoice.lines.all()
-        )
-        log_action(
-            register=register,
-            actor=actor,
-            action="credit_note.issued",
-            target=credit_note,
-            data={
-                "number": credit_note.number,
-                "invoice": invoice.number,
-                "total_incl_vat": credit_note.total_incl_vat,
-                "reason": credit_note.reason,
-            },
-        )
-        _queue_delivery(credit_note)
-    return credit_note
 
 
 def invoice_pdf_render(*, invoice_id: int) -> Invoice | None:

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "csp",
     "phonenumber_field",
+    "django_countries",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -173,9 +174,10 @@ PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
 
 LANGUAGE_CODE = "nl"
-FORMAT_MODULE_PATH = ["config.formats"]
-LANGUAGES = [("nl", _("Dutch")), ("en", _("English")), ("fr", _("French"))]
+LANGUAGES = [("nl", _("Dutch")), ("en", _("English")), ("fr", _("French")), ("de", _("German"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date, time and number format per language, never month before day (config/formats).
+FORMAT_MODULE_PATH = ["config.formats"]
 LANGUAGE_COOKIE_NAME = "dnc_language"
 USE_I18N = True
 TIME_ZONE = "Europe/Amsterdam"

@@ -27,7 +27,7 @@ from billing.services import credit_note_issue, order_create, payment_start, pay
 from billing.services.einvoices import invoice_xml_build, invoice_xml_render
 from billing.tasks import invoice_deliver
 from billing.ubl import endpoint_id, legal_entity_id
-from licences.models import CompanyType, EmployeeBand, Membership, Role
+from licences.models import Company, CompanyType, EmployeeBand, Membership, Role
 from tests.factories import (
     ApiKeyFactory,
     CampaignFactory,
@@ -114,12 +114,18 @@ def _be_supplier():
 def issued_invoice(fake_mollie, kind: str, *, customer: dict | None = None) -> Invoice:
     """An invoice issued and delivered through the real services, paid at the fake Mollie."""
     slug, band, lines = ORDERS[kind]
-    company = CompanyFactory(
-        register=get_register(slug),
-        company_type=CompanyType.ADVERTISER,
-        employee_band=band,
-        **(customer if customer is not None else CUSTOMERS[slug]),
-    )
+    details = customer if customer is not None else CUSTOMERS[slug]
+    with scopes_disabled():
+        # A chamber of commerce number is one company's in its register: a second invoice to
+        # the same customer goes to that company.
+        company = Company.objects.filter(
+            register__slug=slug, employee_band=band, chamber_number=details["chamber_number"]
+        ).exclude(chamber_number="").first() or CompanyFactory(
+            register=get_register(slug),
+            company_type=CompanyType.ADVERTISER,
+            employee_band=band,
+            **details,
+        )
     campaign = CampaignFactory(company=company, name="Voorjaarsactie") if slug == "nl" else None
     with scopes_disabled():
         order = order_create(

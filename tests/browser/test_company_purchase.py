@@ -45,7 +45,7 @@ def test_sign_up_buy_marking_1_and_download_the_invoice(
     expect(page.get_by_role("heading", level=1)).to_have_text("Register your company")
     page.get_by_label("Legal name").fill("Bakkerij De Korenschoof B.V.")
     page.get_by_label("Chamber of commerce number").fill("12345678")
-    page.get_by_label("VAT id").fill("NL001234567B01")
+    page.get_by_label("VAT id").fill("NL123456782B01")
     page.get_by_label("advertiser", exact=True).check()
     page.get_by_label("up to 250 employees").check()
     page.get_by_label("Street and number").fill("Molenweg 12")
@@ -100,7 +100,7 @@ def test_sign_up_buy_marking_1_and_download_the_invoice(
     text = "".join(p.extract_text() for p in PdfReader(pdf.path()).pages)
     for expected in (
         "Bakkerij De Korenschoof B.V.",
-        "NL001234567B01",
+        "NL123456782B01",
         "12345678",
         pdf.suggested_filename.removesuffix(".pdf"),
         "175.00",

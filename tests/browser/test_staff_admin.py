@@ -59,14 +59,14 @@ def test_the_demo_staff_of_nl_finds_cases_and_numbers_and_nothing_of_be(page, si
     username, password = STAFF_NL
 
     log_in_to_admin(page, nl, username, password)
-    expect(page.get_by_role("link", name="Cases")).to_be_visible()
+    expect(page.get_by_role("link", name="Cases", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="Blocked numbers")).to_be_visible()
     expect(page.get_by_text("You don’t have permission")).to_have_count(0)
     expect(page.get_by_role("link", name="Users")).to_have_count(0)
     shot("staff-1-index")
 
     # The complaints desk: find the case by its subject and open it.
-    page.get_by_role("link", name="Cases").click()
+    page.get_by_role("link", name="Cases", exact=True).click()
     page.locator("#searchbar").fill("dinner")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name=str(demo["cases"]["nl"].pk), exact=True).click()
@@ -97,5 +97,5 @@ def test_the_demo_staff_of_nl_finds_cases_and_numbers_and_nothing_of_be(page, si
     # ... and be's admin refuses the nl login once it has logged in there.
     log_in_to_admin(page, be, username, password)
     expect(page.get_by_role("heading", name="403 Forbidden")).to_be_visible()
-    expect(page.get_by_role("link", name="Cases")).to_have_count(0)
+    expect(page.get_by_role("link", name="Cases", exact=True)).to_have_count(0)
     shot("staff-4-be-refused")

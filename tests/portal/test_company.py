@@ -14,11 +14,11 @@ pytestmark = pytest.mark.django_db
 COMPANY = {
     "name": "Belcentrale Noord B.V.",
     "chamber_number": "1234 5678",
-    "vat_id": "nl 123456789 b01",
+    "vat_id": "nl 123456782 b01",
     "street": "Kanaalweg 4",
-    "postcode": "9711 AB",
+    "postcode": "9711ab",
     "city": "Groningen",
-    "country": "nl",
+    "country": "NL",
     "company_type": CompanyType.SERVICE_PROVIDER,
     "employee_band": EmployeeBand.OVER_250,
     "billing_email": "facturen@belcentrale.example",
@@ -47,9 +47,10 @@ def test_creating_a_company_makes_the_user_its_owner_and_current(nl):
     assert (company.register, company.chamber_number, company.vat_id, company.country) == (
         nl,
         "12345678",
-        "NL123456789B01",
+        "NL123456782B01",
         "NL",
     )
+    assert company.postcode == "9711 AB"
     assert (membership.user, membership.role) == (user, Role.OWNER)
     assert client.session[SESSION_KEY] == company.pk
     assert "Belcentrale Noord B.V." in client.get("/account/company/").text
@@ -59,7 +60,9 @@ def test_creating_a_company_makes_the_user_its_owner_and_current(nl):
     ("field", "value", "message"),
     [
         ("chamber_number", "1234567", "A KvK number has 8 digits."),
-        ("vat_id", "NL12345678B01", "A Dutch VAT id looks like NL123456789B01."),
+        ("vat_id", "NL123456789B01", "This is not a valid VAT id"),
+        ("postcode", "971 AB", "A Dutch postcode looks like 1234 AB."),
+        ("country", "XX", "Select a valid choice."),
         ("name", "", "This field is required."),
     ],
 )

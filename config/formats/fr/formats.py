@@ -1,8 +1,22 @@
-"""One date format per language (issue 13): the short formats are the long ones, so a date reads
-the same in a table as in a sentence."""
+"""French: 7 décembre 2026; 1234,50."""
 
-from django.conf.locale.fr.formats import *  # noqa: F403
-from django.conf.locale.fr.formats import DATE_FORMAT, DATETIME_FORMAT
-
+DATE_FORMAT = "j F Y"
+# One date format per language (issues 12, 13): a date reads the same in a table as in a
+# sentence, and never month first.
 SHORT_DATE_FORMAT = DATE_FORMAT
+DATETIME_FORMAT = "j F Y H:i"
 SHORT_DATETIME_FORMAT = DATETIME_FORMAT
+TIME_FORMAT = "H:i"
+YEAR_MONTH_FORMAT = "F Y"
+MONTH_DAY_FORMAT = "j F"
+FIRST_DAY_OF_WEEK = 1
+DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"]
+DATETIME_INPUT_FORMATS = [
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+]
+DECIMAL_SEPARATOR = ","
+THOUSAND_SEPARATOR = "\xa0"
+NUMBER_GROUPING = 3

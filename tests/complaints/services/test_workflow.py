@@ -146,8 +146,8 @@ def test_a_hearing_is_sent_with_place_date_and_time(
     )
     [message] = mail.outbox
     assert "Heemstede, Raadhuisplein 1" in message.body
-    assert "March 4, 2031" in message.body
-    assert "2:30" in message.body  # the register's own time zone
+    assert "4 March 2031" in message.body
+    assert "4 March 2031, 14:30" in message.body  # the register's own time zone
 
 
 def test_an_inadmissible_dispute_gets_the_reason(
