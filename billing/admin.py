@@ -94,7 +94,7 @@ class CreditedFilter(admin.SimpleListFilter):
 
 
 class CreditNoteForm(forms.Form):
-    reason = forms.CharField(label=_("reason"), max_length=300)
+    reason = forms.CharField(label=_("Reason"), max_length=300)
     override_reason = forms.CharField(
         label=_("Refund used licences anyway, because"),
         max_length=300,
@@ -112,13 +112,13 @@ class PartialCreditNoteForm(CreditNoteForm):
     BY_LINE, BY_AMOUNT = "lines", "amount"
 
     mode = forms.ChoiceField(
-        label=_("credit"),
+        label=_("Credit"),
         choices=[(BY_LINE, _("the quantities below")), (BY_AMOUNT, _("an amount"))],
         widget=forms.RadioSelect,
         initial=BY_LINE,
     )
     amount = forms.DecimalField(
-        label=_("amount excl. VAT"), max_digits=12, decimal_places=2, min_value=0, required=False
+        label=_("Amount excl. VAT"), max_digits=12, decimal_places=2, min_value=0, required=False
     )
 
     def __init__(self, *args, balance, **kwargs):
