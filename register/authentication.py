@@ -15,7 +15,8 @@ from register.admin_site import is_register_staff
 from register.models import StaffApiKey
 from register.tokens import token_hash
 
-# As for company keys: a minute is precise enough to tell whether a key is still in use.
+# Writing last_used_at on every call would make each API request a write; a minute is precise
+# enough to tell an operator whether a key is still in use.
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
@@ -32,11 +33,19 @@ class StaffApiClient:
         return None
 
 
-class StaffApiKeyAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Bearer <key>`, found among the host's register's staff keys only (the
-    scope), so a key used on another register's host is unknown there: 401."""
+class BearerKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <key>`: the one way every API key is given, company's or staff's.
+    A subclass says where a key is found (`key_found`, among the host's register's keys only,
+    so a key used on another register's host is unknown there: 401) and whom it stands for
+    (`client`)."""
 
     keyword = "Bearer"
+
+    def key_found(self, key: str):
+        raise NotImplementedError
+
+    def client(self, found):
+        raise NotImplementedError
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
@@ -48,20 +57,30 @@ class StaffApiKeyAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeDecodeError as error:
             raise exceptions.AuthenticationFailed(_("The API key is not valid.")) from error
-        staff_key = (
+        found = self.key_found(key)
+        if found is None:
+            raise exceptions.AuthenticationFailed(_("The API key is not valid."))
+        now = timezone.now()
+        if found.last_used_at is None or now - found.last_used_at > LAST_USED_PRECISION:
+            type(found).objects.filter(pk=found.pk).update(last_used_at=now)
+        return self.client(found), found
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class StaffApiKeyAuthentication(BearerKeyAuthentication):
+    """A staff key of the host's register."""
+
+    def key_found(self, key: str) -> StaffApiKey | None:
+        return (
             StaffApiKey.objects.filter(key_hash=token_hash(key), revoked_at__isnull=True)
             .select_related("user")
             .first()
         )
-        if staff_key is None:
-            raise exceptions.AuthenticationFailed(_("The API key is not valid."))
-        now = timezone.now()
-        if staff_key.last_used_at is None or now - staff_key.last_used_at > LAST_USED_PRECISION:
-            StaffApiKey.objects.filter(pk=staff_key.pk).update(last_used_at=now)
-        return StaffApiClient(user=staff_key.user, key=staff_key), staff_key
 
-    def authenticate_header(self, request):
-        return self.keyword
+    def client(self, found: StaffApiKey) -> StaffApiClient:
+        return StaffApiClient(user=found.user, key=found)
 
 
 class HasStaffPermission(permissions.BasePermission):
