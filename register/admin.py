@@ -12,6 +12,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from register.audit_admin import ActionLogInline
+from register.desk import (
+    blocked_number_change_by_staff,
+    blocked_numbers_unblock_by_staff,
+    number_block_by_staff,
+    staff_api_key_revoke,
+)
 from register.forms import ChangeCategoriesForm, DeskBlockForm, DeskUnblockForm
 from register.models import (
     BlockedNumber,
@@ -25,12 +31,6 @@ from register.models import (
     StaffApiKey,
 )
 from register.phone import format_international, normalise
-from register.services import (
-    blocked_number_change_by_staff,
-    blocked_numbers_unblock_by_staff,
-    number_block_by_staff,
-    staff_api_key_revoke,
-)
 
 
 class RegisterHostFormSet(BaseInlineFormSet):

@@ -13,9 +13,10 @@ from rest_framework.views import APIView
 
 from register.authentication import HasStaffPermission, StaffApiKeyAuthentication
 from register.calling import Exemption, calling_window
+from register.desk import number_block_by_staff
 from register.errors import DomainError, api_errors
 from register.models import BlockedNumber, Channel
-from register.services import number_block_by_staff, numbers_parse
+from register.services import numbers_parse
 
 # Calling hours before CTM 2012 or centuries ahead answer no real question, and outside these
 # years time zones show offsets in seconds (before 1940) or dates overflow.

@@ -24,6 +24,7 @@ from campaigns.downloads.tasks import download_build_task, downloads_purge_task
 from campaigns.models import Campaign, Download, DownloadKind, DownloadStatus, ProviderStatus
 from licences.models import CompanyType
 from register.bulk import register_import
+from register.desk import blocked_numbers_unblock_by_staff
 from register.errors import DomainError, LicenceRequired, NotFound
 from register.models import (
     ALL_CATEGORIES,
@@ -33,7 +34,6 @@ from register.models import (
     RegisterEvent,
     RegisterImport,
 )
-from register.services import blocked_numbers_unblock_by_staff
 from register.tasking import DOWNLOAD_LOCKS, job_lock_key
 from tests.factories import CampaignFactory, CompanyFactory, LicenceFactory, get_product
 

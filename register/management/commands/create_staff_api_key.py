@@ -6,9 +6,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
+from register.desk import staff_api_key_create
 from register.errors import DomainError
 from register.models import Register
-from register.services import staff_api_key_create
 
 
 class Command(BaseCommand):

@@ -17,9 +17,10 @@ from django_scopes import scopes_disabled
 from register.bulk import ImportFileError, SkipReason, register_export, register_import
 from register.bulk.lines import Rows, category_lists
 from register.bulk.load import number_order
+from register.desk import blocked_numbers_unblock_by_staff
 from register.models import ALL_CATEGORIES, BlockedNumber, RegisterEvent, RegisterImport
 from register.phone import CONSUMER, PER_NUMBER, Normaliser, e164_ranges
-from register.services import block_request_confirm, blocked_numbers_unblock_by_staff
+from register.services import block_request_confirm
 from tests.register.test_consumer import make_request
 
 pytestmark = pytest.mark.django_db
