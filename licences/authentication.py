@@ -3,8 +3,11 @@
 import hashlib
 from dataclasses import dataclass
 
+from django_scopes import get_scope
+
 from licences.models import ApiKey, Company
 from register.authentication import BearerKeyAuthentication
+from register.hotcache import cached
 
 
 def hash_key(key: str) -> str:
@@ -31,10 +34,16 @@ class ApiKeyAuthentication(BearerKeyAuthentication):
     """A company's key of the host's register (SPEC §3, §16)."""
 
     def key_found(self, key: str) -> ApiKey | None:
-        return (
-            ApiKey.objects.filter(key_hash=hash_key(key), revoked_at__isnull=True)
-            .select_related("company__register")
-            .first()
+        key_hash = hash_key(key)
+        # Scoped to the host's register: the same key asked on another host is another question.
+        register = get_scope().get("register")
+        return cached(
+            ("api-key", register and register.pk, key_hash),
+            lambda: (
+                ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True)
+                .select_related("company__register")
+                .first()
+            ),
         )
 
     def client(self, found: ApiKey) -> ApiClient:

@@ -6,6 +6,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django_scopes import scope
 
+from register.hotcache import cached
 from register.models import Register, normalise_hostname
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -13,6 +14,10 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 def register_for_host(host: str) -> Register | None:
     hostname = normalise_hostname(host.rsplit(":", 1)[0] if not host.endswith("]") else host)
+    return cached(("register-for-host", hostname), lambda: _register_for_hostname(hostname))
+
+
+def _register_for_hostname(hostname: str) -> Register | None:
     if hostname in LOCAL_HOSTS:
         return Register.objects.filter(slug=settings.DEFAULT_REGISTER).first()
     # RegisterHost.hostname is unique and stored normalised: one index lookup, one register.

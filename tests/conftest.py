@@ -4,18 +4,26 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
 from django_scopes import scopes_disabled
+from psycopg import sql
 
 from billing.fake_mollie import FakeMollieServer
+from register import hotcache
 from register.models import Register
 from tests.workers import start_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 MOLLIE_TEST_KEY = "test_" + "f" * 30
+
+# This process makes its tests' changes itself, mostly in transactions rolled back unannounced:
+# its hot cache trusts the in-process invalidation, and is emptied before each test. The
+# processes a test starts (gunicorn, workers) listen for NOTIFY as in production.
+settings.HOT_CACHE_LISTEN = False
 
 
 def pytest_collection_modifyitems(items):
@@ -52,6 +60,11 @@ def pytest_collection_modifyitems(items):
             )
         if "django_db_serialized_rollback" not in item.fixturenames:
             item.fixturenames.append("django_db_serialized_rollback")
+
+
+@pytest.fixture(autouse=True)
+def empty_hot_cache():
+    hotcache.changed()
 
 
 @pytest.fixture(autouse=True)
@@ -131,3 +144,24 @@ def stored_files():
             for stored in (call_file.file, call_file.result, call_file.certificate):
                 if stored.name:
                     stored.delete(save=False)
+
+
+@pytest.fixture
+def scratch_database():
+    """An empty database of its own on the shared server, for processes a test starts; its URL."""
+    db = settings.DATABASES["default"]
+    # Named after this run's test database, which concurrent runs keep apart.
+    name = f"{db.get('TEST', {}).get('NAME') or db['NAME']}_scratch"
+    params = {
+        "host": db.get("HOST") or "127.0.0.1",
+        "port": db.get("PORT") or 5432,
+        "user": db.get("USER") or None,
+    }
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        conn.execute(drop)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    user = f"{params['user']}@" if params["user"] else ""
+    yield f"postgres://{user}{params['host']}:{params['port']}/{name}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        conn.execute(drop)

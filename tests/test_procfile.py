@@ -20,10 +20,8 @@ import urllib.request
 from pathlib import Path
 
 import psycopg
-import pytest
 import redis
 from django.conf import settings
-from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_DB = 14
@@ -50,25 +48,6 @@ def fresh_checkout(target: Path) -> None:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
     (target / ".venv").symlink_to(Path(sys.prefix))
-
-
-@pytest.fixture
-def scratch_database():
-    db = settings.DATABASES["default"]
-    name = f"{db['NAME']}_procfile"
-    params = {
-        "host": db.get("HOST") or "127.0.0.1",
-        "port": db.get("PORT") or 5432,
-        "user": db.get("USER") or None,
-    }
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        conn.execute(drop)
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    user = f"{params['user']}@" if params["user"] else ""
-    yield f"postgres://{user}{params['host']}:{params['port']}/{name}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        conn.execute(drop)
 
 
 def health(port: int) -> dict | None:

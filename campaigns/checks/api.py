@@ -8,13 +8,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from campaigns.checks.selectors import campaign_for_checks
 from campaigns.checks.services import (
     MAX_NUMBERS_PER_CHECK,
     CheckResult,
     NumbersChecked,
     numbers_check,
 )
-from campaigns.selectors import campaign_get
 from campaigns.verdicts import CheckReason, CheckStatus
 from register.errors import api_errors
 
@@ -62,7 +62,7 @@ def _check(request, *, numbers: list[str], purpose: str, campaign: int | None) -
         company=company,
         numbers=numbers,
         purpose=purpose or None,
-        campaign=campaign_get(company=company, campaign_id=campaign) if campaign else None,
+        campaign=campaign_for_checks(company=company, campaign_id=campaign) if campaign else None,
         reference=f"check:{uuid.uuid4().hex}",
     )
 

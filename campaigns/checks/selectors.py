@@ -1,10 +1,31 @@
-"""Reads for number checks: how the register charges for them."""
+"""Reads for number checks: how the register charges for them, and the campaign named."""
 
-from licences.models import LicenceProduct, ProductKind
+from campaigns.models import Campaign
+from campaigns.selectors import campaigns_for_company
+from licences.models import Company, LicenceProduct, ProductKind
+from register.errors import NotFound
+from register.hotcache import cached
 from register.models import Register
 
 
 def checks_charge_credits(register: Register) -> bool:
     """Whether a check costs credits (nl) rather than being included in an access licence (be).
     A scrub is charged the same way (SPEC §8.6)."""
-    return not LicenceProduct.objects.filter(register=register, kind=ProductKind.ACCESS).exists()
+    return cached(
+        ("checks-charge-credits", register.pk),
+        lambda: (
+            not LicenceProduct.objects.filter(register=register, kind=ProductKind.ACCESS).exists()
+        ),
+    )
+
+
+def campaign_for_checks(*, company: Company, campaign_id: int) -> Campaign:
+    """`campaign_get` for the check API, from the process's hot cache: a dialer names the same
+    campaign with every number."""
+    campaign = cached(
+        ("campaign", company.pk, campaign_id),
+        lambda: campaigns_for_company(company=company).filter(pk=campaign_id).first(),
+    )
+    if campaign is None:
+        raise NotFound
+    return campaign

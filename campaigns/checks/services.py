@@ -13,10 +13,12 @@ all (issue #13: "hallo"), which is answered INVALID for free.
 
 import datetime
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache
 
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.checks.ratelimit import (
@@ -25,18 +27,18 @@ from campaigns.checks.ratelimit import (
     checks_window_left,
 )
 from campaigns.checks.selectors import checks_charge_credits
-from campaigns.models import Campaign, NumberCheck, NumberCheckNumber
+from campaigns.models import Campaign
 from campaigns.selectors import opt_out_companies
 from campaigns.services import campaign_purposes
 from campaigns.verdicts import Facts, verdict
 from licences.models import Company, CreditEntry
 from licences.selectors import access_licence_in_force
-from licences.services import credits_spend
-from register.errors import DomainError, LicenceRequired
+from register.errors import DomainError, InsufficientCredits, LicenceRequired
+from register.hotcache import cached
 from register.models import ALL_CATEGORIES, Register
 from register.numberhash import number_hash
 from register.phone import Normaliser
-from register.replica import read_with_fallback
+from register.replica import PRIMARY, read_database, read_with_fallback
 
 MAX_NUMBERS_PER_CHECK = 1_000
 # Any decimal digit, as libphonenumber reads them (full-width and Arabic-Indic too): an input
@@ -100,6 +102,24 @@ def _lookup(*, register: Register, opt_out_companies: list[int], numbers: list[i
     list, and a replica a few seconds behind would answer them callable."""
     if not numbers:
         return {}, set()
+    if read_database() == PRIMARY:
+        # Both from the primary: one round trip.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT number, categories, registered_on FROM register_blockednumber"
+                " WHERE register_id = %s AND number = ANY(%s::bigint[])"
+                " UNION ALL"
+                " SELECT DISTINCT number, NULL::smallint, NULL::date FROM campaigns_companyoptout"
+                " WHERE company_id = ANY(%s::bigint[]) AND number = ANY(%s::bigint[])",
+                [register.pk, numbers, opt_out_companies, numbers],
+            )
+            registered, opted_out = {}, set()
+            for number, mask, day in cursor.fetchall():
+                if mask is None:
+                    opted_out.add(number)
+                else:
+                    registered[number] = (mask, day)
+            return registered, opted_out
 
     def registrations(database: str) -> dict:
         with connections[database].cursor() as cursor:
@@ -122,7 +142,11 @@ def _lookup(*, register: Register, opt_out_companies: list[int], numbers: list[i
 
 
 def _take_rate(*, company: Company, units: int) -> None:
-    licence = access_licence_in_force(company=company, today=company.register.today())
+    today = company.register.today()
+    licence = cached(
+        ("access-licence", company.pk, today),
+        lambda: access_licence_in_force(company=company, today=today),
+    )
     if licence is None:
         raise LicenceRequired(_("Number checks need an active licence of this register."))
     limit = licence.product.checks_per_minute or DEFAULT_CHECKS_PER_MINUTE
@@ -150,29 +174,99 @@ def _take_rate(*, company: Company, units: int) -> None:
         )
 
 
-# One statement, so concurrent checks of a company add to its row of the day without a lost
-# update, holding its lock no longer than the statement when no transaction is open around it.
-_TALLY = """
+# The check's every write in one statement, so one round trip: the credits taken (nl), the check
+# on record with its numbers' hashes (issue #14) and counted for the dashboard (CheckTally).
+# Nothing but the statement is atomic around it: concurrent checks of a campaign each take their
+# credits from the balance the one before left (the UPDATE waits for the row and evaluates
+# `balance >= charged` again on it), and add to the company's row of the day without a lost
+# update. A balance too small takes nothing and records nothing (SPEC §8.6).
+_RECORD = """
+WITH spent AS (
+    UPDATE licences_creditaccount SET balance = balance - %(charged)s
+    WHERE %(charged)s > 0 AND register_id = %(register)s AND campaign_id = %(campaign)s
+        AND balance >= %(charged)s
+    RETURNING id, register_id, balance
+), entry AS (
+    INSERT INTO licences_creditentry
+        (register_id, account_id, licence_id, delta, balance_after, reason, reference, created_at)
+    SELECT register_id, id, NULL, -%(charged)s, balance, %(reason)s, %(reference)s, %(now)s
+    FROM spent
+), paid AS (
+    SELECT %(charged)s = 0 OR EXISTS (SELECT FROM spent) AS paid
+), recorded AS (
+    INSERT INTO campaigns_numbercheck
+        (register_id, company_id, campaign_id, checked_at, valid_until, numbers)
+    SELECT %(register)s, %(company)s, %(campaign)s, %(now)s, %(valid_until)s, %(offered)s
+    FROM paid WHERE paid
+    RETURNING id
+), hashes AS (
+    INSERT INTO campaigns_numberchecknumber (digest, number_check_id)
+    SELECT digest, recorded.id FROM recorded, unnest(%(digests)s::bigint[]) AS digest
+), tally AS (
     INSERT INTO campaigns_checktally (register_id, company_id, day, checks, numbers)
-    VALUES (%(register)s, %(company)s, %(day)s, 1, %(numbers)s)
+    SELECT %(register)s, %(company)s, %(day)s, 1, %(offered)s FROM paid WHERE paid
     ON CONFLICT (company_id, day) DO UPDATE
     SET checks = campaigns_checktally.checks + 1,
         numbers = campaigns_checktally.numbers + EXCLUDED.numbers
+)
+SELECT paid, (
+    SELECT balance FROM licences_creditaccount
+    WHERE register_id = %(register)s AND campaign_id = %(campaign)s
+) FROM paid
 """
 
 
-def _tally(*, company: Company, numbers: int) -> None:
-    """Counts the check for the staff dashboard (CheckTally)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _TALLY,
-            {
-                "register": company.register_id,
-                "company": company.pk,
-                "day": company.register.today(),
-                "numbers": numbers,
-            },
+def _record(
+    *,
+    company: Company,
+    campaign: Campaign | None,
+    offered: int,
+    numbers: set[int],
+    charged: int,
+    reference: str,
+) -> None:
+    """Takes `charged` credits from the campaign (InsufficientCredits when too few, and then
+    nothing is written), puts the check on record with its numbers' keyed hashes, never the
+    numbers — what a violation report against the company looks up, after the answer's use
+    period too (issue #14) — and counts it for the staff dashboard (CheckTally).
+
+    `reference` names the spend in the credit ledger: spending again under the same reference
+    (a retried check) takes nothing and records the check."""
+    register = company.register
+    today = register.today()
+    key = register.number_key
+    params = {
+        "register": register.pk,
+        "company": company.pk,
+        "campaign": campaign.pk if campaign is not None else None,
+        "charged": charged,
+        "reason": CreditEntry.Reason.CHECK.value,
+        "reference": reference,
+        "now": timezone.now(),
+        "day": today,
+        "valid_until": today + datetime.timedelta(days=register.use_period_days),
+        "offered": offered,
+        "digests": [number_hash(key, number) for number in numbers],
+    }
+    try:
+        paid, balance = _record_statement(params)
+    except IntegrityError:
+        # The reference was spent before (credit_entry_once_per_reference): paid already.
+        paid, balance = _record_statement({**params, "charged": 0})
+    if not paid:
+        raise InsufficientCredits(
+            _("This needs %(needed)d credits; the campaign has %(balance)d.")
+            % {"needed": charged, "balance": balance or 0}
         )
+
+
+def _record_statement(params: dict) -> tuple[bool, int | None]:
+    # Within a caller's transaction, in a savepoint, so that a duplicate reference leaves the
+    # transaction usable; otherwise the statement is its own transaction (no BEGIN, no COMMIT).
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(_RECORD, params)
+        return cursor.fetchone()
 
 
 def numbers_check(
@@ -232,39 +326,15 @@ def numbers_check(
 
     # Charged last, once the answer exists: a balance too small charges nothing (SPEC §8.6).
     charged = sum(1 for raw in numbers if is_number_attempt(raw)) if charges_credits else 0
-    with transaction.atomic():
-        if charged:
-            credits_spend(
-                campaign=campaign,
-                amount=charged,
-                reference=reference,
-                reason=CreditEntry.Reason.CHECK,
-            )
-        _record(
-            company=company,
-            campaign=campaign,
-            offered=len(numbers),
-            numbers={number for number, problem in normalised if problem is None},
-        )
-    _tally(company=company, numbers=len(numbers))
-    return NumbersChecked(results=results, purpose=purpose, credits_charged=charged)
-
-
-def _record(*, company: Company, campaign: Campaign | None, offered: int, numbers: set[int]):
-    """The check on record with its numbers' keyed hashes, never the numbers (issue #14): what a
-    violation report against the company looks up, after the answer's use period too."""
-    register = company.register
-    check = NumberCheck.objects.create(
-        register=register,
+    _record(
         company=company,
         campaign=campaign,
-        numbers=offered,
-        valid_until=register.today() + datetime.timedelta(days=register.use_period_days),
+        offered=len(numbers),
+        numbers={number for number, problem in normalised if problem is None},
+        charged=charged,
+        reference=reference,
     )
-    key = register.number_key
-    NumberCheckNumber.objects.bulk_create(
-        NumberCheckNumber(number_check=check, digest=number_hash(key, number)) for number in numbers
-    )
+    return NumbersChecked(results=results, purpose=purpose, credits_charged=charged)
 
 
 def is_number_attempt(raw: str) -> bool:

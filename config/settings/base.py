@@ -26,6 +26,11 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     # A replica that is gone is noticed in seconds, and its reads go to the primary.
     DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 2
 REPLICA_MAX_LAG = env.float("REPLICA_MAX_LAG", default=10.0)
+# Each process keeps what every API request reads and hardly ever changes (a host's register, an
+# API key, a campaign), emptied on every change by PostgreSQL's NOTIFY (register/hotcache.py).
+HOT_CACHE = env.bool("HOT_CACHE", default=True)
+# Off only where one process makes every change and sees it (the test suite's own process).
+HOT_CACHE_LISTEN = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
