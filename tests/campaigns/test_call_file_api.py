@@ -174,6 +174,8 @@ def test_a_marked_file_shows_counts_links_and_serves_both_files(
         "rows_callable": 1,
         "rows_invalid": 1,
         "rows_out_of_scope": 0,
+        "leave_out_duplicates": False,
+        "rows_left_out": 0,
         "credits_charged": 3,
         "valid_until": detail["valid_until"],
         "error": None,
