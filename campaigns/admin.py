@@ -60,6 +60,7 @@ class CallFileAdmin(ReadOnlyAdmin):
                     "has_header",
                     "phone_column",
                     "opt_in_column",
+                    "leave_out_duplicates",
                 ]
             },
         ),
@@ -76,6 +77,7 @@ class CallFileAdmin(ReadOnlyAdmin):
                     "rows_callable",
                     "rows_invalid",
                     "rows_out_of_scope",
+                    "rows_left_out",
                     "credits_charged",
                     "register_as_of",
                     "valid_until",

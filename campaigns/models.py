@@ -266,7 +266,9 @@ class CallFile(models.Model):
 
     The upload and its result are deleted when the use period ends (SPEC §8.9); this record, its
     counts and the certificate stay as the proof of consultation an inspector asks for.
-    `rows_total` counts the data records offered (blank lines are none): what nl charges.
+    `rows_total` counts the data records offered (blank lines are none): what nl charges. With
+    `leave_out_duplicates` the later repeats of a number are left out of the file sent for
+    marking (issue #13): not offered, not marked, not charged; `rows_left_out` counts them.
     """
 
     register = models.ForeignKey(Register, on_delete=models.PROTECT, verbose_name=_("register"))
@@ -297,6 +299,7 @@ class CallFile(models.Model):
     opt_in_column = models.PositiveSmallIntegerField(
         _("opt-in date column (1-based)"), null=True, blank=True
     )
+    leave_out_duplicates = models.BooleanField(_("leave out repeated numbers"), default=False)
     status = models.CharField(
         _("status"), max_length=10, choices=CallFileStatus.choices, default=CallFileStatus.QUEUED
     )
@@ -310,6 +313,9 @@ class CallFile(models.Model):
     rows_invalid = models.PositiveIntegerField(_("invalid"), null=True, blank=True)
     rows_out_of_scope = models.PositiveIntegerField(
         _("outside the register"), null=True, blank=True
+    )
+    rows_left_out = models.PositiveIntegerField(
+        _("repeated numbers left out"), null=True, blank=True
     )
     credits_charged = models.PositiveIntegerField(_("credits charged"), default=0)
     result = models.FileField(_("marked file"), max_length=200, blank=True)

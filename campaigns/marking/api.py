@@ -75,12 +75,21 @@ class CallFileSerializer(serializers.Serializer):
     )
     progress = serializers.SerializerMethodField(help_text="0-100.")
     rows_total = serializers.IntegerField(
-        allow_null=True, help_text="Data records offered (blank lines are none); null until done."
+        allow_null=True,
+        help_text="Data records offered (blank lines are none, repeats left out are none): "
+        "what was marked and charged; null until done.",
     )
     rows_blocked = serializers.IntegerField(allow_null=True)
     rows_callable = serializers.IntegerField(allow_null=True)
     rows_invalid = serializers.IntegerField(allow_null=True)
     rows_out_of_scope = serializers.IntegerField(allow_null=True)
+    leave_out_duplicates = serializers.BooleanField(
+        help_text="Whether the later repeats of a number were left out of the marking."
+    )
+    rows_left_out = serializers.IntegerField(
+        allow_null=True,
+        help_text="The repeats left out (0 unless `leave_out_duplicates`); null until done.",
+    )
     credits_charged = serializers.IntegerField()
     valid_until = serializers.DateField(
         allow_null=True, help_text="The last day the marked file may be used."
@@ -144,7 +153,8 @@ class ValidationSerializer(serializers.Serializer):
     foreign = serializers.IntegerField(help_text="Numbers of another country.")
     service = serializers.IntegerField(help_text="Service numbers (0800, 0900, 112, …).")
     duplicates = serializers.IntegerField(
-        help_text="Records whose number came before in the file (each counted, and charged)."
+        help_text="Records whose number came before in the file: each counted and charged, "
+        "unless `leave_out_duplicates` leaves them out (then not in `records`)."
     )
     credits_needed = serializers.IntegerField(allow_null=True)
     balance = serializers.IntegerField(allow_null=True, help_text="The campaign's credits now.")
@@ -199,6 +209,14 @@ class CallFileCreateView(APIView):
         has_header = serializers.BooleanField(
             required=False, allow_null=True, help_text="Detected when left out."
         )
+        leave_out_duplicates = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="`true`: the later repeats of a number (each record whose number came "
+            "before in the file) are left out of the marking: not offered, not marked, not "
+            "charged, and not in the marked file, whose other rows are as uploaded. The first "
+            "record with each number stays. `false` (the default): every record is marked.",
+        )
         dry_run = serializers.BooleanField(
             required=False,
             default=False,
@@ -222,8 +240,9 @@ class CallFileCreateView(APIView):
             "With `dry_run=true` the file is only read and counted, free: the records offered "
             "(what is charged), blank lines, invalid, foreign, service and repeated numbers, the "
             "credits needed and the balance before and after (null where marking is not paid in "
-            "credits), and the first 100 problem rows with their line. A bad file gets the same "
-            "400/413.\n\n" + FILE_HELP
+            "credits), and the first 100 problem rows with their line; with "
+            "`leave_out_duplicates=true` the repeated numbers are not among the records offered. "
+            "A bad file gets the same 400/413.\n\n" + FILE_HELP
         ),
         request={"multipart/form-data": CallFileUploadSerializer},
         responses={
@@ -253,6 +272,7 @@ class CallFileCreateView(APIView):
                 upload=upload,
                 filename=upload.name,
                 overrides=overrides,
+                leave_out_duplicates=data["leave_out_duplicates"],
             )
             return Response(ValidationSerializer(validation).data)
         call_file = call_file_upload(
@@ -263,6 +283,7 @@ class CallFileCreateView(APIView):
             filename=upload.name,
             overrides=overrides,
             confirm=True,
+            leave_out_duplicates=data["leave_out_duplicates"],
         )
         return Response(CallFileAcceptedSerializer(call_file).data, status=status.HTTP_202_ACCEPTED)
 

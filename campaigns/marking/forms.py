@@ -30,6 +30,8 @@ ENCODINGS = [
     ("latin-1", _("Latin-1 (ISO 8859-1)")),
 ]
 YES, NO = "yes", "no"
+# The settings form's element id, for a field placed outside it.
+SETTINGS_FORM_ID = "call-file-settings"
 # The column choices were listed for this dialect; another dialect lists other columns.
 DIALECT_SEPARATOR = "|"
 
@@ -90,6 +92,13 @@ class CallFileSettingsForm(forms.Form):
             "opt-in date is marked callable."
         ),
     )
+    # Shown beside the count of repeats, outside the form's element (see the template): the
+    # `form` attribute ties it to the form.
+    leave_out_duplicates = forms.BooleanField(
+        label=_("Leave out the repeated numbers"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"form": SETTINGS_FORM_ID}),
+    )
     dialect = forms.CharField(widget=forms.HiddenInput)
 
     def __init__(self, *args, detected, **kwargs):
@@ -128,6 +137,10 @@ class CallFileSettingsForm(forms.Form):
                 "opt_in_column", _("The opt-in dates cannot be in the telephone number column.")
             )
         return cleaned
+
+    def settings_fields(self) -> list:
+        """The fields of how the file is read: the choice about repeats is shown with them."""
+        return [field for field in self.visible_fields() if field.name != "leave_out_duplicates"]
 
     def columns_listed_for_posted_dialect(self) -> bool:
         """Whether the column numbers chosen were listed for the dialect now chosen."""

@@ -24,11 +24,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from inspect import GEN_CREATED, getgeneratorstate
-from itertools import islice
+from itertools import compress, islice
 from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import psycopg
 from django.db import DatabaseError, InterfaceError, connection, connections, transaction
 from django.utils import timezone, translation
@@ -42,6 +43,7 @@ from campaigns.marking.certificate import call_file_certificate_render
 from campaigns.marking.notify import call_file_mail_outcome
 from campaigns.marking.selectors import call_file_settings, stored_path
 from campaigns.marking.services import UPLOAD_BLOCK
+from campaigns.marking.validation import NumbersSeen
 from campaigns.models import CallFile, CallFileStatus, FileKind
 from campaigns.selectors import opt_out_companies
 from campaigns.verdicts import PROBLEM_CODES, CheckStatus, sql_case
@@ -51,7 +53,7 @@ from licences.services import credits_spend
 from register.errors import InsufficientCredits
 from register.models import ALL_CATEGORIES
 from register.numberhash import number_hash_params, sql_number_hash
-from register.phone import Normaliser
+from register.phone import Batch, Normaliser
 from register.replica import (
     PRIMARY,
     REPLICA,
@@ -207,6 +209,17 @@ class _Progress:
             self.connection.close()
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """The records offered, and the indices (in file order, from 0) of the records left out."""
+
+    records: int
+    left_out: np.ndarray
+
+
+_NONE_LEFT_OUT = np.empty(0, dtype=np.int64)
+
+
 def _mark(call_file: CallFile) -> None:
     path = stored_path(call_file.file.name)
     progress = _Progress(call_file.pk)
@@ -218,11 +231,11 @@ def _mark(call_file: CallFile) -> None:
     try:
         result_path.parent.mkdir(parents=True, exist_ok=True)
         match = _match_on_replica if read_database() == REPLICA else _match_on_primary
-        rows_total, counts, register_as_of = match(call_file, path, partial, progress)
+        loaded, counts, register_as_of = match(call_file, path, partial, progress)
         progress.close()
         partial.rename(result_path)
         try:
-            _publish(call_file, rows_total, counts, result_name, register_as_of)
+            _publish(call_file, loaded, counts, result_name, register_as_of)
         except BaseException:
             result_path.unlink(missing_ok=True)
             raise
@@ -235,7 +248,7 @@ def _match_on_primary(
     call_file: CallFile, path: Path, partial: Path, progress, spool: "_Spool | None" = None
 ):
     """Loads the records into a temporary table (from the file, or from the `spool` of a
-    replica's run) and matches them in one query; returns (records, counts, register_as_of)."""
+    replica's run) and matches them in one query; returns (loaded, counts, register_as_of)."""
     file_settings = call_file_settings(call_file)
     # A savepoint in a caller's transaction; the worker's own transaction otherwise. The
     # temporary table lives as long as it, and goes with it if anything fails.
@@ -251,26 +264,24 @@ def _match_on_primary(
             writer=QueuedLibpqWriter(cursor),
         ) as copy:
             if spool is None:
-                rows_total = _load(copy.write, path, file_settings, call_file.register, progress)
+                loaded = _load(copy.write, path, file_settings, call_file, progress)
             else:
-                rows_total = spool.records
+                loaded = spool.loaded
                 spool.file.seek(0)
                 while block := spool.file.read(UPLOAD_BLOCK):
                     copy.write(block)
         if spool is None:
-            _require_licence(call_file, rows_total)
+            _require_licence(call_file, loaded.records)
             register_as_of = _register_as_of(cursor)
         else:
             register_as_of = spool.register_as_of
         # No ANALYZE of the records: with scans off the plan has one shape whatever their
         # statistics (the planner sizes the table by its pages), and 1M records took 60 ms.
         with partial.open("wb") as sink:
-            counts = _write_marked(
-                cursor, call_file, path, file_settings, sink, rows_total, progress
-            )
+            counts = _write_marked(cursor, call_file, path, file_settings, sink, loaded, progress)
         _keep_number_hashes(cursor, call_file)
         cursor.execute("DROP TABLE call_file_rows")
-    return rows_total, counts, register_as_of
+    return loaded, counts, register_as_of
 
 
 @dataclass(frozen=True)
@@ -279,7 +290,7 @@ class _Spool:
     takes no writes, temporary tables included."""
 
     file: IO[str]
-    records: int
+    loaded: "_Loaded"
     register_as_of: datetime.datetime
 
 
@@ -290,10 +301,10 @@ def _match_on_replica(call_file: CallFile, path: Path, partial: Path, progress):
     match to the primary."""
     file_settings = call_file_settings(call_file)
     with tempfile.TemporaryFile("w+", encoding="ascii") as file:
-        records = _load(file.write, path, file_settings, call_file.register, progress)
-        _require_licence(call_file, records)
+        loaded = _load(file.write, path, file_settings, call_file, progress)
+        _require_licence(call_file, loaded.records)
         database, register_as_of = read_database_as_of()
-        spool = _Spool(file, records, register_as_of)
+        spool = _Spool(file, loaded, register_as_of)
         if database == PRIMARY:
             return _match_on_primary(call_file, path, partial, progress, spool)
         file.seek(0)
@@ -307,7 +318,7 @@ def _match_on_replica(call_file: CallFile, path: Path, partial: Path, progress):
                     _plan_settings(cursor)
                     with partial.open("wb") as sink:
                         counts = _write_marked(
-                            cursor, call_file, path, file_settings, sink, records, progress, file
+                            cursor, call_file, path, file_settings, sink, loaded, progress, file
                         )
         except (DatabaseError, InterfaceError, psycopg.Error, RuntimeError) as error:
             # The replica stopped or was cut off, or cancelled the match for its replay (the
@@ -316,7 +327,7 @@ def _match_on_replica(call_file: CallFile, path: Path, partial: Path, progress):
             replica_failed(error)
             return _match_on_primary(call_file, path, partial, progress, spool)
         _keep_number_hashes_of_spool(call_file, spool)
-        return records, counts, register_as_of
+        return loaded, counts, register_as_of
 
 
 def _plan_settings(cursor) -> None:
@@ -332,16 +343,19 @@ def _plan_settings(cursor) -> None:
     cursor.execute("SET LOCAL jit = off")
 
 
-def _load(write, path: Path, file_settings: FileSettings, register, progress) -> int:
-    """Hands the records to `write` as call_file_rows' COPY text, one (seq, number, problem,
-    opt_in) each, and returns how many were offered. Raises _Rejected for a bad file or opt-in
-    date."""
-    normaliser = Normaliser(register.country)
+def _load(write, path: Path, file_settings: FileSettings, call_file: CallFile, progress) -> _Loaded:
+    """Hands the records offered to `write` as call_file_rows' COPY text, one (seq, number,
+    problem, opt_in) each: every record, or with CallFile.leave_out_duplicates all but the
+    later repeats of a number, which the validation counted (one rule, NumbersSeen). Raises
+    _Rejected for a bad file or opt-in date."""
+    normaliser = Normaliser(call_file.register.country)
     phone = file_settings.phone_column - 1
     opt_in = None if file_settings.opt_in_column is None else file_settings.opt_in_column - 1
     expected = _expected_records(path, file_settings)
     records = intake_records(path, file_settings)
-    seq = 0
+    seen = NumbersSeen() if call_file.leave_out_duplicates else None
+    left_out: list[np.ndarray] = []
+    seq = read = 0
     try:
         while True:
             # Only the cells needed are kept, not the records: a chunk of records held at once
@@ -356,12 +370,34 @@ def _load(write, path: Path, file_settings: FileSettings, register, progress) ->
                     days.append(_opt_in_day(fields[opt_in], line))
             if not phones:
                 break
-            write(_copy_text(seq, normaliser.many(phones), days))
-            seq += len(phones)
-            progress(READ_SHARE * seq / max(expected, seq + 1), max(expected, seq + 1))
+            found = normaliser.many(phones)
+            if seen is not None:
+                found, days, repeats = _without_repeats(seen, found, days)
+                left_out.append(repeats + read)
+            write(_copy_text(seq, found, days))
+            read += len(phones)
+            seq += len(found)
+            progress(READ_SHARE * read / max(expected, read + 1), max(expected, read + 1))
     except IntakeError as error:
         raise _Rejected(error.code, str(error.message)) from error
-    return seq
+    return _Loaded(seq, np.concatenate(left_out) if left_out else _NONE_LEFT_OUT)
+
+
+def _without_repeats(seen: NumbersSeen, found, days: list[str] | None):
+    """A chunk's normalised records and opt-in days without the later repeats of a number, and
+    the repeats' indices in the chunk."""
+    _valid, repeats, _problems = seen.repeats(found)
+    if not repeats.size:
+        return found, days, repeats
+    keep = np.ones(len(found), dtype=bool)
+    keep[repeats] = False
+    kept = keep.tolist()
+    if isinstance(found, Batch):
+        # Kept as two plain lists, not a tuple a record (see Batch).
+        found = Batch(list(compress(found.numbers, kept)), list(compress(found.problems, kept)))
+    else:
+        found = list(compress(found, kept))
+    return found, None if days is None else list(compress(days, kept)), repeats
 
 
 _NULL = "\\N"
@@ -559,10 +595,12 @@ def _keep_number_hashes_of_spool(call_file: CallFile, spool: "_Spool") -> None:
 
 
 def _write_marked(
-    cursor, call_file, path, file_settings, sink, rows_total: int, progress, spool=None
+    cursor, call_file, path, file_settings, sink, loaded: _Loaded, progress, spool=None
 ) -> Counter:
-    """Streams the match into the marked copy of the file; returns the count per status. The
-    records are call_file_rows, or with `spool` (a replica's run) that file's, chunk by chunk."""
+    """Streams the match into the marked copy of the file, without the records left out;
+    returns the count per status. The records are call_file_rows, or with `spool` (a replica's
+    run) that file's, chunk by chunk."""
+    rows_total = loaded.records
     counts: Counter = Counter()
     # A CSV/TXT file takes the marks as the text to append (see intake_write_marked), a
     # workbook each record's values.
@@ -584,7 +622,14 @@ def _write_marked(
     marks = _marks(pgconn, queries, counts, rows_total, progress, delimiter, joined)
     try:
         intake_write_marked(
-            path, file_settings, sink, MARK_HEADER, marks, joined=joined, waiting=waiting
+            path,
+            file_settings,
+            sink,
+            MARK_HEADER,
+            _leaving_out(marks, loaded.left_out) if loaded.left_out.size else marks,
+            joined=joined,
+            waiting=waiting,
+            leaving_out=bool(loaded.left_out.size),
         )
     finally:
         if getgeneratorstate(marks) == GEN_CREATED:
@@ -685,14 +730,26 @@ def _chunk_queries(call_file: CallFile, delimiter: str, spool: IO[str]) -> Itera
         yield _match_query(call_file, delimiter, rows)
 
 
+def _leaving_out(marks: Iterator, left_out: np.ndarray) -> Iterator:
+    """The marks with None, which the writer takes for "leave this record out", at the indices
+    `left_out` (ascending) of the records."""
+    at = 0
+    for index in left_out.tolist():
+        yield from islice(marks, index - at)
+        yield None
+        at = index + 1
+    yield from marks
+
+
 def _values(line: str) -> list[str]:
     """A COPY row's marks, without the empty column before them."""
     return line.split("\t")[1:]
 
 
-def _publish(call_file: CallFile, rows_total: int, counts: Counter, result_name: str, as_of):
+def _publish(call_file: CallFile, loaded: _Loaded, counts: Counter, result_name: str, as_of):
     """Charges (nl) and publishes the result in one transaction: both happen, or neither."""
     register = call_file.register
+    rows_total = loaded.records
     charged = rows_total if checks_charge_credits(register) else 0
     with transaction.atomic():
         if charged:
@@ -715,6 +772,7 @@ def _publish(call_file: CallFile, rows_total: int, counts: Counter, result_name:
             "rows_callable": counts[CheckStatus.CALLABLE],
             "rows_invalid": counts[CheckStatus.INVALID],
             "rows_out_of_scope": counts[CheckStatus.OUT_OF_SCOPE],
+            "rows_left_out": int(loaded.left_out.size),
             "credits_charged": charged,
             "result": result_name,
             "register_as_of": as_of,

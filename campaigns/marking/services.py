@@ -63,8 +63,10 @@ def call_file_upload(
     filename: str,
     overrides: Mapping | None = None,
     confirm: bool,
+    leave_out_duplicates: bool = False,
 ) -> CallFile:
-    """Stores an uploaded call file with its SHA-256 and the settings it is read with.
+    """Stores an uploaded call file with its SHA-256 and the settings it is read with, and
+    whether the later repeats of a number are left out of the marking.
 
     `confirm=True` (the API) queues the job once committed; `confirm=False` (the portal) keeps a
     DRAFT the user checks in the preview first. A file too large, unreadable or without a phone
@@ -82,6 +84,7 @@ def call_file_upload(
         uploaded_by=uploaded_by,
         filename=Path(filename).name[:255] or "call-file",
         status=CallFileStatus.QUEUED if confirm else CallFileStatus.DRAFT,
+        leave_out_duplicates=leave_out_duplicates,
         language=translation.get_language() or register.default_language,
     )
     name = call_file_path(call_file, filename)
@@ -115,7 +118,13 @@ def _store(upload, path: Path) -> tuple[str, int]:
 
 
 def call_file_dry_run(
-    *, company: Company, campaign: Campaign, upload, filename: str, overrides: Mapping | None = None
+    *,
+    company: Company,
+    campaign: Campaign,
+    upload,
+    filename: str,
+    overrides: Mapping | None = None,
+    leave_out_duplicates: bool = False,
 ) -> Validation:
     """The validation pass over an upload (the API's `dry_run`): read as `call_file_upload` would
     read it, counted and priced, and deleted; nothing is stored, queued or charged. The same
@@ -133,14 +142,18 @@ def call_file_dry_run(
             file_settings=detected.settings,
             region=company.register.country,
             campaign=campaign,
+            leave_out_duplicates=leave_out_duplicates,
         )
     finally:
         path.unlink(missing_ok=True)
 
 
-def call_file_draft_validation(*, call_file: CallFile, file_settings: FileSettings) -> Validation:
+def call_file_draft_validation(
+    *, call_file: CallFile, file_settings: FileSettings, leave_out_duplicates: bool = False
+) -> Validation:
     """The validation of a draft read with `file_settings` (the preview's), kept for the
-    draft's day: the preview shows it on every rendering, and the file does not change."""
+    draft's day: the preview shows it on every rendering, and the file does not change. The
+    choice to leave out the repeats only moves counts, so it is applied to what is kept."""
     key = (
         "call-file-validation:"
         + hashlib.sha256(repr((call_file.pk, call_file.sha256, file_settings)).encode()).hexdigest()
@@ -154,14 +167,17 @@ def call_file_draft_validation(*, call_file: CallFile, file_settings: FileSettin
             campaign=call_file.campaign,
         )
         cache.set(key, validation, DRAFT_VALIDATION_SECONDS)
-    else:
-        # The balance moves with every purchase and scrub: read now, not a day ago.
-        validation.reprice(campaign=call_file.campaign)
+    validation.leave_out_duplicates(leave_out_duplicates)
+    # The balance moves with every purchase and scrub: read now, not a day ago.
+    validation.reprice(campaign=call_file.campaign)
     return validation
 
 
-def call_file_confirm(*, call_file: CallFile, overrides: Mapping) -> CallFile:
-    """The user accepts a draft's settings (corrected by `overrides`): read again, then queued."""
+def call_file_confirm(
+    *, call_file: CallFile, overrides: Mapping, leave_out_duplicates: bool = False
+) -> CallFile:
+    """The user accepts a draft's settings (corrected by `overrides`) and the choice to leave
+    out the later repeats: read again, then queued."""
     with transaction.atomic():
         # Two clicks at once: the second finds the file queued already.
         locked = CallFile.objects.select_for_update(of=("self",)).get(pk=call_file.pk)
@@ -173,6 +189,7 @@ def call_file_confirm(*, call_file: CallFile, overrides: Mapping) -> CallFile:
             overrides={**call_file_overrides(locked), **overrides},
         )
         _apply_settings(locked, detected)
+        locked.leave_out_duplicates = leave_out_duplicates
         locked.status = CallFileStatus.QUEUED
         locked.save(
             update_fields=[
@@ -182,6 +199,7 @@ def call_file_confirm(*, call_file: CallFile, overrides: Mapping) -> CallFile:
                 "has_header",
                 "phone_column",
                 "opt_in_column",
+                "leave_out_duplicates",
                 "status",
             ]
         )

@@ -2,7 +2,8 @@
 that reads every record as the scrub will and normalises its number, but looks nothing up in the
 register or the opt-out lists, so it reveals nothing a company has not paid for.
 
-It counts the records offered (what nl charges, seed 000: every one of them), the blank lines
+It counts the records offered (what nl charges, seed 000: every one of them, less the later
+repeats of a number where the company leaves those out of the marking), the blank lines
 (free), the invalid, foreign and service numbers and the repeated numbers, and lists each of
 those rows with its line. The file streams through in chunks, normalised by the bulk normaliser
 and checked for repeats with numpy, so a million rows take seconds and the memory stays at a few
@@ -69,6 +70,9 @@ class Validation:
     foreign: int = 0
     service: int = 0
     duplicates: int = 0
+    # The repeats left out of the file sent for marking, by the company's choice: in the file,
+    # but not offered (so not in `records`, nor charged).
+    left_out: int = 0
     problems: list[ProblemRow] = field(default_factory=list)
     credits_needed: int | None = None
     balance: int | None = None
@@ -77,6 +81,13 @@ class Validation:
     @property
     def problem_count(self) -> int:
         return self.invalid + self.foreign + self.service + self.duplicates
+
+    def leave_out_duplicates(self, chosen: bool) -> None:
+        """Counts the file as marking will offer it with the choice (CallFile.
+        leave_out_duplicates) made or not; reprice after."""
+        self.records += self.left_out
+        self.left_out = self.duplicates if chosen else 0
+        self.records -= self.left_out
 
     def reprice(self, *, campaign: Campaign) -> None:
         """The cost and the campaign's balance now (nl); None where marking is not paid in
@@ -92,8 +103,10 @@ class Validation:
         return self.balance_after is None or self.balance_after >= 0
 
 
-class _Seen:
-    """The numbers met so far, sorted, to tell a repeat from a first occurrence in file order."""
+class NumbersSeen:
+    """The numbers met so far, sorted, to tell a repeat from a first occurrence in file order.
+    The validation counts the repeats with it, and the marking job leaves them out with it
+    (CallFile.leave_out_duplicates): one rule of what a repeat is for both."""
 
     def __init__(self):
         self.numbers = np.empty(0, dtype=np.int64)
@@ -117,6 +130,22 @@ class _Seen:
         self.numbers = np.sort(np.concatenate((self.numbers, unique)), kind="stable")
         return repeated
 
+    def repeats(self, found) -> tuple[np.ndarray, np.ndarray, list]:
+        """Of a chunk's normalised records (the normaliser's `many`, in file order): a mask of
+        those with a number of this register, the indices of those whose number came before,
+        and each record's problem (None for none)."""
+        if isinstance(found, Batch):
+            numbers, problems = found.numbers, found.problems
+        else:
+            numbers = [number for number, _problem in found]
+            problems = [problem for _number, problem in found]
+        # A problem is a non-empty string, no problem None: `not_` says which are this
+        # register's numbers, in C.
+        valid = np.fromiter(map(not_, problems), dtype=bool, count=len(problems))
+        at = np.flatnonzero(valid)
+        values = np.fromiter(compress(numbers, valid), dtype=np.int64, count=at.size)
+        return valid, at[self.later(values)], problems
+
 
 def call_file_problems(
     path: Path, file_settings: FileSettings, region: str, totals: Counter, counts: IntakeCounts
@@ -126,7 +155,7 @@ def call_file_problems(
     normaliser = Normaliser(region)
     phone = file_settings.phone_column - 1
     records = intake_records(path, file_settings, counts)
-    seen = _Seen()
+    seen = NumbersSeen()
     while True:
         # Only the cells needed are kept, as in the scrub: a chunk of whole records held at
         # once outlives the young garbage collections and sets off full ones over the heap.
@@ -138,18 +167,8 @@ def call_file_problems(
         if not lines:
             return
         totals["records"] += len(lines)
-        found = normaliser.many(phones)
-        if isinstance(found, Batch):
-            numbers, problems = found.numbers, found.problems
-        else:
-            numbers = [number for number, _problem in found]
-            problems = [problem for _number, problem in found]
-        # A problem is a non-empty string, no problem None: `not_` says which are this
-        # register's numbers, in C.
-        valid = np.fromiter(map(not_, problems), dtype=bool, count=len(problems))
-        at = np.flatnonzero(valid)
-        values = np.fromiter(compress(numbers, valid), dtype=np.int64, count=at.size)
-        repeats = set(at[seen.later(values)].tolist())
+        valid, repeated, problems = seen.repeats(normaliser.many(phones))
+        repeats = set(repeated.tolist())
         for problem, count in Counter(problems).items():
             if problem is not None:
                 totals[_REASONS[problem]] += count
@@ -161,9 +180,15 @@ def call_file_problems(
 
 
 def call_file_validate(
-    *, path: Path, file_settings: FileSettings, region: str, campaign: Campaign
+    *,
+    path: Path,
+    file_settings: FileSettings,
+    region: str,
+    campaign: Campaign,
+    leave_out_duplicates: bool = False,
 ) -> Validation:
-    """The whole file's counts and cost, and its first PROBLEMS_SHOWN problem rows."""
+    """The whole file's counts and cost, and its first PROBLEMS_SHOWN problem rows; with
+    `leave_out_duplicates`, the later repeats are not records offered."""
     totals, counts = Counter(), IntakeCounts()
     problems = []
     for row in call_file_problems(path, file_settings, region, totals, counts):
@@ -178,5 +203,6 @@ def call_file_validate(
         duplicates=totals[ProblemReason.DUPLICATE],
         problems=problems,
     )
+    validation.leave_out_duplicates(leave_out_duplicates)
     validation.reprice(campaign=campaign)
     return validation

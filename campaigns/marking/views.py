@@ -23,6 +23,7 @@ from campaigns.marking.forms import (
     DELIMITERS,
     ENCODINGS,
     NO,
+    SETTINGS_FORM_ID,
     YES,
     CallFileSettingsForm,
     CallFileUploadForm,
@@ -210,7 +211,11 @@ def call_file_preview_view(request, call_file_id: int):
                 del overrides["phone_column"], overrides["opt_in_column"]
             try:
                 if same_columns and request.POST.get("action") == "mark":
-                    call_file_confirm(call_file=call_file, overrides=overrides)
+                    call_file_confirm(
+                        call_file=call_file,
+                        overrides=overrides,
+                        leave_out_duplicates=form.cleaned_data["leave_out_duplicates"],
+                    )
                     messages.success(
                         request, _("“%(name)s” is being marked.") % {"name": call_file.filename}
                     )
@@ -237,7 +242,9 @@ def call_file_preview_view(request, call_file_id: int):
     if status == 200:
         try:
             validation = call_file_draft_validation(
-                call_file=call_file, file_settings=detected.settings
+                call_file=call_file,
+                file_settings=detected.settings,
+                leave_out_duplicates=bool(form.is_bound and form["leave_out_duplicates"].data),
             )
         except IntakeError as error:
             # Further down than the preview reads: the scrub would refuse the file there.
@@ -255,6 +262,7 @@ def call_file_preview_view(request, call_file_id: int):
             "validation": validation,
             "validation_error": validation_error,
             "problems_query": _settings_query(detected.settings) if validation else "",
+            "settings_form_id": SETTINGS_FORM_ID,
             **_licence(request, call_file.campaign),
         },
         status=status,
@@ -335,6 +343,7 @@ def _rebound(data, detected, same_columns: bool) -> dict:
     dialect changed, so the form lists the columns the file now has."""
     settings = detected.settings
     bound = {
+        "leave_out_duplicates": data.get("leave_out_duplicates"),
         "has_header": YES if settings.has_header else NO,
         "phone_column": data.get("phone_column") if same_columns else settings.phone_column,
         "opt_in_column": data.get("opt_in_column")

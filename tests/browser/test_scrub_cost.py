@@ -80,16 +80,20 @@ def shots(page, shot, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def test_read_the_cost_mark_and_watch_the_progress_without_reloading(
-    page, site, shot, campaign, stored_files, celery_worker_process
-):
-    nl = site("nl")
+def open_the_upload_page(page, host: str, campaign) -> None:
+    """Logged in as the campaign's owner, at 1280 px."""
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{nl}/account/login/")
+    page.goto(f"{host}/account/login/")
     page.get_by_label("E-mail address").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.goto(f"{nl}{reverse('call_files:new', args=[campaign.pk])}")
+    page.goto(f"{host}{reverse('call_files:new', args=[campaign.pk])}")
+
+
+def test_read_the_cost_mark_and_watch_the_progress_without_reloading(
+    page, site, shot, campaign, stored_files, celery_worker_process
+):
+    open_the_upload_page(page, site("nl"), campaign)
 
     # The layout of the marked file, with a reason for every row.
     expect(page.locator("#marked-example")).to_contain_text("REGISTERED_OTHER_CATEGORIES")
@@ -156,3 +160,30 @@ def test_read_the_cost_mark_and_watch_the_progress_without_reloading(
         ["BLOCKED", "REGISTERED"],
         ["CALLABLE", "REGISTERED_OTHER_CATEGORIES"],
     ]
+
+
+def test_leave_out_the_repeats_before_marking(page, site, shot, campaign, stored_files):
+    open_the_upload_page(page, site("nl"), campaign)
+    content = ("\r\n".join([*MESSY, "Peters again;+31 6 10000001"]) + "\r\n").encode()
+    page.get_by_label("Call file").set_input_files(
+        {"name": "herhaald.csv", "mimeType": "text/csv", "buffer": content}
+    )
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.locator("#count-records")).to_have_text("7")
+    expect(page.locator("#count-duplicates")).to_have_text("2")
+
+    # The choice sits with the count of repeats, outside the settings' form element.
+    choice = page.get_by_label(re.compile(r"^Leave out the 2 later repeats"))
+    expect(choice).not_to_be_checked()
+    choice.check()
+    page.get_by_role("button", name="Show preview").click()
+
+    expect(page.locator("#count-records")).to_have_text("5")
+    expect(page.locator("#credits-needed")).to_have_text("5")
+    expect(page.locator("#balance-after")).to_have_text(f"{BALANCE - 5:,}")
+    expect(choice).to_be_checked()
+    shots(page, shot, "scrub-leave-out-repeats")
+    page.get_by_role("button", name="Mark this file").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("herhaald.csv")
+    with scopes_disabled():
+        assert campaign.call_files.get().leave_out_duplicates is True

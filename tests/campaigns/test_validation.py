@@ -309,3 +309,89 @@ def test_the_preview_says_where_a_file_breaks_past_the_preview_rows(owner_client
 
     assert "This file cannot be marked as it is read now." in page
     assert "302" in page
+
+
+# Leaving the later repeats out (CallFile.leave_out_duplicates)
+
+
+@pytest.mark.parametrize(
+    ("chosen", "records", "left_out"),
+    [
+        pytest.param(None, 8, False, id="not given"),
+        pytest.param("false", 8, False, id="false"),
+        pytest.param("true", 6, True, id="true"),
+    ],
+)
+def test_a_dry_run_leaving_out_the_repeats_does_not_offer_them(
+    api, campaign, chosen, records, left_out
+):
+    fields = {} if chosen is None else {"leave_out_duplicates": chosen}
+
+    response = dry_run(api, campaign, MESSY, **fields)
+
+    assert response.status_code == 200, response.json()
+    # Still counted and listed as repeats; only what is offered, and so charged, changes.
+    assert response.json() == {
+        **EXPECTED,
+        "records": records,
+        "credits_needed": records,
+        "balance_after": 100 - records,
+    }
+
+
+def test_what_the_dry_run_offers_without_the_repeats_is_what_the_scrub_charges(
+    api, campaign, django_capture_on_commit_callbacks
+):
+    offered = dry_run(api, campaign, MESSY, leave_out_duplicates="true").json()["credits_needed"]
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api.post(
+            f"/api/v1/campaigns/{campaign.pk}/call-files",
+            {"file": SimpleUploadedFile("lijst.csv", MESSY), "leave_out_duplicates": "true"},
+            format="multipart",
+        )
+    assert response.status_code == 202
+    with scopes_disabled():
+        call_file_mark(call_file_id=response.json()["id"])
+    body = api.get(f"/api/v1/call-files/{response.json()['id']}").json()
+    assert (body["leave_out_duplicates"], body["rows_left_out"]) == (True, 2)
+    assert body["credits_charged"] == body["rows_total"] == offered == 6
+
+
+def test_the_preview_offers_to_leave_out_the_repeats_and_marks_without_them(owner_client, campaign):
+    page = upload(owner_client, campaign, MESSY).content.decode()
+    with scopes_disabled():
+        call_file = CallFile.objects.get()
+    assert 'name="leave_out_duplicates"' in page
+    assert "Leave out the 2 later repeats of numbers that came before in the file" in page
+    settings = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page))
+    posted = {
+        "encoding": "utf-8",
+        "delimiter": "semicolon",
+        "has_header": "yes",
+        "phone_column": "2",
+        "opt_in_column": "",
+        "dialect": settings["dialect"],
+        "leave_out_duplicates": "on",
+    }
+    url = reverse("call_files:preview", args=[call_file.pk])
+
+    page = owner_client.post(url, {**posted, "action": "preview"}).content.decode()
+
+    assert (text_of(page, "count-records"), text_of(page, "count-duplicates")) == ("6", "2")
+    assert (text_of(page, "credits-needed"), text_of(page, "balance-after")) == ("6", "94")
+    assert re.search(r'name="leave_out_duplicates"[^>]*checked', page)
+
+    response = owner_client.post(url, {**posted, "action": "mark"})
+
+    assert response.status_code == 302
+    with scopes_disabled():
+        call_file.refresh_from_db()
+    assert (call_file.status, call_file.leave_out_duplicates) == (CallFileStatus.QUEUED, True)
+
+
+def test_the_preview_of_a_file_without_repeats_offers_no_choice(owner_client, campaign):
+    page = upload(owner_client, campaign, b"phone\n0612345678\n0612345679\n").content.decode()
+
+    assert text_of(page, "count-duplicates") == "0"
+    assert 'name="leave_out_duplicates"' not in page

@@ -8,6 +8,7 @@ from typing import BinaryIO
 from .base import (
     DELIMITERS,
     ENCODINGS,
+    NO_MARK,
     Detected,
     FileSettings,
     IntakeCounts,
@@ -54,6 +55,7 @@ def intake_write_marked(
     *,
     joined: bool = False,
     waiting: Callable[[], bool] | None = None,
+    leaving_out: bool = False,
 ) -> None:
     """The file again with the columns `header` appended, one `marks` item per data record in
     record order (the header row gets the names). CSV/TXT: byte for byte as it was (delimiter,
@@ -66,13 +68,26 @@ def intake_write_marked(
     and saves splitting and joining each record's values.
 
     `waiting` (CSV/TXT): while it says the marks are still being made, the file is read ahead
-    (a few megabytes at most), so that reading it overlaps their making."""
+    (a few megabytes at most), so that reading it overlaps their making.
+
+    `leaving_out`: a mark may be None, which leaves its record out of the marked file, as if
+    the file had been uploaded without it (CSV/TXT: its lines and their endings; XLSX: its row,
+    the rows below moving up). Every other byte is as without it."""
     marks = iter(marks)
     if settings.kind == "xlsx":
         if joined:
             raise ValueError("a workbook takes each record's values, not joined text")
         xlsx_write_marked(path, settings, sink, header, marks)
     else:
-        delimited_write_marked(path, settings, sink, header, marks, joined=joined, waiting=waiting)
-    if next(marks, None) is not None:
+        delimited_write_marked(
+            path,
+            settings,
+            sink,
+            header,
+            marks,
+            joined=joined,
+            waiting=waiting,
+            leaving_out=leaving_out,
+        )
+    if next(marks, NO_MARK) is not NO_MARK:
         raise ValueError("more marks than records")

@@ -20,6 +20,8 @@ BLANK = " \t"
 # One physical line with its ending; lone CR counts as a line break, as the csv module does.
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 LINE_BREAKS = re.compile(rb"\r\n|\r|\n")
+# What `next` answers when the marks to write are all taken: None is a mark (a record left out).
+NO_MARK = object()
 
 
 class IntakeError(DomainError):

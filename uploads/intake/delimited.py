@@ -450,23 +450,34 @@ class _Tails:
     """The appended text per record, in record order; the header's for the first record."""
 
     def __init__(
-        self, settings: FileSettings, header: Sequence[str], marks: Iterator, joined: bool
+        self,
+        settings: FileSettings,
+        header: Sequence[str],
+        marks: Iterator,
+        joined: bool,
+        leaving_out: bool,
     ):
         self.delimiter = settings.delimiter
         self.header = _appended(header, settings.delimiter) if settings.has_header else None
         self.marks = marks
         self.joined = joined
+        # Whether a mark may be None (see intake_write_marked): looked for only then, since
+        # looking costs a few per cent of writing.
+        self.leaving_out = leaving_out
 
-    def take(self, n: int) -> Iterator[str]:
+    def take(self, n: int) -> list[str | None]:
+        """The next `n` records' appended text; None for a record to leave out."""
         if self.header is not None and n:
             header, self.header = self.header, None
-            return chain((header,), self.take(n - 1))
+            return [header, *self.take(n - 1)]
         batch = list(islice(self.marks, n))
         if len(batch) != n:
             raise ValueError("fewer marks than records")
         if self.joined:
-            return iter(batch)
+            return batch
         delimiter = self.delimiter
+        if self.leaving_out and None in batch:
+            return [None if values is None else _appended(values, delimiter) for values in batch]
         joined = list(map(delimiter.join, batch))
         blob = "\n".join(joined)
         # Joined in C unless some value needs quotes.
@@ -476,8 +487,8 @@ class _Tails:
             and blob.count("\n") == n - 1
             and blob.count(delimiter) == sum(map(len, batch)) - n
         ):
-            return map(delimiter.__add__, joined)
-        return iter([_appended(values, delimiter) for values in batch])
+            return list(map(delimiter.__add__, joined))
+        return [_appended(values, delimiter) for values in batch]
 
 
 def delimited_write_marked(
@@ -489,8 +500,9 @@ def delimited_write_marked(
     *,
     joined: bool = False,
     waiting: Callable[[], bool] | None = None,
+    leaving_out: bool = False,
 ) -> None:
-    tails = _Tails(settings, header, marks, joined)
+    tails = _Tails(settings, header, marks, joined, leaving_out)
     not_blank = methodcaller("strip", settings.delimiter + BLANK)
     encoding = "utf-8" if settings.encoding == "utf-8-sig" else settings.encoding
     if settings.encoding == "utf-8-sig":
@@ -532,23 +544,42 @@ def _read_ahead(chunks: Iterator[_Lines], waiting: Callable[[], bool]) -> Iterat
 
 
 def _write_lines(part: list[str], keep: list[bool], ending: str, tails: _Tails) -> Iterator[str]:
+    """Lines of one record each (`keep`: not blank): each with its tail and ending; a record
+    whose tail is None is left out, line and ending."""
     if all(keep):
         for index in range(0, len(part), _MARK_BATCH):
             batch = part[index : index + _MARK_BATCH]
-            yield ending.join(map(operator.add, batch, tails.take(len(batch))))
+            appended = tails.take(len(batch))
+            if tails.leaving_out and None in appended:
+                # An empty string, not nothing: the caller trims the ending of the file's last
+                # line, which must not be the ending of the line before a line left out.
+                yield from (
+                    "" if tail is None else line + tail + ending
+                    for line, tail in zip(batch, appended, strict=True)
+                )
+                continue
+            yield ending.join(map(operator.add, batch, appended))
             yield ending
         return
-    appended = tails.take(sum(keep))
+    appended = iter(tails.take(sum(keep)))
     for line, marked in zip(part, keep, strict=True):
-        yield line + next(appended) + ending if marked else line + ending
+        if not marked:
+            yield line + ending
+        elif (tail := next(appended)) is not None:
+            yield line + tail + ending
+        else:
+            yield ""
 
 
 def _write_records(chunk: _Lines, run: _Run, tails: _Tails) -> Iterator[str]:
     """Records over several lines (or lines with their own endings): the tail goes before the
-    record's last line ending."""
+    record's last line ending; a record whose tail is None is left out, with its endings."""
     keep = [not is_blank(row) for row in run.rows]
-    appended = tails.take(sum(keep))
+    appended = iter(tails.take(sum(keep)))
     for (start, stop), marked in zip(run.spans, keep, strict=True):
+        tail = next(appended) if marked else ""
+        if tail is None:
+            continue
         if chunk.ending:
             body = chunk.ending.join(chunk.lines[start:stop])
             last = stop == len(chunk.lines) and not chunk.terminated
@@ -557,4 +588,4 @@ def _write_records(chunk: _Lines, run: _Run, tails: _Tails) -> Iterator[str]:
             raw = "".join(chunk.lines[start:stop])
             body = raw.rstrip("\r\n")
             end = raw[len(body) :]
-        yield body + next(appended) + end if marked else body + end
+        yield body + tail + end

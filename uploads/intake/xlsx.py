@@ -20,6 +20,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from .base import (
     BLANK,
+    NO_MARK,
     FileSettings,
     IntakeCounts,
     IntakeError,
@@ -248,27 +249,33 @@ def xlsx_write_marked(
     settings: FileSettings,
     sink: BinaryIO,
     header: Sequence[str],
-    marks: Iterator[Sequence[str]],
+    marks: Iterator[Sequence[str] | None],
 ) -> None:
+    """The first sheet's values again with `header`'s columns appended; a record whose mark is
+    None is left out and the rows below it move up, as if it had never been there."""
     workbook = xlsxwriter.Workbook(sink, {"constant_memory": True, "in_memory": False})
     sheet = workbook.add_worksheet()
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
     datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     header_pending = settings.has_header
     offset, rows = xlsx_sheet(path)
+    left_out = 0
     for line, row in rows:
-        row_index = line - 1
+        appended = ()
+        if any(cell_text(value).strip(BLANK) for value in row):
+            if header_pending:
+                header_pending = False
+                appended = header
+            else:
+                appended = next(marks, NO_MARK)
+                if appended is NO_MARK:
+                    raise ValueError("fewer marks than records")
+                if appended is None:
+                    left_out += 1
+                    continue
+        row_index = line - 1 - left_out
         for column, value in enumerate(row, offset):
             _xlsx_write_cell(sheet, row_index, column, value, date_format, datetime_format)
-        if all(cell_text(value).strip(BLANK) == "" for value in row):
-            continue
-        if header_pending:
-            header_pending = False
-            appended = header
-        else:
-            appended = next(marks, None)
-            if appended is None:
-                raise ValueError("fewer marks than records")
         for index, value in enumerate(appended):
             if value:  # an empty cell is no cell
                 sheet.write_string(row_index, offset + len(row) + index, value)
