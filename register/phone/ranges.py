@@ -6,9 +6,11 @@ from register.phone.metadata import SHORT_LENGTH, ZERO, common_shapes, region_me
 from register.phone.reference import Problem
 
 # The verdict of a range of E.164 digits (see `e164_ranges`) whose numbers the normaliser reads
-# one by one; "ok" is a consumer number's.
+# one by one; "ok" is a consumer number's; and, after a plus, that none of the region's type
+# patterns matches the national number.
 PER_NUMBER = "per_number"
 CONSUMER = "ok"
+NO_TYPE = "no_type"
 
 
 @cache
@@ -28,8 +30,9 @@ def e164_ranges(
     the common ones, or its patterns are unbounded.
 
     With `plus`, the verdicts on the digits after a plus ("+31…", and what the bulk path
-    rewrites to it): the country code is then never part of a national number, so only the
-    type patterns decide (the bulk path, `register.phone.batch`).
+    reads as it): the country code is then never part of a national number, so only the type
+    patterns decide (the bulk path, `register.phone.batch`); and where none matches the
+    national number, NO_TYPE (except for short numbers), which the bulk path reads further.
 
     Must equal the normaliser's reading of every number it does not leave PER_NUMBER: held to
     it by `test_canonical_numbers_get_the_normalisers_verdict_from_their_range`
@@ -60,6 +63,9 @@ def e164_ranges(
             start = base + first * 10 ** (length - 1)
             regex = regexes[first] if regexes else None
             depth = depths[first] if depths else None
+            if plus and regex is None and length > SHORT_LENGTH:
+                add(start, NO_TYPE)
+                continue
             if (
                 regex is None
                 or depth is None
@@ -75,9 +81,11 @@ def e164_ranges(
             known = min(max(depth, national_depth, 1), length)
             step = 10 ** (length - known)
             for head in range(first * 10 ** (known - 1), (first + 1) * 10 ** (known - 1)):
-                national = b"%d" % (head * step)
+                national = b"%0*d" % (length, head * step)
                 match = regex.fullmatch(national)
-                if match is None or (not plus and metadata.viable(code + national)):
+                if match is None and plus:
+                    verdict = NO_TYPE
+                elif match is None or (not plus and metadata.viable(code + national)):
                     verdict = PER_NUMBER
                 else:
                     verdict = Problem.SERVICE.value if match.lastindex else CONSUMER
