@@ -4,7 +4,7 @@ The import reads the file once, in blocks, into numpy arrays: one row for each l
 a number, with its line number (`lines`). Lines already in the register's own shape (the
 country's E.164 digits, a date that exists and is not in the future, the register's category
 codes in its order) are checked and parsed vectorised, a block at a time, eight bytes to a numpy
-word (`words`), and their numbers judged by the ranges of the number plan they fall in
+word (`register.words`), and their numbers judged by the ranges of the number plan they fall in
 (`register.phone.e164_ranges`); only other lines, and numbers whose range calls for it, are read
 one by one by the normaliser and Python's date and category rules. Then (`load`) the numbers are
 sorted in the client, and a part at a time, while PostgreSQL loads the parts before, each number

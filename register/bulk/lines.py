@@ -13,7 +13,10 @@ import numpy as np
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from register.bulk.words import (
+from register.errors import DomainError
+from register.models import ALL_CATEGORIES, Register
+from register.phone import CONSUMER, PER_NUMBER, Normaliser, Problem, e164_ranges
+from register.words import (
     EPOCH,
     ZEROS,
     all_digits,
@@ -22,9 +25,6 @@ from register.bulk.words import (
     lane_masks,
     words_at,
 )
-from register.errors import DomainError
-from register.models import ALL_CATEGORIES, Register
-from register.phone import CONSUMER, PER_NUMBER, Normaliser, Problem, e164_ranges
 
 # Half a megabyte: the arrays of a block's lines then stay in the processor's cache (parsing
 # 10M lines 3.4 s in blocks of 8 MB, 2.1 s in these).

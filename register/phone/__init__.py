@@ -5,7 +5,8 @@
 - `fast`: the same answer for one number of the shapes people and spreadsheets produce, replayed
   on the region's metadata (`metadata`), whose regexes are analysed by `patterns`.
 - `batch`: the same answers for a whole batch of a region's common shapes at once.
-- `ranges`: the same verdicts on whole ranges of E.164 digits, for the register file import.
+- `ranges`: the same verdicts on whole ranges of E.164 digits, for the register file import and
+  the bulk path.
 - `normaliser`: `Normaliser` and `normalise`, which choose between them.
 - `messages`: what is wrong with one typed number, in the reader's language.
 - `forms`, `modelfields`, `serializers`: one number a person types or we keep, through

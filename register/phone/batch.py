@@ -2,56 +2,35 @@
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import compress, count, repeat
-from operator import eq, floordiv
-from typing import NamedTuple
+from itertools import repeat
+from operator import eq
 
-from phonenumbers import PhoneMetadata
+import numpy as np
 
 from register.phone.metadata import (
     MAX_INPUT_LENGTH,
     SEPARATORS,
-    ZERO,
+    SHORT_LENGTH,
     Metadata,
     common_shapes,
     new_normalised,
 )
+from register.phone.ranges import CONSUMER, NO_TYPE, PER_NUMBER, e164_ranges
 from register.phone.reference import Normalised, Problem
+from register.words import ZEROS, all_digits, eight_digits, lane_masks, words_at
 
-# How many digits of the national number the bulk path's first memo looks at: few enough to keep
-# it small (a thousand entries a length), enough to decide most numbers (mobiles and most fixed
-# lines of the Dutch and Belgian plans).
-_MEMO_DIGITS = 3
-# The fast path leaves digits this short to the reference's short-number rules.
-SHORT_LENGTH = 6
-# Before the digits of "31…" (E.164 without a plus), which the fast path reads with more care.
-_WRITTEN = b"9"
+# The digits of a row read eight bytes at a time: two words' worth. The ranges end at E.164's
+# 15 digits, and longer numbers go the per-row way (in an int64, too, they would overflow).
+_WIDEST = 16
+_E164_DIGITS = 15
 
 # Rows whose digits end in ". 0": `strip` and the ".0" rule see them differently once the spaces
 # are gone. Matches end inside their row, so that the row is found by counting line breaks.
 _SPACED_DECIMAL = re.compile(rb"\. +0 *(?=\n)")
-_ANY_TEXT = re.compile(rb"[^\n]+")
-# Verdicts of the memo that are not a problem: leave the row to the per-row way; look at more
-# digits; and for "31…", the problem once the national prefix, if written, is taken out.
-_PER_ROW = object()
-_DEEPER = object()
-
-
-class _Written(NamedTuple):
-    problem: Problem | None
-    prefix_length: int
-
-
-class _Verdicts(dict):
-    """Verdicts by key, worked out on first use."""
-
-    def __init__(self, verdict: Callable[..., object]):
-        super().__init__()
-        self._verdict = verdict
-
-    def __missing__(self, key) -> object:
-        verdict = self[key] = self._verdict(key)
-        return verdict
+# A row's verdict from its number's range: a consumer's number, a service number, the per-row
+# way, no type pattern matches, and not a valid number; and the problem each stands for.
+_CONSUMER, _SERVICE, _PER_ROW, _NO_TYPE, _INVALID = range(5)
+_PROBLEMS = np.array([None, Problem.SERVICE, None, None, Problem.INVALID], dtype=object)
 
 
 class Batch(Sequence):
@@ -117,156 +96,167 @@ def _rows_of(blob: bytes, matches: Iterable[re.Match[bytes]]) -> list[int]:
 class _Bulk:
     """`Normaliser.many` for a region with the common shapes: the fast path for a whole batch.
 
-    The text of all rows is cleaned at once (`bytes.translate`, `bytes.replace`) and each row's
-    digits rewritten the way the fast path reads them: "+31 6…", "0031 6…", "06…" and "6…" all
-    become "+316…", which `int` reads as the E.164 number; "31 6…" becomes "9316…", as the fast
-    path reads those digits with more care. The verdict comes from a memo keyed by the number
-    without its last digits: the type regexes look at no more than the first few digits of a
-    number of a given length (`depth`), and the number's size gives its length, so one number's
-    verdict holds for every number with the same key. What is left in Python is a memo miss now
-    and then, "31 6…", and the rows that are not common (letters, other punctuation, other
-    countries, short numbers), which go the per-row way.
+    The text of all rows is cleaned at once (`bytes.translate`, `bytes.replace`), then each
+    row's head is read as the fast path reads it, for all rows at once, eight bytes to a numpy
+    word (`register.words`): "+31 6…", "0031 6…", "06…" and "6…" are all the E.164 number
+    "316…"; "31 6…" is too, but the fast path reads those digits with more care. The numbers
+    are read eight digits at a time, and each gets its verdict from the range of the number
+    plan it falls in: the type regexes look at no more than the first few digits of a number
+    of a given length (`patterns.depth`), so the numbers split into ranges with one verdict
+    each, worked out from libphonenumber's metadata once (`e164_ranges`: with a plus for the
+    first shapes, without for "31 6…"). What is left in Python is the rows that are not
+    common (letters, other punctuation, other countries, short numbers, ranges that call for
+    it), which go the per-row way.
 
     Must equal `[per_row(raw) for raw in raws]`, that is `normalise_slow` row by row: see
     `Normaliser.many`, whose tests hold it to that.
     """
 
-    def __init__(self, metadata: Metadata, common_length: int):
-        self.metadata = metadata
-        code = self.code = metadata.country_code_digits
-        idd = metadata.international_prefix.pattern
-        prefix = self.prefix = metadata.national_prefix.pattern if metadata.national_prefix else b""
-        self.cut = 10 ** max(common_length - _MEMO_DIGITS, 0)
-        depths = [depth for by_digit in metadata.type_depths.values() for depth in by_digit]
-        self.deepest = max(
-            [metadata.general_depth, *(depth for depth in depths if depth is not None)]
+    def __init__(self, metadata: Metadata, plus_ranges: tuple, written_ranges: tuple):
+        self.code = code = metadata.country_code_digits
+        self.idd = idd = metadata.international_prefix.pattern
+        self.prefix = prefix = metadata.national_prefix.pattern if metadata.national_prefix else b""
+        # The national prefix in front of digits of each width, for the numbers read with it.
+        self.prefix_places = int(prefix or b"0") * 10 ** np.arange(_WIDEST + 1, dtype=np.int64)
+        self.idd_code = idd + code
+        self.plus_code = b"+" + code
+        # 10 to the power of each width of the digits after the head, the country code's place.
+        self.code_places = int(code) * 10 ** np.arange(_WIDEST + 1 + 8, dtype=np.int64)
+        self.code_length = len(code)
+        # Each behind a range that starts at 0, so that every number falls in one.
+        self.plus_starts, self.plus_verdicts = self._ranges(*plus_ranges)
+        self.written_starts, self.written_verdicts = self._ranges(*written_ranges)
+        # Per width of the digits: the bytes of a row's last two words they leave out.
+        self.outside = ~lane_masks(_WIDEST, 2, at_end=True)
+
+    @staticmethod
+    def _ranges(starts: tuple[int, ...], verdicts: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+        codes = {
+            CONSUMER: _CONSUMER,
+            Problem.SERVICE.value: _SERVICE,
+            PER_NUMBER: _PER_ROW,
+            NO_TYPE: _NO_TYPE,
+        }
+        return (
+            np.array([0, *starts], dtype=np.int64),
+            np.array([_PER_ROW, *(codes.get(verdict, _PER_ROW) for verdict in verdicts)]),
         )
-        # Every row starts with `start`, so that digits without a head get the country code
-        # too. The heads in the fast path's order, the international prefix before the country
-        # code; each is taken off down to the national prefix, which then goes once for all.
-        self.start = start = b"\n+" + code
-        self.heads = [
-            (start + code, b"\n" + _WRITTEN + code),
-            (start + idd + code, start),
-        ]
-        self.foreign_idd = re.compile(re.escape(start + idd))
-        self.plus_head = (start + b"+" + code, start)
-        self.foreign_plus = re.compile(re.escape(start + b"+"))
-        # Neither the plus every row starts with nor one the row itself starts with.
-        self.misplaced_plus = re.compile(rb"(?<!\n)(?<!%s)\+" % re.escape(start))
-        self.national_head = (start + prefix, start) if prefix else None
 
     def __call__(self, raws: list[str], per_row: Callable[[str], Normalised]) -> "Batch":
-        lines, odd = self._lines(raws)
-        for row in odd:
-            lines[row] = b"0"
-        numbers = list(map(int, lines))
-        # The first memo's verdict, which for most rows is already the problem (None).
-        problems = list(
-            map(_Verdicts(self._first).__getitem__, map(floordiv, numbers, repeat(self.cut)))
-        )
-        # Consumer numbers have no problem: only service numbers and the rest need a look.
-        code = self.code
-        deeper = _Verdicts(self._second)
-        for row in compress(count(), problems):
-            verdict = problems[row]
-            if verdict is _DEEPER:
-                line = lines[row]
-                cut = 10 ** max(len(line) - len(code) - 1 - self.deepest, 0)
-                verdict = problems[row] = deeper[numbers[row] // cut, cut]
-            if verdict.__class__ is _Written:
-                national = lines[row][1 + len(code) + verdict.prefix_length :]
-                numbers[row] = int(code + national)
-                problems[row] = verdict.problem
-            elif verdict is _PER_ROW:
-                numbers[row], problems[row] = per_row(raws[row])
+        blob, odd = self._text(raws)
+        data = np.frombuffer(blob, dtype=np.uint8)
+        breaks = np.flatnonzero(data == ord("\n"))
+        firsts, ends = breaks[:-1] + 1, breaks[1:]
+        # 16 bytes before the text, for the words that end a row; 8 after, for those that
+        # start one.
+        padded = np.zeros(16 + len(data) + 8, dtype=np.uint8)
+        padded[16 : 16 + len(data)] = data
+        words = words_at(padded)
+        skips, written, national, odd_heads = self._heads(words, firsts + 16)
+        # The digits after the head, as the last 16 bytes before the row's end, those before
+        # the digits written as zeros.
+        widths = ends - firsts - skips
+        narrow = np.clip(widths, 0, _WIDEST)
+        high, low = words[ends], words[ends + 8]
+        outside = self.outside[0][narrow]
+        high = (high & ~outside) | (ZEROS & outside)
+        outside = self.outside[1][narrow]
+        low = (low & ~outside) | (ZEROS & outside)
+        digits = eight_digits(high) * 100_000_000 + eight_digits(low)
+        longest = np.where(written, _E164_DIGITS, _E164_DIGITS - self.code_length)
+        readable = (widths <= longest) & all_digits(high) & all_digits(low) & ~odd_heads
+        readable[odd] = False
+        # The E.164 number: "31…" is one already; the others' digits follow the country code.
+        numbers = np.where(written, digits, self.code_places[narrow] + digits)
+        # Where the number falls: the last range that starts at or below it.
+        verdicts = np.full(len(raws), _PER_ROW, dtype=np.int64)
+        for kind, starts, ranges in (
+            (~written, self.plus_starts, self.plus_verdicts),
+            (written, self.written_starts, self.written_verdicts),
+        ):
+            rows = np.flatnonzero(readable & kind)
+            verdicts[rows] = ranges[np.searchsorted(starts, numbers[rows], side="right") - 1]
+        self._national_invalid(verdicts, national, narrow, digits)
+        verdicts[verdicts == _NO_TYPE] = _PER_ROW
+        problems = _PROBLEMS[verdicts].tolist()
+        numbers = numbers.tolist()
+        for row in np.flatnonzero(verdicts == _INVALID).tolist():
+            numbers[row] = None
+        for row in np.flatnonzero(verdicts == _PER_ROW).tolist():
+            numbers[row], problems[row] = per_row(raws[row])
         return Batch(numbers, problems)
 
-    def _lines(self, raws: list[str]) -> tuple[list[bytes], list[int]]:
-        """Each row's digits as the fast path reads them, and the rows to leave to per-row."""
-        start = self.start[1:]
-        text = self.start.decode().join(raws)
+    def _national_invalid(
+        self, verdicts: np.ndarray, national: np.ndarray, widths: np.ndarray, digits: np.ndarray
+    ) -> None:
+        """Rows written with the national prefix ("0…") that no type pattern matches, with the
+        prefix or without: invalid.
+
+        The fast path reads such digits (longer than short numbers) as the region's national
+        number, the prefix taken off or kept as libphonenumber decides; either way no type
+        matches, and the digits start with the prefix, so they are no other country's either.
+        """
+        rows = np.flatnonzero(national & (verdicts == _NO_TYPE))
+        prefix_length = len(self.prefix)
+        widths = widths[rows]
+        rows = rows[widths + prefix_length > SHORT_LENGTH]
+        widths = widths[widths + prefix_length > SHORT_LENGTH]
+        kept = self.code_places[widths + prefix_length] + self.prefix_places[widths] + digits[rows]
+        with_prefix = self.plus_verdicts[np.searchsorted(self.plus_starts, kept, side="right") - 1]
+        verdicts[rows[with_prefix == _NO_TYPE]] = _INVALID
+
+    def _heads(self, words: np.ndarray, firsts: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per row (its words at `firsts`): how many bytes its head takes, whether it is "31…",
+        whether it is the national prefix alone ("0…"), and whether the head leaves it to
+        per-row, as the fast path reads them.
+
+        The fast path tries the international prefix before the country code, a plus and its
+        country code, and takes off one national prefix after any of them.
+        """
+        head = words[firsts]
+        written = _starts(head, self.code)
+        idd = _starts(head, self.idd)
+        via_idd = _starts(head, self.idd_code)
+        plus = _starts(head, self.plus_code)
+        # Another country's international prefix or plus, or a plus here and not in front.
+        odd = (idd & ~via_idd) | (_starts(head, b"+") & ~plus)
+        skips = np.zeros(len(firsts), dtype=np.int64)
+        skips[via_idd] = len(self.idd_code)
+        skips[plus] = len(self.plus_code)
+        national = np.zeros(len(firsts), dtype=bool)
+        if self.prefix:
+            rest = words[firsts + skips]
+            # After the international prefix and country code, another international prefix.
+            odd |= via_idd & _starts(rest, self.idd)
+            prefixed = (via_idd | plus | ~(idd | written)) & _starts(rest, self.prefix)
+            skips[prefixed] += len(self.prefix)
+            national = prefixed & ~(via_idd | plus)
+        return skips, written, national, odd
+
+    def _text(self, raws: list[str]) -> tuple[bytes, list[int]]:
+        """The rows' text cleaned as the fast path cleans it, each after a line break and the
+        last followed by one, and rows to leave to per-row that the text no longer shows."""
+        text = "\n".join(raws)
         if text.count("\n") != len(raws) - 1 or max(map(len, raws)) > MAX_INPUT_LENGTH:
             # A row with a line break would read as two, and `parse` refuses overlong ones: both
             # go the per-row way, as empty rows here.
-            text = self.start.decode().join(
+            text = "\n".join(
                 "" if "\n" in raw or len(raw) > MAX_INPUT_LENGTH else raw for raw in raws
             )
         # Characters that are not ASCII become "?", one for one, and leave the row to per-row.
-        blob = b"\n" + start + text.encode("ascii", "replace") + b"\n"
+        blob = b"\n" + text.encode("ascii", "replace") + b"\n"
         odd = _rows_of(blob, _SPACED_DECIMAL.finditer(blob)) if b". " in blob else []
         # `strip_artefacts` and the separators: the spaces go first, which strips the row; then
         # one apostrophe in front (more are left, and make the row unusual) and ".0" at the end.
-        blob = blob.translate(None, b" ").replace(self.start + b"'", self.start)
+        blob = blob.translate(None, b" ").replace(b"\n'", b"\n")
         blob = blob.replace(b".0\n", b"\n").translate(None, SEPARATORS)
-        # Anything but digits and a plus in front goes the per-row way.
-        unusual = blob.translate(None, b"0123456789+")
-        odd += _rows_of(unusual, _ANY_TEXT.finditer(unusual))
-        if blob.count(b"+") != len(raws) + blob.count(self.start + b"+"):
-            odd += _rows_of(blob, self.misplaced_plus.finditer(blob))
-        for head, rewritten in self.heads:
-            blob = blob.replace(head, rewritten)
-        odd += _rows_of(blob, self.foreign_idd.finditer(blob))
-        blob = blob.replace(*self.plus_head)
-        odd += _rows_of(blob, self.foreign_plus.finditer(blob))
-        if self.national_head is not None:
-            blob = blob.replace(*self.national_head)
-        lines = blob.split(b"\n")
-        del lines[0]
-        lines.pop()
-        return lines, odd
+        return blob, odd
 
-    def _first(self, key: int) -> object:
-        return self._verdict(key, self.cut)
 
-    def _second(self, key: tuple[int, int]) -> object:
-        return self._verdict(*key)
-
-    def _verdict(self, key: int, cut: int) -> object:
-        """The problem of every number `n` with `n // cut == key`, or what else to do with it.
-
-        Mirrors the fast path's roads, and looks only at the digits `key` holds: `_DEEPER` where
-        the type regex looks further.
-        """
-        code, prefix, metadata = self.code, self.prefix, self.metadata
-        digits = str(key).encode()
-        length = len(digits) + len(str(cut)) - 1
-        written = digits.startswith(_WRITTEN + code)
-        head = len(_WRITTEN) + len(code) if written else len(code)
-        if not written and not digits.startswith(code):
-            return _PER_ROW
-        prefix_length = len(prefix) if written and digits[head:].startswith(prefix) else 0
-        head += prefix_length
-        known = len(digits) - head
-        national_length = length - head
-        if national_length <= SHORT_LENGTH:
-            return _PER_ROW
-        if known < 1:
-            return _DEEPER
-        # The digits after the known ones do not change the verdict: zeros stand for them.
-        national = digits[head:].ljust(national_length, b"0")
-        digit = national[0] - ZERO
-        types = metadata.types_by_length.get(national_length)
-        if types is None or types[digit] is None:
-            return _PER_ROW
-        depth = metadata.type_depths[national_length][digit]
-        if depth is None:
-            return _PER_ROW
-        if depth > known or (written and metadata.general_depth > len(digits) - len(_WRITTEN)):
-            return _DEEPER
-        match = types[digit].fullmatch(national)
-        if match is None:
-            return _PER_ROW
-        problem = Problem.SERVICE if match.lastindex else None
-        if not written:
-            return problem
-        # "31…": the code only when the digits are no national number as they are, and with the
-        # national prefix after it only once.
-        if (prefix_length and national.startswith(prefix)) or metadata.viable(
-            code + prefix[:prefix_length] + national
-        ):
-            return _PER_ROW
-        return _Written(problem, prefix_length)
+def _starts(words: np.ndarray, text: bytes) -> np.ndarray:
+    """Whether the bytes of each word start with `text` (at most 8 bytes)."""
+    mask = np.uint64((1 << 8 * len(text)) - 1)
+    return (words & mask) == np.uint64(int.from_bytes(text, "little"))
 
 
 def bulk_path(metadata: Metadata) -> _Bulk | None:
@@ -276,20 +266,18 @@ def bulk_path(metadata: Metadata) -> _Bulk | None:
     code = metadata.country_code_digits
     idd = metadata.international_prefix.pattern
     prefix = metadata.national_prefix.pattern if metadata.national_prefix else b""
-    # The rewrites must not read one head as another: the fast path tries the international
-    # prefix before the country code, and the national prefix after both.
+    # No head may read as another: the fast path tries the international prefix before the
+    # country code, and the national prefix after both. Each is read from one word.
     if (
         idd.startswith(code)
         or code.startswith(idd)
         or (prefix and code.startswith(prefix))
-        or (_WRITTEN + code).startswith(code)
+        or len(idd + code) > 8
+        or len(prefix) > 8
     ):
         return None
-    region_metadata = PhoneMetadata.metadata_for_region(metadata.region)
-    lengths = [
-        length
-        for desc in (region_metadata.fixed_line, region_metadata.mobile)
-        if desc is not None
-        for length in desc.possible_length
-    ]
-    return _Bulk(metadata, min(lengths or metadata.possible_lengths))
+    plus_ranges = e164_ranges(metadata.region, plus=True)
+    written_ranges = e164_ranges(metadata.region)
+    if plus_ranges is None or written_ranges is None:
+        return None
+    return _Bulk(metadata, plus_ranges, written_ranges)

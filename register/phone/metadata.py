@@ -6,8 +6,9 @@ its answer (`patterns.depth`), which the bulk path and the E.164 ranges rely on.
 """
 
 import re
+from collections.abc import Callable
 from enum import IntEnum
-from functools import cache
+from functools import cache, cached_property
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberType
@@ -24,6 +25,8 @@ SEPARATORS = b" .-/()"
 MAX_INPUT_LENGTH = 250
 MIN_NSN_LENGTH = 2
 MAX_NSN_LENGTH = 17
+# The fast paths leave digits this short to the reference's short-number rules.
+SHORT_LENGTH = 6
 new_normalised = tuple.__new__
 
 # The order in which libphonenumber's `number_type` tries the descriptions: the first that
@@ -44,6 +47,38 @@ _TYPE_ORDER = (
 
 _COUNTRY_CODES = {str(code).encode(): code for code in COUNTRY_CODE_TO_REGION_CODE}
 _NON_GEOGRAPHIC = "001"
+
+
+class _PerLength(dict):
+    """Values by number length, worked out by `fill(length)` on first use (None: no value)."""
+
+    def __init__(self, fill: Callable[[int], object]):
+        super().__init__()
+        self._fill = fill
+
+    def __missing__(self, length: int):
+        value = self[length] = self._fill(length)
+        return value
+
+    def get(self, length: int, default=None):
+        value = self[length]
+        return default if value is None else value
+
+
+class _Regex:
+    """A type regex, compiled on its first match: a region whose numbers a file holds a few of
+    needs few of them, and compiling them all took longer than reading a million rows."""
+
+    __slots__ = ("pattern", "regex")
+
+    def __init__(self, pattern: bytes):
+        self.pattern = pattern
+        self.regex: re.Pattern[bytes] | None = None
+
+    def fullmatch(self, text: bytes) -> re.Match[bytes] | None:
+        if self.regex is None:
+            self.regex = re.compile(self.pattern)
+        return self.regex.fullmatch(text)
 
 
 class Length(IntEnum):
@@ -90,78 +125,85 @@ class Metadata:
         # order, the general description in a lookahead: one `fullmatch` says whether the number
         # is valid. Service descriptions sit in capturing groups, consumer ones do not, so the
         # match's `lastindex` says which kind matched first (fewer groups match faster, too).
-        descs = []
+        self._descs = []
         for attribute, number_type in _TYPE_ORDER:
             desc = getattr(metadata, attribute)
             if attribute == "mobile" and metadata.same_mobile_and_fixed_line_pattern:
                 continue
             if desc is not None and desc.national_number_pattern:
-                pattern = desc.national_number_pattern
-                descs.append(
-                    (
-                        number_type in CONSUMER_TYPES,
-                        desc,
-                        patterns.first_digits(pattern),
-                        patterns.depth(pattern),
-                    )
-                )
+                self._descs.append((number_type in CONSUMER_TYPES, desc))
+        self._general_pattern = general.national_number_pattern
         # And by the first digit: a regex holds only the descriptions a number starting with
-        # that digit can match, a third of the work for a Dutch mobile.
-        self.types_by_length: dict[int, tuple[re.Pattern[bytes] | None, ...]] = {}
+        # that digit can match, a third of the work for a Dutch mobile. Made per length on
+        # first use: a file's numbers of other countries meet few lengths of few regions, and
+        # compiling every region they meet whole cost more than reading the file.
+        self.types_by_length: dict[int, tuple[_Regex | None, ...] | None]
+        self.types_by_length = _PerLength(self._fill_types)
         # For each regex, how many leading digits decide its answer (None: no bound known): the
-        # bulk path memoises verdicts by that many digits.
-        self.type_depths: dict[int, tuple[int | None, ...]] = {}
-        general_pattern = general.national_number_pattern
-        self.general_depth = patterns.depth(general_pattern) if general_pattern else None
-        if general_pattern:
-            general_digits = patterns.first_digits(general_pattern)
-            for length in self.possible_lengths:
-                types = [
-                    self._types(general_pattern, descs, length, digit)
-                    if digit in general_digits
-                    else (None, None)
-                    for digit in b"0123456789"
-                ]
-                self.types_by_length[length] = tuple(regex for regex, _ in types)
-                self.type_depths[length] = tuple(
-                    None
-                    if depth is None or self.general_depth is None
-                    else max(depth, self.general_depth)
-                    for _, depth in types
-                )
+        # E.164 ranges (and so the bulk path) give one verdict to all numbers that agree that far.
+        self.type_depths: dict[int, tuple[int | None, ...] | None]
+        self.type_depths = _PerLength(self._fill_depths)
 
-    @staticmethod
-    def _types(
-        general_pattern: str,
-        descs: list[tuple[bool, phonenumbers.PhoneNumberDesc, frozenset[int], int | None]],
-        length: int,
-        digit: int,
-    ) -> tuple[re.Pattern[bytes] | None, int | None]:
-        """The type regex for numbers of `length` digits starting with `digit`, and its depth."""
+    @cached_property
+    def general_depth(self) -> int | None:
+        return patterns.depth(self._general_pattern) if self._general_pattern else None
+
+    def _descs_for(self, length: int, digit: int) -> list[tuple[bool, str]]:
+        """Whether consumer, and pattern, of the descriptions in `number_type`'s order that a
+        number of `length` digits starting with `digit` can match; none for a number of a
+        length or first digit the region's numbers do not have."""
+        general_pattern = self._general_pattern
+        if (
+            not general_pattern
+            or length not in self.possible_lengths
+            or digit not in patterns.first_digits(general_pattern)
+        ):
+            return []
+        return [
+            (consumer, desc.national_number_pattern)
+            for consumer, desc in self._descs
+            if (not desc.possible_length or length in desc.possible_length)
+            and digit in patterns.first_digits(desc.national_number_pattern)
+        ]
+
+    def _fill_types(self, length: int) -> tuple[_Regex | None, ...] | None:
+        if length not in self.possible_lengths:
+            return None
+        return tuple(self._types(length, digit) for digit in b"0123456789")
+
+    def _fill_depths(self, length: int) -> tuple[int | None, ...] | None:
+        if length not in self.possible_lengths:
+            return None
+        depths = []
+        for digit in b"0123456789":
+            descs = self._descs_for(length, digit)
+            depth = self.general_depth
+            for _consumer, pattern in descs:
+                desc_depth = patterns.depth(pattern)
+                depth = None if depth is None or desc_depth is None else max(depth, desc_depth)
+            depths.append(depth if descs else None)
+        return tuple(depths)
+
+    def _types(self, length: int, digit: int) -> _Regex | None:
+        """The type regex for numbers of `length` digits starting with `digit`."""
         runs: list[tuple[bool, list[str]]] = []
-        depth: int | None = 0
-        for consumer, desc, first_digits, desc_depth in descs:
-            if desc.possible_length and length not in desc.possible_length:
-                continue
-            if digit not in first_digits:
-                continue
-            depth = None if depth is None or desc_depth is None else max(depth, desc_depth)
-            pattern = _uncaptured(desc.national_number_pattern)
+        for consumer, pattern in self._descs_for(length, digit):
+            pattern = _uncaptured(pattern)
             if runs and runs[-1][0] == consumer:
                 runs[-1][1].append(pattern)
             else:
                 runs.append((consumer, [pattern]))
         if not runs:
-            return None, None
+            return None
         kinds = "|".join(
             "|".join(patterns) if consumer else f"({'|'.join(patterns)})"
             for consumer, patterns in runs
         )
-        return re.compile(f"(?=(?:{general_pattern})\\Z)(?:{kinds})".encode()), depth
+        return _Regex(f"(?=(?:{self._general_pattern})\\Z)(?:{kinds})".encode())
 
     def type_match(self, national: bytes) -> re.Match[bytes] | None:
         """A match with a `lastindex` for service numbers; None: not a valid number."""
-        types_by_digit = self.types_by_length.get(len(national))
+        types_by_digit = self.types_by_length[len(national)]
         if types_by_digit is None:
             return None
         types = types_by_digit[national[0] - ZERO]

@@ -9,6 +9,7 @@ makes the fast path look at more.
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 DIGITS = frozenset(b"0123456789")
 
@@ -146,6 +147,7 @@ def parse(pattern: str) -> tuple:
     return branches[0] if len(branches) == 1 else (Group(branches),)
 
 
+@cache
 def first_digits(pattern: str) -> frozenset[int]:
     """The digits a match of `pattern` can start with: all of them where that is not plain."""
     try:
@@ -179,6 +181,7 @@ def _first_of(item) -> tuple[frozenset[int], bool]:
     return first, item.low == 0 or empty
 
 
+@cache
 def depth(pattern: str) -> int | None:
     """How many leading digits decide whether `pattern` matches a digit string of a given length.
 

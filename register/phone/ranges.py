@@ -2,18 +2,21 @@
 
 from functools import cache
 
-from register.phone.batch import SHORT_LENGTH
-from register.phone.metadata import ZERO, common_shapes, region_metadata
+from register.phone.metadata import SHORT_LENGTH, ZERO, common_shapes, region_metadata
 from register.phone.reference import Problem
 
 # The verdict of a range of E.164 digits (see `e164_ranges`) whose numbers the normaliser reads
-# one by one; "ok" is a consumer number's.
+# one by one; "ok" is a consumer number's; and, after a plus, that none of the region's type
+# patterns matches the national number.
 PER_NUMBER = "per_number"
 CONSUMER = "ok"
+NO_TYPE = "no_type"
 
 
 @cache
-def e164_ranges(region: str) -> tuple[tuple[int, ...], tuple[str, ...]] | None:
+def e164_ranges(
+    region: str, *, plus: bool = False
+) -> tuple[tuple[int, ...], tuple[str, ...]] | None:
     """The normaliser's verdicts on digits already written as the region's E.164 numbers.
 
     For the bulk paths that read register files, where millions of numbers like `31612345678`
@@ -25,6 +28,11 @@ def e164_ranges(region: str) -> tuple[tuple[int, ...], tuple[str, ...]] | None:
     the digits may read otherwise (`318003819` is 0318 003819, not the toll-free 31 800 3819) or
     no bound is known, and the normaliser must read each. None where the region's shapes are not
     the common ones, or its patterns are unbounded.
+
+    With `plus`, the verdicts on the digits after a plus ("+31…", and what the bulk path
+    reads as it): the country code is then never part of a national number, so only the type
+    patterns decide (the bulk path, `register.phone.batch`); and where none matches the
+    national number, NO_TYPE (except for short numbers), which the bulk path reads further.
 
     Must equal the normaliser's reading of every number it does not leave PER_NUMBER: held to
     it by `test_canonical_numbers_get_the_normalisers_verdict_from_their_range`
@@ -55,22 +63,29 @@ def e164_ranges(region: str) -> tuple[tuple[int, ...], tuple[str, ...]] | None:
             start = base + first * 10 ** (length - 1)
             regex = regexes[first] if regexes else None
             depth = depths[first] if depths else None
+            if plus and regex is None and length > SHORT_LENGTH:
+                add(start, NO_TYPE)
+                continue
             if (
                 regex is None
                 or depth is None
                 or length <= SHORT_LENGTH
-                or (prefix and prefix[0] - ZERO == first)
+                or (not plus and prefix and prefix[0] - ZERO == first)
             ):
                 add(start, PER_NUMBER)
                 continue
-            # The digits that decide: the type regex's, and the general description's over the
-            # whole digits, which says whether they read as a national number.
-            known = min(max(depth, metadata.general_depth - len(code), 1), length)
+            # The digits that decide: the type regex's, and (without a plus) the general
+            # description's over the whole digits, which says whether they read as a national
+            # number.
+            national_depth = 1 if plus else metadata.general_depth - len(code)
+            known = min(max(depth, national_depth, 1), length)
             step = 10 ** (length - known)
             for head in range(first * 10 ** (known - 1), (first + 1) * 10 ** (known - 1)):
-                national = b"%d" % (head * step)
+                national = b"%0*d" % (length, head * step)
                 match = regex.fullmatch(national)
-                if match is None or metadata.viable(code + national):
+                if match is None and plus:
+                    verdict = NO_TYPE
+                elif match is None or (not plus and metadata.viable(code + national)):
                     verdict = PER_NUMBER
                 else:
                     verdict = Problem.SERVICE.value if match.lastindex else CONSUMER

@@ -1,8 +1,10 @@
-"""Eight bytes at a time: the numpy word kernels the import's line check is made of.
+"""Eight bytes at a time: the numpy word kernels the import's line check and the normaliser's
+bulk path are made of.
 
 Each works on little-endian uint64 words holding eight bytes of a line (SWAR). They are parts of
 `Rows.canonical` (register/bulk/lines.py), which is held to the one-by-one reading by
-`test_the_canonical_shape_is_checked_for_every_byte_of_a_line`.
+`test_the_canonical_shape_is_checked_for_every_byte_of_a_line`, and of the bulk path
+(register/phone/batch.py), held to the reference by the tests in tests/register/phone/.
 """
 
 from datetime import date
