@@ -113,52 +113,53 @@ def _purpose(register: Register, purpose: str | None, campaign: Campaign | None)
     return purpose
 
 
+# Each an index scan of the numbers asked for, whatever the batch size; a registration's
+# categories are never NULL, an opt-out's row has none.
+_REGISTERED = (
+    "SELECT number, categories, registered_on FROM register_blockednumber"
+    " WHERE register_id = %s AND number = ANY(%s::bigint[])"
+)
+_OPTED_OUT = (
+    "SELECT DISTINCT number, NULL::smallint, NULL::date FROM campaigns_companyoptout"
+    " WHERE company_id = ANY(%s::bigint[]) AND number = ANY(%s::bigint[])"
+)
+
+
 def _lookup(*, register: Register, opt_out_companies: list[int], numbers: list[int]):
     """The registrations among `numbers`, and those on the opt-out lists of `opt_out_companies`:
-    two queries, whatever the batch size, each an index scan of the numbers asked for.
+    one statement on the primary, prepared once per connection.
 
-    The register is read from the replica when there is a usable one (register.replica); the
-    opt-out lists from the primary, since a company checks numbers it has just put on its own
-    list, and a replica a few seconds behind would answer them callable."""
+    The register is read from the replica when there is a usable one (register.replica), and
+    the opt-out lists then in a second statement on the primary, since a company checks numbers
+    it has just put on its own list, and a replica a few seconds behind would answer them
+    callable."""
     if not numbers:
         return {}, set()
     listed = _bigints(numbers)
     if read_database() == PRIMARY:
-        # Both from the primary: one round trip.
         with prepared_cursor() as cursor:
             cursor.execute(
-                "SELECT number, categories, registered_on FROM register_blockednumber"
-                " WHERE register_id = %s AND number = ANY(%s::bigint[])"
-                " UNION ALL"
-                " SELECT DISTINCT number, NULL::smallint, NULL::date FROM campaigns_companyoptout"
-                " WHERE company_id = ANY(%s::bigint[]) AND number = ANY(%s::bigint[])",
+                f"{_REGISTERED} UNION ALL {_OPTED_OUT}",
                 [register.pk, listed, opt_out_companies, listed],
             )
-            registered, opted_out = {}, set()
-            for number, mask, day in cursor.fetchall():
-                if mask is None:
-                    opted_out.add(number)
-                else:
-                    registered[number] = (mask, day)
-            return registered, opted_out
+            rows = cursor.fetchall()
+    else:
 
-    def registrations(database: str) -> dict:
-        with connections[database].cursor() as cursor:
-            cursor.execute(
-                "SELECT number, categories, registered_on FROM register_blockednumber"
-                " WHERE register_id = %s AND number = ANY(%s::bigint[])",
-                [register.pk, listed],
-            )
-            return {number: (mask, day) for number, mask, day in cursor.fetchall()}
+        def registrations(database: str) -> list[tuple]:
+            with connections[database].cursor() as cursor:
+                cursor.execute(_REGISTERED, [register.pk, listed])
+                return cursor.fetchall()
 
-    registered = read_with_fallback(registrations)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT number FROM campaigns_companyoptout"
-            " WHERE company_id = ANY(%s::bigint[]) AND number = ANY(%s::bigint[])",
-            [opt_out_companies, listed],
-        )
-        opted_out = {number for (number,) in cursor.fetchall()}
+        rows = read_with_fallback(registrations)
+        with prepared_cursor() as cursor:
+            cursor.execute(_OPTED_OUT, [opt_out_companies, listed])
+            rows += cursor.fetchall()
+    registered, opted_out = {}, set()
+    for number, mask, day in rows:
+        if mask is None:
+            opted_out.add(number)
+        else:
+            registered[number] = (mask, day)
     return registered, opted_out
 
 
