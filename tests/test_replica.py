@@ -367,8 +367,9 @@ def test_a_replica_lagging_past_the_limit_leaves_reads_to_the_primary(site: Site
 def test_a_replica_stopped_under_a_scrub_and_a_download_leaves_them_to_the_primary(site: Site):
     primary = psycopg.connect(site.primary.url.replace("postgres://", "postgresql://"))
     try:
-        # Replayed on the standby, the primary's lock holds the scrub's match and the
-        # download's COPY there: the standby is stopped while both wait on it.
+        # Replayed on the standby, the primary's lock holds the scrub's match (at the lock it
+        # takes before its snapshot) and the download's COPY there: the standby is stopped
+        # while both wait on it.
         primary.execute("LOCK TABLE register_blockednumber IN ACCESS EXCLUSIVE MODE")
         # The lock's WAL record goes to the standby once flushed: a commit flushes it.
         site.sql(site.primary, "SET synchronous_commit = on; CREATE TABLE lock_flush ()")
@@ -380,7 +381,7 @@ def test_a_replica_stopped_under_a_scrub_and_a_download_leaves_them_to_the_prima
                     site.standby,
                     # The statement's start: pg_stat_activity keeps its first 1,024 bytes.
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND query LIKE '%COPY (%'",
+                    " AND (query LIKE '%COPY (%' OR query LIKE 'LOCK TABLE register_%')",
                 )[0][0]
                 == 2
             ),

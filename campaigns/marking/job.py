@@ -315,6 +315,10 @@ def _match_on_replica(call_file: CallFile, path: Path, partial: Path, progress):
                 with replica.connection.cursor() as cursor:
                     # One snapshot for every chunk, as the primary's one query has.
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    # Locked before the snapshot is taken: an import that loaded the register
+                    # into a table of its own (register.bulk.load) would otherwise leave this
+                    # snapshot the new table's rows unseen, the register empty.
+                    cursor.execute("LOCK TABLE register_blockednumber IN ACCESS SHARE MODE")
                     _plan_settings(cursor)
                     with partial.open("wb") as sink:
                         counts = _write_marked(

@@ -10,7 +10,9 @@ one by one by the normaliser and Python's date and category rules. Then (`load`)
 sorted in the client, and a part at a time, while PostgreSQL loads the parts before, each number
 keeps its first line, numbers already registered are left out, and the rows go by number through
 one binary COPY into the register, written straight from a numpy array in PostgreSQL's binary
-row layout. The history gets one row, the RegisterImport, which the loaded numbers point to. All
+row layout; or, where the register's table holds few numbers next to those, into a table of its
+own that is then indexed whole, given the numbers held, and put in the register's place. The
+history gets one row, the RegisterImport, which the loaded numbers point to. All
 of it is one transaction. `export` writes the register out.
 """
 

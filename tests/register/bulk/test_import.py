@@ -109,6 +109,84 @@ def test_a_number_already_registered_is_skipped_and_kept_as_it_was(nl):
     assert _stored(nl)[0] == (31612345678, date(2019, 1, 1), 0b100)
 
 
+def _register_table() -> tuple:
+    """The register table's oid and its shape: columns, constraints, indexes, options."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.oid, c.reloptions,
+                (SELECT array_agg(
+                    (a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                     pg_get_expr(d.adbin, d.adrelid))::text ORDER BY a.attnum)
+                 FROM pg_attribute AS a
+                 LEFT JOIN pg_attrdef AS d ON (d.adrelid, d.adnum) = (a.attrelid, a.attnum)
+                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                (SELECT array_agg((conname, pg_get_constraintdef(oid))::text ORDER BY conname)
+                 FROM pg_constraint WHERE conrelid = c.oid),
+                (SELECT array_agg(pg_get_indexdef(indexrelid)::text ORDER BY indexrelid)
+                 FROM pg_index WHERE indrelid = c.oid)
+            FROM pg_class AS c WHERE c.oid = 'register_blockednumber'::regclass
+            """
+        )
+        oid, *shape = cursor.fetchone()
+    return oid, shape
+
+
+# A register is loaded in place when it holds many numbers next to the lines to load, else
+# into a table of its own that takes its place: the same outcome either way.
+@pytest.mark.parametrize(("rebuild_ratio", "rebuilt"), [(10**9, False), (1, True)])
+def test_an_import_into_a_live_register_keeps_every_number_it_held(
+    nl, be, monkeypatch, rebuild_ratio, rebuilt
+):
+    _import(nl, "31612340001;2019-01-01;charity\n31612340002\n", file_name="before.txt")
+    with scopes_disabled():
+        BlockedNumber.objects.create(
+            register=nl,
+            number=31612340005,
+            categories=0b001,
+            registered_on=date(2023, 2, 3),
+            channel="web",
+            email="consumer@example.org",
+        )
+        BlockedNumber.objects.create(
+            register=be, number=32471234567, registered_on=date(2022, 1, 2), channel="phone"
+        )
+        before = list(BlockedNumber.objects.order_by("number").values())
+    oid, shape = _register_table()
+    monkeypatch.setattr("register.bulk.load.REBUILD_RATIO", rebuild_ratio)
+    numbers = [31612340009, 31612340005, 31612340001, 31612340003, 31612340009, 31612340004]
+    text = "".join(f"{number};2020-05-{n + 1:02d}\n" for n, number in enumerate(numbers))
+
+    report = _import(nl, text, file_name="live.txt")
+
+    assert (report.loaded, report.skipped) == (
+        3,
+        {SkipReason.REGISTERED: 2, SkipReason.DUPLICATE: 1},
+    )
+    assert [(s.line, s.reason) for s in report.first_skipped] == [
+        (2, SkipReason.REGISTERED),
+        (3, SkipReason.REGISTERED),
+        (5, SkipReason.DUPLICATE),
+    ]
+    with scopes_disabled():
+        record = RegisterImport.objects.get(file_name="live.txt")
+        after = {row["number"]: row for row in BlockedNumber.objects.values()}
+        events = RegisterEvent.objects.count()
+    assert (record.loaded, record.skipped) == (3, 3)
+    assert [after.pop(row["number"]) for row in before] == before
+    assert sorted(
+        (number, row["registered_on"], row["channel"], row["imported_in_id"])
+        for number, row in after.items()
+    ) == [
+        (31612340003, date(2020, 5, 4), "import", record.pk),
+        (31612340004, date(2020, 5, 6), "import", record.pk),
+        (31612340009, date(2020, 5, 1), "import", record.pk),
+    ]
+    assert events == 0
+    new_oid, new_shape = _register_table()
+    assert (new_oid != oid, new_shape) == (rebuilt, shape)
+
+
 def test_the_belgian_register_has_no_categories_to_name(be):
     report = _import(be, "32471234567;2019-03-04\n32471234568;;commercial\n")
 
