@@ -17,6 +17,7 @@ from heapq import merge
 from typing import BinaryIO, TextIO
 
 import numpy as np
+import psycopg
 from django.db import connection, transaction
 from psycopg.copy import QueuedLibpqWriter
 
@@ -43,12 +44,15 @@ LOAD_ROWS = 1 << 18
 # The load goes into a table of its own, indexed whole once loaded, which then takes the
 # register's place (`_take_registers_place`), when the numbers already registered (of every
 # register: they share the table) are at most one in this many of the lines to load. Inserted
-# into the primary key one by one, ten million numbers took 49 s where there were 80,000
-# before, against 30 s into an empty key and 13 s loaded and indexed whole: between keys
-# already there, every insert walks the tree from its root and every split leaves half a page
-# empty. The registered numbers are then copied over with the table locked, so readers wait
+# into a primary key that already holds numbers, every insert walks the tree from its root and
+# every split leaves half a page empty: far slower than loading the table and indexing it
+# whole. The registered numbers are then copied over with the table locked, so readers wait
 # for those alone: one in ten keeps that wait under a tenth of the load's own time.
 REBUILD_RATIO = 10
+# How long one try to lock the register may hold up the readers queued behind it, and the
+# pause before the next (register.bulk.load._lock_register).
+LOCK_TRY_MS = 100
+LOCK_PAUSE_SECONDS = 1.0
 
 
 @contextmanager
@@ -166,6 +170,29 @@ def _rebuild_fits(cursor, lines: int) -> bool:
     return cursor.fetchone()[0]
 
 
+def _lock_register(cursor) -> None:
+    """Locks the register's table whole, never waiting long in the queue for it: a lock
+    request waiting behind a long reader (a scrub, a download) would hold up every check and
+    registration arriving after it until that reader ends. So each try gives up after
+    LOCK_TRY_MS, and the import tries again a moment later, for as long as it takes."""
+    cursor.execute(f"SET LOCAL lock_timeout = {LOCK_TRY_MS}")
+    tries = 0
+    while True:
+        cursor.execute("SAVEPOINT register_lock")
+        try:
+            cursor.execute("LOCK TABLE register_blockednumber IN ACCESS EXCLUSIVE MODE")
+        except psycopg.errors.LockNotAvailable:
+            cursor.execute("ROLLBACK TO SAVEPOINT register_lock")
+            tries += 1
+            if tries % 60 == 0:
+                logger.info("import: waiting for the register's readers to finish (%d)", tries)
+            time.sleep(LOCK_PAUSE_SECONDS)
+        else:
+            cursor.execute("RELEASE SAVEPOINT register_lock")
+            cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+            return
+
+
 def _take_registers_place(cursor) -> None:
     """Index the loaded table whole, copy the registered numbers into it, and let it take the
     register's place, with the storage settings the register's table and key had.
@@ -196,7 +223,7 @@ def _take_registers_place(cursor) -> None:
         " ADD CONSTRAINT register_blockednumber_load_pkey PRIMARY KEY (number)"
         + (f" WITH ({', '.join(key_options)})" if key_options else "")
     )
-    cursor.execute("LOCK TABLE register_blockednumber IN ACCESS EXCLUSIVE MODE")
+    _lock_register(cursor)
     cursor.execute("INSERT INTO register_blockednumber_load SELECT * FROM register_blockednumber")
     cursor.execute("DROP TABLE register_blockednumber")
     cursor.execute("ALTER TABLE register_blockednumber_load RENAME TO register_blockednumber")

@@ -4,10 +4,13 @@ import hashlib
 import io
 import random
 import re
+import threading
+import time
 from bisect import bisect_right
 from datetime import date
 
 import numpy as np
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -691,3 +694,45 @@ def test_reblocking_an_imported_number_with_its_categories_leaves_its_event_with
 
     assert _history(nl, 31612345678) == []
     assert blocked.imported_in is not None
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_import_waiting_for_a_long_reader_holds_up_no_other_reader(nl, monkeypatch):
+    """The import that takes the register's place must lock it whole. Behind a long reader (a
+    scrub), a lock request waiting in the queue would hold up every check arriving after it;
+    the import's tries give up at once instead, and it takes its place once the reader ends."""
+    monkeypatch.setattr("register.bulk.load.REBUILD_RATIO", 1)
+    monkeypatch.setattr("register.bulk.load.LOCK_PAUSE_SECONDS", 0.05)
+    database = connection.settings_dict["NAME"]
+    params = {"dbname": database, "host": "127.0.0.1", "autocommit": True}
+    with psycopg.connect(**params) as scrub, psycopg.connect(**params) as check:
+        scrub.autocommit = False
+        scrub.execute("SELECT count(*) FROM register_blockednumber").fetchone()
+        done: list = []
+
+        def run_import():
+            try:
+                done.append(_import(nl, "31612340001\n31612340002\n"))
+            finally:
+                connection.close()
+
+        importing = threading.Thread(target=run_import)
+        importing.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not check.execute(
+                "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database()"
+                " AND query LIKE 'LOCK TABLE register_blockednumber%%')"
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline and importing.is_alive()
+                time.sleep(0.02)
+            check.execute("SET statement_timeout = '2s'")
+            for _n in range(20):
+                check.execute("SELECT count(*) FROM register_blockednumber").fetchone()
+                time.sleep(0.05)
+            assert importing.is_alive() and not done
+        finally:
+            scrub.rollback()
+            importing.join(timeout=30)
+    assert done and done[0].loaded == 2
+    assert [number for number, *_rest in _stored(nl)] == [31612340001, 31612340002]
