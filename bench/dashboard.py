@@ -137,9 +137,10 @@ def _companies(register, start_day: date, today: date) -> None:
         parameters = {"register": register.pk, "start": start_day, "today": today}
         cursor.execute(
             "INSERT INTO licences_company (register_id, name, chamber_number, vat_id, street,"
-            " postcode, city, country, company_type, employee_band, billing_email, created_at)"
+            " postcode, city, country, company_type, employee_band, billing_email, phone,"
+            " created_at)"
             " SELECT %(register)s, 'Bench company ' || c, '', '', '', '', '', 'NL',"
-            " 'advertiser', 'up_to_250', '', now() FROM generate_series(1, %(companies)s) AS c"
+            " 'advertiser', 'up_to_250', '', '', now() FROM generate_series(1, %(companies)s) AS c"
             " WHERE NOT EXISTS (SELECT 1 FROM licences_company WHERE register_id = %(register)s"
             " AND name LIKE 'Bench company %%')",
             {**parameters, "companies": COMPANIES},
@@ -157,10 +158,11 @@ def _companies(register, start_day: date, today: date) -> None:
             " sha256, size, kind, encoding, delimiter, has_header, phone_column, status,"
             " progress, rows_total, rows_blocked, rows_callable, rows_invalid,"
             " rows_out_of_scope, credits_charged, result, certificate, file, valid_until,"
-            " error_code, error_message, language, created_at, finished_at)"
+            " error_code, error_message, language, created_at, finished_at,"
+            " leave_out_duplicates, rows_left_out)"
             " SELECT c.register_id, c.company_id, c.id, 'calls.csv', '', 1, 'csv', 'utf-8',"
             " ';', false, 1, 'done', 100, 1000, 100, 900, 0, 0, 1000, '', '', '', day, '', '',"
-            " 'nl', day, day"
+            " 'nl', day, day, false, 0"
             " FROM campaigns_campaign c,"
             " generate_series(%(start)s::date, %(today)s::date, interval '7 days') AS day"
             " WHERE c.register_id = %(register)s",

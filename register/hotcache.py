@@ -150,5 +150,7 @@ def _watch(execute, sql, params, many, context):
 
 def watch_connection(connection, **_signal) -> None:
     """Every statement of this process that writes a cached table empties the cache at once (a
-    receiver of `connection_created`): the triggers' notice arrives only after commit."""
-    connection.execute_wrappers.append(_watch)
+    receiver of `connection_created`, which a connection opened anew sends again): the
+    triggers' notice arrives only after commit."""
+    if _watch not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_watch)
