@@ -15,6 +15,7 @@ from register.phone import (
     normalise,
     normalise_slow,
 )
+from register.phone.normaliser import BULK_MIN_ROWS
 
 FOREIGN = Problem.FOREIGN
 SERVICE = Problem.SERVICE
@@ -89,6 +90,8 @@ def test_normalise_gives_the_verdict_of_spec_4(region, raw, expected, fast):
     assert normalise(raw, region) == expected
     assert normalise_slow(raw, region) == expected
     assert Normaliser(region).many([raw]) == [expected]
+    # A batch large enough for the bulk path, of that shape alone.
+    assert Normaliser(region).many([raw] * BULK_MIN_ROWS) == [expected] * BULK_MIN_ROWS
 
 
 @pytest.mark.parametrize("region", ["NL", "BE"])
