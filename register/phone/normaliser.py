@@ -10,7 +10,6 @@ from register.phone.fast import fast_path
 from register.phone.metadata import region_metadata
 from register.phone.reference import Normalised, normalise_slow
 
-
 # Fewer rows go one by one: the bulk path's fixed cost is that of some fifty rows on the fast
 # path, and a dialer's check is one number.
 BULK_MIN_ROWS = 64
