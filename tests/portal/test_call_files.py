@@ -136,6 +136,7 @@ def test_upload_preview_correct_the_column_mark_and_follow_it(
         "has_header": "yes",
         "phone_column": 2,
         "opt_in_column": "",
+        "leave_out_duplicates": "",
         "dialect": "",
     }
     assert highlighted(response) == ["telefoon (column 2)"]
@@ -421,7 +422,13 @@ def test_a_workbook_is_previewed_without_encoding_or_delimiter_and_marked(
     response = owner_client.get(reverse("call_files:preview", args=[call_file.pk]))
     assert response.status_code == 200
     data = settings_of(response)
-    assert set(data) == {"has_header", "phone_column", "opt_in_column", "dialect"}
+    assert set(data) == {
+        "has_header",
+        "phone_column",
+        "opt_in_column",
+        "leave_out_duplicates",
+        "dialect",
+    }
     assert highlighted(response) == ["Mobiel (column 2)"]
 
     mark(owner_client, call_file, data, django_capture_on_commit_callbacks)
