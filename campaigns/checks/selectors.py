@@ -1,7 +1,7 @@
 """Reads for number checks: how the register charges for them, and the campaign named."""
 
 from campaigns.models import Campaign
-from campaigns.selectors import campaigns_for_company
+from campaigns.selectors import campaign_get
 from licences.models import Company, LicenceProduct, ProductKind
 from register.errors import NotFound
 from register.hotcache import cached
@@ -22,10 +22,14 @@ def checks_charge_credits(register: Register) -> bool:
 def campaign_for_checks(*, company: Company, campaign_id: int) -> Campaign:
     """`campaign_get` for the check API, from the process's hot cache: a dialer names the same
     campaign with every number."""
-    campaign = cached(
-        ("campaign", company.pk, campaign_id),
-        lambda: campaigns_for_company(company=company).filter(pk=campaign_id).first(),
-    )
+
+    def load() -> Campaign | None:
+        try:
+            return campaign_get(company=company, campaign_id=campaign_id)
+        except NotFound:
+            return None
+
+    campaign = cached(("campaign", company.pk, campaign_id), load)
     if campaign is None:
         raise NotFound
     return campaign
