@@ -641,3 +641,27 @@ def test_concurrent_checks_spend_exactly_the_balance_and_record_only_what_was_pa
         assert CreditEntry.objects.filter(account=account).count() == 5
         assert NumberCheck.objects.filter(campaign=campaign).count() == 5
         assert CheckTally.objects.get(company=campaign.company).checks == 5
+
+
+def test_a_check_retried_under_its_reference_pays_once(nl_campaign):
+    """The reference names the spend in the ledger: the same check again is answered and put on
+    record, and takes no second credit."""
+    with scopes_disabled():
+        first = numbers_check(
+            company=nl_campaign.company,
+            numbers=["0612345678"],
+            campaign=nl_campaign,
+            reference="check:retried",
+        )
+        again = numbers_check(
+            company=nl_campaign.company,
+            numbers=["0612345678"],
+            campaign=nl_campaign,
+            reference="check:retried",
+        )
+        account = nl_campaign.credit_account
+        account.refresh_from_db()
+        assert (first.results, again.results) == (first.results, first.results)
+        assert account.balance == 99
+        assert CreditEntry.objects.filter(account=account, reference="check:retried").count() == 1
+        assert NumberCheck.objects.filter(campaign=nl_campaign).count() == 2
