@@ -12,4 +12,4 @@ app = Celery("dnc", include=["config.reaper", "config.retention"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Every worker records that it is alive, for /healthz (config/heartbeat.py).
-app.steps["worker"].add(WorkerHeartbeat)
+app.steps["consumer"].add(WorkerHeartbeat)

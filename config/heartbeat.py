@@ -20,8 +20,13 @@ from celery import bootsteps
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "dnc:workers:heartbeat"
-HEARTBEAT_SECONDS = 20
-# Three heartbeats may be missed (a broker hiccup, a slow start) before a worker counts as gone.
+# Often enough that a broker restarted empty sees the worker again within seconds; one pipelined
+# round trip each.
+HEARTBEAT_SECONDS = 5
+# After a failed write (the broker slow to answer) the next try comes this soon, not a whole
+# HEARTBEAT_SECONDS later, while /healthz would report no worker.
+HEARTBEAT_RETRY_SECONDS = 1
+# A broker hiccup or a slow start does not make a worker count as gone.
 WORKER_SEEN_SECONDS = 60
 
 
@@ -49,37 +54,53 @@ def workers_seen(client: redis.Redis) -> int:
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):
-    """Writes the worker's heartbeat at start, every HEARTBEAT_SECONDS, and removes it at a
-    clean stop (so a stopped worker is not counted for another minute)."""
+    """A step of the worker's consumer, so it starts each time the consumer connects to the
+    broker and stops each time the connection is lost: Celery cancels the timer entries made for
+    a lost connection, and a step of the worker itself, started once, could stop beating after a
+    reconnect. At a clean shutdown the name is removed, so a stopped worker is not counted for
+    another minute."""
 
-    requires = {"celery.worker.components:Timer"}
+    requires = {"celery.worker.consumer.connection:Connection"}
 
-    def __init__(self, worker, **kwargs):
-        super().__init__(worker, **kwargs)
-        self.timer_entry = None
+    def __init__(self, consumer, **kwargs):
+        super().__init__(consumer, **kwargs)
+        self.repeating = self.retrying = None
         self.client = None
 
-    def start(self, worker):
-        self.client = broker_redis(worker.app.conf.broker_url, timeout=2)
-        self.beat(worker)
-        self.timer_entry = worker.timer.call_repeatedly(
-            HEARTBEAT_SECONDS, self.beat, (worker,), priority=10
+    def start(self, consumer):
+        if self.client is None:
+            self.client = broker_redis(consumer.app.conf.broker_url, timeout=2)
+        self.beat(consumer)
+        self.repeating = consumer.timer.call_repeatedly(
+            HEARTBEAT_SECONDS, self.beat, (consumer,), priority=10
         )
 
-    def stop(self, worker):
-        if self.timer_entry is not None:
-            self.timer_entry.cancel()
-            self.timer_entry = None
+    def stop(self, consumer):
+        for entry in (self.repeating, self.retrying):
+            if entry is not None:
+                entry.cancel()
+        self.repeating = self.retrying = None
+
+    def shutdown(self, consumer):
+        self.stop(consumer)
         if self.client is not None:
             try:
-                heartbeat_forget(self.client, hostname=worker.hostname)
+                heartbeat_forget(self.client, hostname=consumer.hostname)
             except redis.RedisError as error:
                 logger.warning("Could not remove the worker's heartbeat: %s", error)
 
-    def beat(self, worker):
+    def beat(self, consumer):
         try:
-            heartbeat_record(self.client, hostname=worker.hostname)
+            heartbeat_record(self.client, hostname=consumer.hostname)
         except redis.RedisError as error:
-            # The broker is down: the worker's consumer reconnects on its own, and /healthz
-            # reports the broker. The next beat tries again.
+            # The broker is down: the consumer reconnects on its own (and this step starts
+            # again), and /healthz reports the broker. Until then, a try every second.
             logger.warning("Could not record the worker's heartbeat: %s", error)
+            if self.retrying is None:
+                self.retrying = consumer.timer.call_after(
+                    HEARTBEAT_RETRY_SECONDS, self.retry, (consumer,), priority=10
+                )
+
+    def retry(self, consumer):
+        self.retrying = None
+        self.beat(consumer)

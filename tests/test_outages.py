@@ -351,7 +351,7 @@ def test_postgresql_stopped_under_load_is_503s_then_200s_within_5_seconds(site):
 def test_redis_stopped_under_load_is_503s_then_200s_within_5_seconds(site):
     site.worker_alive()
     # Redis restarts empty (no persistence here): the worker's next heartbeat is written
-    # as soon as it is back, as a worker's timer would within 20 s.
+    # as soon as it is back, as a worker's timer would within 5 s.
     result = run_outage(
         site,
         stop=site.redis.stop,

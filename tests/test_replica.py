@@ -132,6 +132,13 @@ def _wait_for_worker(worker: Celery, redis_url: str):
         app.close()
 
 
+def _healthz_worker(port: int) -> str:
+    answer = requests.get(
+        f"http://127.0.0.1:{port}/healthz", headers={"Host": "nl.localhost"}, timeout=10
+    )
+    return answer.json()["worker"]
+
+
 @pytest.fixture(scope="module")
 def site():
     started = time.monotonic()
@@ -188,6 +195,14 @@ def site():
             replicated, port=port, log=files / "gunicorn.log", config_file=True
         )
         _wait_for_worker(worker, private_redis.url)
+        # The worker's first heartbeat precedes its answer to a ping, unless that write failed
+        # on a loaded machine and is retried a second later.
+        wait_for(
+            lambda: _healthz_worker(port) == "ok (1)",
+            seconds=30,
+            what="/healthz seeing the worker",
+            process=worker.process,
+        )
         print(f"replica site ready in {time.monotonic() - started:.1f} s; logs in {files}")
         yield Site(
             port=port,

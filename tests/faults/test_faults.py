@@ -469,3 +469,46 @@ def test_postgresql_restarted_under_four_checking_clients(fault_site: FaultSite)
     # The worker and beat outlived the outage.
     assert site.worker.process.poll() is None
     assert site.beat.process.poll() is None
+
+
+JOBS_LEFT = " + ".join(
+    f"(SELECT count(*) FROM {table} WHERE status IN ('queued', 'running'))"  # noqa: S608
+    for table in ("campaigns_callfile", "campaigns_download", "uploads_registrationfile")
+)
+
+
+def test_redis_restarted_empty_sees_the_idle_worker_again_within_seconds(fault_site: FaultSite):
+    """The heartbeat starts again with each connection to the broker (config/heartbeat.py).
+
+    The worker is idle here: beat is paused and no job is left. With a task in flight, kombu
+    5.7 fails while putting its message back on the lost connection and the worker exits
+    ("Unrecoverable error"); its supervisor (docker-compose's `restart: unless-stopped`)
+    starts it again and the reaper requeues the job, which the tests above cover as a kill.
+    """
+    site = fault_site
+    site.beat.stop()
+    try:
+        wait_until(
+            lambda: site.sql(f"SELECT {JOBS_LEFT}")[0][0],
+            lambda left: left == 0,
+            seconds=120,
+            what="no job left",
+        )
+
+        def worker_health():
+            return api(site, "GET", "/healthz").json()["worker"]
+
+        assert worker_health() == "ok (1)"
+        site.redis.stop()
+        time.sleep(3)
+        site.redis.start()
+        back = time.monotonic()
+        # No persistence: Redis comes back without the heartbeat. The worker writes one as soon
+        # as it has reconnected (Celery retries after 2 s, then 4 s more).
+        wait_until(worker_health, lambda state: state == "ok (1)", seconds=60, what="worker ok")
+        seen_after = time.monotonic() - back
+        site.figures.add(f"Redis restarted empty: worker seen again {seen_after:.1f} s after")
+        assert seen_after < 15
+        assert site.worker.process.poll() is None
+    finally:
+        site.beat.start()
