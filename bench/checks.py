@@ -145,7 +145,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _start_server(port: int) -> subprocess.Popen:
+def _start_server(port: int, database: str = DATABASE) -> subprocess.Popen:
     db = connection.settings_dict
     credentials = db.get("USER") or ""
     if db.get("PASSWORD"):
@@ -156,7 +156,7 @@ def _start_server(port: int) -> subprocess.Popen:
         "DJANGO_DEBUG": "0",
         "DATABASE_URL": (
             f"postgres://{credentials}{'@' if credentials else ''}{db.get('HOST') or '127.0.0.1'}:"
-            f"{db.get('PORT') or 5432}/{DATABASE}"
+            f"{db.get('PORT') or 5432}/{database}"
         ),
         "LOG_LEVEL": "WARNING",
         "WEB_ACCESS_LOG": "",

@@ -78,11 +78,17 @@ def _psql_copy(register, target: Path) -> float:
     return time.perf_counter() - started
 
 
-def _download(register, company) -> dict:
-    """Queues a full download and builds it in a child process; its time, memory and file."""
+def _download(register, company, *, since=None) -> dict:
+    """Queues a full download (a delta when `since` is given) and builds it in a child process;
+    its time, memory and file."""
     from campaigns.models import Download, DownloadKind
 
-    download = Download.objects.create(register=register, company=company, kind=DownloadKind.FULL)
+    download = Download.objects.create(
+        register=register,
+        company=company,
+        kind=DownloadKind.FULL if since is None else DownloadKind.DELTA,
+        since=since,
+    )
     child = subprocess.run(
         [
             sys.executable,

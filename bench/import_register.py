@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from statistics import median
 
 from django.db import connection
@@ -83,6 +84,22 @@ def _baseline(database: str, path, *, keep: bool = False) -> float:
     return seconds
 
 
+@contextmanager
+def phases_logged(phases: _Phases) -> Iterator[None]:
+    """register.bulk's phase timings go to `phases` (emptied first) while the block runs."""
+    from register.bulk import logger
+
+    phases.phases.clear()
+    logger.addHandler(phases)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(phases)
+        logger.propagate = True
+
+
 def _seed_live(register, count: int, rows: int) -> int:
     """Make the register a live one: `count` numbers registered over the web, in no order,
     a tenth of them also in the file (spread over it), the rest not in it; the file is the
@@ -131,21 +148,13 @@ def _seed_live(register, count: int, rows: int) -> int:
 def _import(register, path, rows: int, phases: _Phases, *, live: int) -> float:
     """Seconds to import the file at `path` into the register, emptied first, then holding
     `live` numbers when not 0 (made from the baseline's table, kept for it)."""
-    from register.bulk import SkipReason, logger, register_import
+    from register.bulk import SkipReason, register_import
 
     _empty_register()
     registered = _seed_live(register, live, rows) if live else 0
-    phases.phases.clear()
-    logger.addHandler(phases)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
     started = time.perf_counter()
-    try:
-        with path.open("rb") as source:
-            report = register_import(register=register, source=source)
-    finally:
-        logger.removeHandler(phases)
-        logger.propagate = True
+    with phases_logged(phases), path.open("rb") as source:
+        report = register_import(register=register, source=source)
     seconds = time.perf_counter() - started
     if (
         report.loaded != rows - registered

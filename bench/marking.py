@@ -549,6 +549,18 @@ def _describe(marked: dict) -> str:
     )
 
 
+def bench_broker(app) -> str:
+    """This process queues the jobs on the bench's own broker, with its media root (emptied) and
+    upload limit; the broker's URL, for the worker."""
+    broker = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_MARKING_REDIS_DB', '15')}"
+    app.conf.broker_url = broker
+    settings.MEDIA_ROOT = str(MEDIA)
+    settings.CALL_FILE_MAX_BYTES = MAX_BYTES
+    shutil.rmtree(MEDIA, ignore_errors=True)
+    MEDIA.mkdir(parents=True)
+    return broker
+
+
 def run() -> Iterator[str]:
     import duckdb
 
@@ -560,14 +572,7 @@ def run() -> Iterator[str]:
     memory_sizes = os.environ.get("BENCH_MARKING_MEMORY_ROWS", "5000000")
     memory_rows = [int(size) for size in memory_sizes.split(",") if size]
     rounds = int(os.environ.get("BENCH_MARKING_ROUNDS", 2))
-    broker = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_MARKING_REDIS_DB', '15')}"
-
-    # This process queues the jobs: on the bench's broker, with its media root and upload limit.
-    app.conf.broker_url = broker
-    settings.MEDIA_ROOT = str(MEDIA)
-    settings.CALL_FILE_MAX_BYTES = MAX_BYTES
-    shutil.rmtree(MEDIA, ignore_errors=True)
-    MEDIA.mkdir(parents=True)
+    broker = bench_broker(app)
 
     register = nl_register_file(register_rows)
     company, campaign, loaded = _scratch(register_rows)
