@@ -6,6 +6,7 @@ from itertools import repeat
 from operator import eq
 
 import numpy as np
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 from register.phone.metadata import (
     MAX_INPUT_LENGTH,
@@ -123,6 +124,9 @@ class _Bulk:
         # 10 to the power of each width of the digits after the head, the country code's place.
         self.code_places = int(code) * 10 ** np.arange(_WIDEST + 1 + 8, dtype=np.int64)
         self.code_length = len(code)
+        # A country code other regions share (the US's +1 with Canada's): a number no type of
+        # this region matches may be theirs.
+        self.code_shared = len(COUNTRY_CODE_TO_REGION_CODE[metadata.country_code]) > 1
         # Each behind a range that starts at 0, so that every number falls in one.
         self.plus_starts, self.plus_verdicts = self._ranges(*plus_ranges)
         self.written_starts, self.written_verdicts = self._ranges(*written_ranges)
@@ -176,7 +180,8 @@ class _Bulk:
         ):
             rows = np.flatnonzero(readable & kind)
             verdicts[rows] = ranges[np.searchsorted(starts, numbers[rows], side="right") - 1]
-        self._national_invalid(verdicts, national, narrow, digits)
+        if not self.code_shared:
+            self._national_invalid(verdicts, national, narrow, digits)
         verdicts[verdicts == _NO_TYPE] = _PER_ROW
         problems = _PROBLEMS[verdicts].tolist()
         numbers = numbers.tolist()
@@ -268,13 +273,7 @@ def bulk_path(metadata: Metadata) -> _Bulk | None:
     prefix = metadata.national_prefix.pattern if metadata.national_prefix else b""
     # No head may read as another: the fast path tries the international prefix before the
     # country code, and the national prefix after both. Each is read from one word.
-    if (
-        idd.startswith(code)
-        or code.startswith(idd)
-        or (prefix and code.startswith(prefix))
-        or len(idd + code) > 8
-        or len(prefix) > 8
-    ):
+    if idd.startswith(code) or code.startswith(idd) or len(idd + code) > 8 or len(prefix) > 8:
         return None
     plus_ranges = e164_ranges(metadata.region, plus=True)
     written_ranges = e164_ranges(metadata.region)

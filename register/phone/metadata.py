@@ -281,7 +281,9 @@ def country_code_prefix(digits: bytes) -> tuple[int, bytes]:
 def common_shapes(metadata: Metadata) -> bool:
     """Whether the common shapes can be read without `_parse` where that cannot differ from it.
 
-    The region is the only one with its country code; its prefixes are plain digits (no
+    The region is the first the reference tries for its country code (the only one, or the main
+    country of a shared code, as the US is of +1) and names no leading digits, so a number its
+    type patterns match is the region's and no other's; its prefixes are plain digits (no
     patterns, no transformation); a plus and its country code cannot be read as a shorter code; a
     valid number's length is one `parse` keeps after stripping the national prefix, and within
     the longest national number it accepts.
@@ -293,7 +295,8 @@ def common_shapes(metadata: Metadata) -> bool:
     )
     lengths = metadata.possible_lengths
     return (
-        COUNTRY_CODE_TO_REGION_CODE[metadata.country_code] == (metadata.region,)
+        COUNTRY_CODE_TO_REGION_CODE[metadata.country_code][0] == metadata.region
+        and metadata.leading_digits is None
         and plain.fullmatch(national_prefix) is not None
         and metadata.national_prefix_transform is None
         and len(international_prefix) > 0

@@ -45,7 +45,7 @@ def e164_ranges(
     idd = metadata.international_prefix.pattern
     prefix = metadata.national_prefix.pattern if metadata.national_prefix else b""
     # As for the bulk path: the digits must not read as the international or national prefix.
-    if idd.startswith(code) or code.startswith(idd) or (prefix and code.startswith(prefix)):
+    if idd.startswith(code) or code.startswith(idd):
         return None
     starts: list[int] = []
     verdicts: list[str] = []

@@ -16,8 +16,10 @@ from register.phone import Normaliser, normalise_slow
 
 ROWS = 30_000
 SEED = 15
-# The registers we run, the third included.
-REGIONS = ["NL", "BE", "LU"]
+# The registers we run, the third included; the US (bench/huge's register), whose national
+# prefix is its country code, and Canada, which shares it; and the other main countries of a
+# shared country code that the bulk path reads (Italy with the Vatican, Guadeloupe, Réunion).
+REGIONS = ["NL", "BE", "LU", "US", "CA", "IT", "GP", "RE"]
 FOREIGN = ["NL", "BE", "LU", "DE", "FR", "GB", "US", "IT", "MA", "PL"]
 SEPARATORS = [" ", "-", ".", "/", "(", ")", "  ", "\t", "\u00a0"]
 LABELS = ["tel: ", "mobiel ", "Tel.:", "x", "bel niet ", "n.v.t."]
@@ -78,4 +80,4 @@ def test_many_gives_libphonenumbers_answer_on_a_large_messy_sample(region):
     ]
     assert not wrong[:20], f"{len(wrong)} of {len(rows)} rows differ"
     # The sample holds the region's consumer numbers, not only what the per-row way reads.
-    assert sum(result.ok for result in expected) > ROWS // 5
+    assert sum(result.ok for result in expected) > ROWS // 12
