@@ -8,9 +8,10 @@ charged in credits), in a scratch database of its own, `dnc_bench_huge`. In one 
 - the free disk space is checked first, on PostgreSQL's data directory and on var/bench; the
   bench says what it needs and stops if it is short;
 - a file of about BENCH_HUGE_ROWS (default 250,000,000) distinct US numbers, one per line in
-  E.164 digits, in no order: every area code and exchange libphonenumber holds for fixed or mobile
+  E.164 digits with the day it was registered (as a register moving to this portal brings its
+  numbers), in no order: every area code and exchange libphonenumber holds for fixed or mobile
   lines, each line number taken with the same chance (cached in var/bench);
-- psql's `\\copy` of the file into a table of one bigint column plus `ADD PRIMARY KEY` (the
+- psql's `\\copy` of the file into a table of its two columns plus `ADD PRIMARY KEY` (the
   baseline, its table dropped after), then `register_import` of the same file into the empty
   register: both times, the ratio (target at most 1.5x) and the import's phases;
 - PostgreSQL's sizes of the register's table and primary key;
@@ -44,7 +45,7 @@ DATABASE = "dnc_bench_huge"
 HOST = "us.localhost"
 # Disk per register number, from the row layouts: in the database the register's row and key
 # (about 100 bytes) and room for WAL (the baseline's table and key, about 60, are dropped before
-# the import); in var/bench the file (12) and the full download and psql's copy of it (about 25
+# the import); in var/bench the file (23) and the full download and psql's copy of it (about 25
 # each).
 BYTES_PER_NUMBER = {"database": 140, "files": 70}
 CHANGES = 100_000
@@ -75,14 +76,28 @@ def _us_blocks() -> np.ndarray:
     return np.array(blocks, dtype=np.int64)
 
 
-def _write_numbers(out, numbers: np.ndarray) -> None:
-    """`numbers` (11 digits each) as ASCII lines, without formatting them one by one."""
-    text = np.empty((len(numbers), 12), dtype=np.uint8)
+# A line: the number's 11 digits, ";", the day it was registered (YYYY-MM-DD), a line break.
+LINE_BYTES = 23
+# Registration days: since the US register opened (2003), one in a spread of 8,000 days.
+_DAYS = np.array(
+    [
+        np.frombuffer(str(np.datetime64("2003-06-27") + day).encode(), dtype=np.uint8)
+        for day in range(8_000)
+    ]
+)
+
+
+def _write_lines(out, numbers: np.ndarray, days: np.ndarray) -> None:
+    """`numbers` (11 digits each) and their days as ASCII lines, without formatting them one by
+    one."""
+    text = np.empty((len(numbers), LINE_BYTES), dtype=np.uint8)
     rest = numbers.copy()
     for column in range(10, -1, -1):
         text[:, column] = rest % 10 + ord("0")
         rest //= 10
-    text[:, 11] = ord("\n")
+    text[:, 11] = ord(";")
+    text[:, 12:22] = _DAYS[days]
+    text[:, 22] = ord("\n")
     out.write(text.tobytes())
 
 
@@ -90,7 +105,7 @@ def us_register_file(rows: int, blocks: np.ndarray) -> tuple[Path, int]:
     """The register file and how many numbers it holds (about `rows`), cached in var/bench."""
     path = BENCH_DIR / f"register-us-{rows}.txt"
     if path.exists():
-        return path, path.stat().st_size // 12
+        return path, path.stat().st_size // LINE_BYTES
     capacity = len(blocks) * 10_000
     if rows > capacity:
         raise ValueError(f"{rows:,} numbers asked; the US plan here holds {capacity:,}")
@@ -107,9 +122,11 @@ def us_register_file(rows: int, blocks: np.ndarray) -> tuple[Path, int]:
     np.random.default_rng(rows).shuffle(numbers)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
+    days = np.random.default_rng(rows + 1)
     with partial.open("wb") as out:
         for start in range(0, len(numbers), 10_000_000):
-            _write_numbers(out, numbers[start : start + 10_000_000])
+            chunk = numbers[start : start + 10_000_000]
+            _write_lines(out, chunk, days.integers(0, len(_DAYS), len(chunk)))
     partial.rename(path)
     return path, len(numbers)
 
@@ -117,7 +134,7 @@ def us_register_file(rows: int, blocks: np.ndarray) -> tuple[Path, int]:
 def _sample(path: Path, count: int) -> list[str]:
     """`count` registered numbers: the file is in no order, so its first lines will do."""
     with path.open("rb") as source:
-        return [source.readline().decode().strip() for _n in range(count)]
+        return [source.readline()[:11].decode() for _n in range(count)]
 
 
 def _free_bytes(directory: str) -> int:
@@ -182,8 +199,8 @@ def _baseline(path: Path) -> float:
     started = time.perf_counter()
     _psql(
         DATABASE,
-        "CREATE TABLE bench_baseline (number bigint)",
-        f"\\copy bench_baseline FROM '{path}'",
+        "CREATE TABLE bench_baseline (number bigint, registered_on date)",
+        f"\\copy bench_baseline FROM '{path}' (FORMAT csv, DELIMITER ';')",
         "ALTER TABLE bench_baseline ADD PRIMARY KEY (number)",
     )
     seconds = time.perf_counter() - started
